@@ -1,0 +1,18 @@
+# Project-wide compile flags: strict warnings (errors in CI), optional sanitizers.
+add_compile_options(-Wall -Wextra -Wpedantic -Wshadow=local -Wno-missing-field-initializers)
+if(L7_WERROR)
+  add_compile_options(-Werror)
+endif()
+if(L7_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+if(L7_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "L7_FUZZ=ON needs clang (CC=clang CXX=clang++)")
+  endif()
+  # Instrument everything for coverage feedback; the fuzz targets add
+  # -fsanitize=fuzzer at link time.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
