@@ -9,7 +9,7 @@ namespace {
 
 TEST(JsonString, EscapesControlQuotesAndInvalidUtf8) {
   std::string out;
-  appendJsonString(std::string_view("a\"b\\c\n\x01\xff" "\xc3\xa9", 9), out);
+  appendJsonString(std::string_view("a\"b\\c\n\x01\xff" "\xc3\xa9", 10), out);
   EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\u0001\\u00ff\xc3\xa9\"");
 }
 
