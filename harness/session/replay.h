@@ -1,0 +1,56 @@
+// The replay pipeline as a library: capture file → packets → TCP streams →
+// decoders → paired records in the contract's order. The CLI (`replay`,
+// `check`, `bench`), the synthesizer's properties, the fuzzers and the
+// benchmarks all call this, so they exercise exactly one code path.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "l7/decoder.h"
+#include "l7/record.h"
+
+namespace l7h {
+
+struct ReplayOptions {
+  l7::DecoderLimits limits;
+  int64_t session_timeout_us = 120'000'000;  // unanswered request → type 0, status 2
+  uint32_t max_pending_per_connection = 1024; // oldest pending request written out past this
+  uint32_t max_connections = 100'000;         // connection table bound (oldest idle evicted)
+  int64_t idle_timeout_us = 300'000'000;      // connections idle this long are closed
+  uint32_t max_buffered_per_connection = 8u << 20;  // TCP out-of-order bytes held per connection
+  std::string force_protocol;                 // "nats": skip probing, decode every TCP connection as this
+  bool progress = false;                      // progress line on stderr (when it is a terminal)
+};
+
+// Counters printed at the end of every run.
+struct ReplayStats {
+  uint64_t packets = 0, bytes = 0, non_tcp_packets = 0, truncated_packets = 0;
+  uint64_t ip_fragments = 0, reassembled_datagrams = 0, bad_packets = 0;
+  uint64_t connections = 0, unclassified_connections = 0, evicted_connections = 0;
+  uint64_t retransmitted_bytes = 0, overlapping_segments = 0, out_of_order_segments = 0;
+  uint64_t gaps = 0, gap_bytes = 0;
+  uint64_t messages = 0, parse_failures = 0, records = 0;
+  uint64_t pending_evicted = 0, timeouts = 0;
+  std::vector<std::pair<std::string, uint64_t>> messages_per_protocol;
+  void print(FILE* out) const;
+};
+
+// Receives records in the contract's output order.
+using RecordCallback = std::function<void(const l7::Record&)>;
+
+struct ReplayResult {
+  bool ok = true;
+  std::string error;  // "FILE: reason" when !ok; records before the error were still delivered
+  ReplayStats stats;
+};
+
+ReplayResult replayCapture(const std::string& path, const ReplayOptions& options, const RecordCallback& on_record);
+
+// Convenience for tests and properties.
+std::vector<l7::Record> replayCaptureToVector(const std::string& path, const ReplayOptions& options,
+                                              ReplayResult* result = nullptr);
+
+}  // namespace l7h
