@@ -1,1 +1,252 @@
-// (being written)
+#include "session/connection.h"
+
+#include <algorithm>
+#include <climits>
+
+namespace l7h {
+
+Connection::Connection(const FlowColumns& flow, const ReplayOptions& options, ConnectionOutput out)
+    : flow_(flow), options_(options), out_(out), decoder_(flow.decoder->create(options.limits)) {}
+
+Connection::~Connection() = default;
+
+void Connection::data(l7::Direction dir, uint64_t stream_offset, uint32_t tcp_seq, int64_t ts_us,
+                      l7::Bytes bytes) {
+  Side& s = side(dir);
+  if (s.ended || bytes.empty()) return;
+  if (!s.started || s.tail.empty()) {
+    s.started = true;
+    s.tail_offset = stream_offset;
+  } else if (stream_offset != s.tail_offset + s.tail.size()) {
+    // The stream layer promises contiguous delivery; anything else is a
+    // hole it did not announce. Treat it as one rather than mis-splice.
+    gap(dir, 0);
+    s.tail_offset = stream_offset;
+  }
+  // Drop the part of an oversized frame the decoder chose to pass over.
+  if (s.skip > 0) {
+    const uint64_t drop = std::min<uint64_t>(s.skip, bytes.size());
+    s.skip -= drop;
+    out_.counters->skipped_bytes += drop;
+    bytes = bytes.subspan(drop);
+    stream_offset += drop;
+    tcp_seq += static_cast<uint32_t>(drop);
+    s.tail_offset = stream_offset;
+    if (bytes.empty()) return;
+  }
+  s.marks.push_back(Mark{stream_offset, tcp_seq, ts_us});
+
+  if (s.tail.empty()) {
+    feedSide(dir, bytes, /*from_tail=*/false);
+    return;
+  }
+  s.tail.insert(s.tail.end(), bytes.begin(), bytes.end());
+  if (s.needed == 0 || s.tail.size() >= s.needed) feedSide(dir, l7::Bytes(s.tail), /*from_tail=*/true);
+}
+
+void Connection::feedSide(l7::Direction dir, l7::Bytes view, bool from_tail) {
+  Side& s = side(dir);
+  const uint8_t* const origin = view.data();
+  l7::Bytes rest = view;
+  // A decoder decodes every whole message it is given in one call; the loop
+  // only re-feeds when it consumed something and stopped early, and is
+  // bounded so a decoder that makes no progress cannot spin.
+  for (int round = 0; round < 64 && !rest.empty(); ++round) {
+    feeding_dir_ = dir;
+    feeding_base_ = s.tail_offset;
+    const l7::FeedResult r = decoder_->feed(dir, rest, *this);
+    if (r.consumed > rest.size()) {
+      ++out_.counters->contract_violations;
+      s.tail.clear();
+      s.needed = 0;
+      s.marks.clear();
+      decoder_->onGap(dir);
+      return;
+    }
+    const size_t remaining = rest.size() - r.consumed;
+    const uint64_t skip_now = std::min<uint64_t>(r.skip, remaining);
+    s.tail_offset += r.consumed + skip_now;
+    s.skip = r.skip - skip_now;
+    out_.counters->skipped_bytes += skip_now;
+    s.needed = r.needed;
+    rest = rest.subspan(r.consumed + skip_now);
+    const bool progressed = r.consumed > 0 || skip_now > 0;
+    if (!progressed || s.needed > rest.size()) break;
+  }
+  // Keep the unconsumed remainder (a copy only if it is not already the tail).
+  if (from_tail) {
+    s.tail.erase(s.tail.begin(), s.tail.begin() + (rest.data() - origin));
+  } else {
+    s.tail.assign(rest.begin(), rest.end());
+  }
+  if (s.tail.size() > options_.limits.max_buffered_bytes) {
+    // The decoder let its tail grow past the cap: drop it as a gap so memory
+    // stays bounded, and let the decoder resynchronize.
+    ++out_.counters->contract_violations;
+    s.tail_offset += s.tail.size();
+    s.tail.clear();
+    s.needed = 0;
+    decoder_->onGap(dir);
+  }
+  pruneMarks(s);
+}
+
+void Connection::pruneMarks(Side& s) {
+  while (s.marks.size() >= 2 && s.marks[1].stream_offset <= s.tail_offset) s.marks.pop_front();
+  if (s.tail.empty() && s.marks.size() == 1 && s.marks.front().stream_offset < s.tail_offset &&
+      s.skip == 0) {
+    // Nothing buffered: the mark is only needed again for bytes that carry a
+    // new mark of their own.
+    s.marks.clear();
+  }
+}
+
+void Connection::gap(l7::Direction dir, uint64_t missing) {
+  Side& s = side(dir);
+  if (s.ended) return;
+  if (missing > 0 && s.tail.empty() && s.skip >= missing) {
+    // The hole falls inside a frame the decoder is skipping anyway.
+    s.skip -= missing;
+    s.tail_offset += missing;
+    return;
+  }
+  s.tail_offset += s.tail.size() + missing;
+  s.tail.clear();
+  s.needed = 0;
+  s.skip = 0;
+  s.marks.clear();
+  decoder_->onGap(dir);
+}
+
+void Connection::endOfStream(l7::Direction dir) {
+  Side& s = side(dir);
+  if (s.ended) return;
+  feeding_dir_ = dir;
+  feeding_base_ = s.tail_offset;
+  decoder_->onEof(dir, l7::Bytes(s.tail), *this);
+  s.tail_offset += s.tail.size();
+  s.tail.clear();
+  s.marks.clear();
+  s.ended = true;
+}
+
+MessagePlacement Connection::place(l7::Direction dir, uint64_t stream_offset) const {
+  const Side& s = sides_[static_cast<int>(dir)];
+  MessagePlacement p;
+  p.direction = dir;
+  if (s.marks.empty()) return p;
+  // Marks are few (one per packet still buffered): a backwards scan finds
+  // the packet that carried the message's first byte.
+  const Mark* m = &s.marks.front();
+  for (auto it = s.marks.rbegin(); it != s.marks.rend(); ++it) {
+    if (it->stream_offset <= stream_offset) {
+      m = &*it;
+      break;
+    }
+  }
+  p.ts_us = m->ts_us;
+  p.tcp_seq = m->tcp_seq + static_cast<uint32_t>(stream_offset - std::min(stream_offset, m->stream_offset));
+  return p;
+}
+
+RecordSortKey Connection::sortKeyFor(int64_t start_us) {
+  return RecordSortKey{start_us, flow_.client, flow_.server, ++*out_.seen_counter};
+}
+
+void Connection::emit(RecordSortKey key, l7::Record&& record) {
+  ++out_.counters->records;
+  record.seen_order = key.seen_order;
+  out_.output->push(key, std::move(record));
+}
+
+void Connection::onMessage(l7::Direction dir, l7::Message&& msg) {
+  ++out_.counters->messages;
+  if (msg.fields.response_status == l7::ResponseStatus::kParseFailed) ++out_.counters->parse_failures;
+  const uint64_t at = (dir == feeding_dir_ ? feeding_base_ : side(dir).tail_offset) + msg.offset;
+  const MessagePlacement where = place(dir, at);
+  const l7::MessageKind kind = msg.kind;
+  const l7::PairKey key = msg.key;
+  l7::Record record = recordFromMessage(flow_, where, std::move(msg));
+
+  if (kind == l7::MessageKind::kOneWay) {
+    emit(sortKeyFor(record.start_time_us), std::move(record));
+    return;
+  }
+  if (kind == l7::MessageKind::kRequest) {
+    const RecordSortKey sort_key = sortKeyFor(record.start_time_us);
+    const uint64_t order = sort_key.seen_order;
+    pending_.emplace(order, Pending{key, std::move(record), sort_key});
+    by_key_[key].push_back(order);
+    if (pending_.size() > options_.max_pending_per_connection) {
+      ++out_.counters->pending_evicted;
+      flushPending(pending_.begin()->first, l7::ResponseStatus::kUnknown, /*use_override=*/false);
+    }
+    return;
+  }
+  // A response: complete the oldest request waiting under the same key.
+  auto waiting = by_key_.find(key);
+  if (waiting != by_key_.end()) {
+    std::deque<uint64_t>& orders = waiting->second;
+    while (!orders.empty()) {
+      const uint64_t order = orders.front();
+      orders.pop_front();
+      auto it = pending_.find(order);
+      if (it == pending_.end()) continue;
+      Pending done = std::move(it->second);
+      pending_.erase(it);
+      if (orders.empty()) by_key_.erase(waiting);
+      mergeResponse(done.record, std::move(record));
+      emit(done.sort_key, std::move(done.record));
+      return;
+    }
+    by_key_.erase(waiting);
+  }
+  emit(sortKeyFor(record.start_time_us), std::move(record));
+}
+
+void Connection::flushPending(uint64_t order, l7::ResponseStatus override_status, bool use_override) {
+  auto it = pending_.find(order);
+  if (it == pending_.end()) return;
+  Pending p = std::move(it->second);
+  pending_.erase(it);
+  auto k = by_key_.find(p.key);
+  if (k != by_key_.end()) {
+    auto& orders = k->second;
+    orders.erase(std::remove(orders.begin(), orders.end(), order), orders.end());
+    if (orders.empty()) by_key_.erase(k);
+  }
+  if (use_override) p.record.f.response_status = override_status;
+  emit(p.sort_key, std::move(p.record));
+}
+
+void Connection::expire(int64_t now_us) {
+  std::vector<uint64_t> expired;
+  for (const auto& [order, p] : pending_) {
+    if (p.record.start_time_us + options_.session_timeout_us < now_us) expired.push_back(order);
+  }
+  for (uint64_t order : expired) {
+    ++out_.counters->timeouts;
+    flushPending(order, l7::ResponseStatus::kTimeout, /*use_override=*/true);
+  }
+}
+
+void Connection::close() {
+  endOfStream(l7::Direction::kToServer);
+  endOfStream(l7::Direction::kToClient);
+  while (!pending_.empty()) {
+    flushPending(pending_.begin()->first, l7::ResponseStatus::kUnknown, /*use_override=*/false);
+  }
+}
+
+int64_t Connection::earliestOpenStart() const {
+  int64_t earliest = INT64_MAX;
+  for (const auto& [order, p] : pending_) earliest = std::min(earliest, p.record.start_time_us);
+  for (const Side& s : sides_) {
+    if (!s.tail.empty() && !s.marks.empty()) earliest = std::min(earliest, s.marks.front().ts_us);
+  }
+  return earliest;
+}
+
+size_t Connection::bufferedBytes() const { return sides_[0].tail.size() + sides_[1].tail.size(); }
+
+}  // namespace l7h

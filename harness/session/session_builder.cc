@@ -1,1 +1,259 @@
-// (being written)
+#include "session/session_builder.h"
+
+#include <algorithm>
+#include <climits>
+
+#include "l7/registry.h"
+
+namespace l7h {
+namespace {
+
+// Bytes held per connection while its protocol is unknown. Probes decide on
+// a message header, so this only matters for traffic that is not ours.
+constexpr size_t kMaxHeldBytes = 64 * 1024;
+// Capture time between timeout sweeps over all connections.
+constexpr int64_t kSweepIntervalUs = 1'000'000;
+// Events between watermark advances (each is O(open connections)).
+constexpr uint64_t kWatermarkEvery = 4096;
+
+bool hasPort(const l7::DecoderInfo& d, uint16_t port) {
+  return std::find(d.default_ports.begin(), d.default_ports.end(), port) != d.default_ports.end();
+}
+
+}  // namespace
+
+SessionBuilder::SessionBuilder(const ReplayOptions& options, RecordCallback on_record)
+    : options_(options), output_(std::move(on_record)) {
+  if (!options_.force_protocol.empty()) forced_ = l7::findDecoder(options_.force_protocol);
+}
+
+SessionBuilder::~SessionBuilder() = default;
+
+void SessionBuilder::onOpen(const ConnectionInfo& info) {
+  ConnState& st = conns_[info.id];
+  st.info = info;
+  st.last_ts_us = info.first_ts_us;
+}
+
+void SessionBuilder::onData(ConnId id, const DataChunk& chunk) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  ConnState& st = it->second;
+  st.last_ts_us = chunk.ts_us;
+  if (st.ignored) return;
+  if (st.decided) {
+    st.conn->data(directionOf(st, chunk.side), chunk.stream_offset, chunk.tcp_seq, chunk.ts_us, chunk.data);
+  } else {
+    st.held.push_back(HeldChunk{chunk.side, chunk.stream_offset, chunk.tcp_seq, chunk.ts_us,
+                                std::vector<uint8_t>(chunk.data.begin(), chunk.data.end())});
+    st.held_bytes += chunk.data.size();
+    tryDecide(st, /*force=*/st.held_bytes > kMaxHeldBytes);
+  }
+  if (++events_since_watermark_ >= kWatermarkEvery) advanceWatermark();
+}
+
+void SessionBuilder::onGap(ConnId id, int side, uint64_t missing, int64_t ts_us) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  ConnState& st = it->second;
+  st.last_ts_us = ts_us;
+  if (st.decided && !st.ignored) {
+    st.conn->gap(directionOf(st, side), missing);
+    return;
+  }
+  // Before recognition a gap only means the held bytes of that side no longer
+  // lead anywhere: drop them; the decoder starts with a gap anyway unless the
+  // handshake was seen, and then this side is mid-stream too.
+  st.held.erase(std::remove_if(st.held.begin(), st.held.end(), [&](const HeldChunk& c) { return c.side == side; }),
+                st.held.end());
+  st.info.handshake_seen = false;
+}
+
+void SessionBuilder::onSideClosed(ConnId id, int side, int64_t ts_us) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  ConnState& st = it->second;
+  st.last_ts_us = ts_us;
+  st.side_closed[side] = true;
+  if (!st.decided) tryDecide(st, /*force=*/true);
+  if (st.decided && !st.ignored) st.conn->endOfStream(directionOf(st, side));
+}
+
+void SessionBuilder::onClose(ConnId id, int64_t ts_us) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  ConnState& st = it->second;
+  st.last_ts_us = ts_us;
+  if (!st.decided) tryDecide(st, /*force=*/true);
+  if (st.decided && !st.ignored) st.conn->close();
+  if (!st.decided || st.ignored) ++unclassified_;
+  conns_.erase(it);
+}
+
+void SessionBuilder::onClock(int64_t ts_us) {
+  clock_us_ = std::max(clock_us_, ts_us);
+  if (clock_us_ - last_sweep_us_ >= kSweepIntervalUs) {
+    last_sweep_us_ = clock_us_;
+    for (auto& [id, st] : conns_) {
+      if (st.decided && !st.ignored) st.conn->expire(clock_us_);
+    }
+    advanceWatermark();
+  }
+}
+
+void SessionBuilder::tryDecide(ConnState& st, bool force) {
+  if (st.held.empty() && !force) return;
+  bool need_more = false;
+  if (forced_ == nullptr) {
+    for (const HeldChunk& chunk : st.held) {
+      bool chunk_needs_more = false;
+      if (decideByProbe(st, chunk, chunk_needs_more)) return;
+      need_more = need_more || chunk_needs_more;
+    }
+    if (need_more && !force) return;
+  }
+  if (decideByPort(st)) return;
+  st.decided = true;
+  st.ignored = true;
+  st.held.clear();
+  st.held_bytes = 0;
+}
+
+bool SessionBuilder::decideByProbe(ConnState& st, const HeldChunk& chunk, bool& need_more) {
+  // Probe on everything held for this side, so a header split across
+  // packets is still recognized.
+  std::vector<uint8_t> side_bytes;
+  for (const HeldChunk& c : st.held) {
+    if (c.side == chunk.side) side_bytes.insert(side_bytes.end(), c.bytes.begin(), c.bytes.end());
+  }
+  for (const l7::DecoderInfo& d : l7::allDecoders()) {
+    const l7::ProbeVerdict v = d.probe(l7::Bytes(side_bytes));
+    if (v == l7::ProbeVerdict::kNeedMore) {
+      need_more = true;
+      continue;
+    }
+    if (v == l7::ProbeVerdict::kNo) continue;
+    const int sender_is_client_side = v == l7::ProbeVerdict::kFromClient ? chunk.side : 1 - chunk.side;
+    // With a handshake the client is known; a probe that disagrees is not
+    // this protocol (or not a message start), so keep looking.
+    if (st.info.handshake_seen && sender_is_client_side != 0) continue;
+    start(st, &d, sender_is_client_side);
+    return true;
+  }
+  return false;
+}
+
+bool SessionBuilder::decideByPort(ConnState& st) {
+  const uint16_t port0 = st.info.side[0].port;
+  const uint16_t port1 = st.info.side[1].port;
+  if (forced_ != nullptr) {
+    int client = 0;
+    if (!st.info.handshake_seen) {
+      // The side on a well-known port of the forced protocol, else the lower port, serves.
+      if (hasPort(*forced_, port0)) client = 1;
+      else if (hasPort(*forced_, port1)) client = 0;
+      else client = port0 < port1 ? 1 : 0;
+    }
+    start(st, forced_, client);
+    return true;
+  }
+  for (const l7::DecoderInfo& d : l7::allDecoders()) {
+    const bool serves0 = hasPort(d, port0);
+    const bool serves1 = hasPort(d, port1);
+    if (!serves0 && !serves1) continue;
+    int client;
+    if (st.info.handshake_seen) {
+      if (!serves1) continue;  // the SYN receiver must be the server
+      client = 0;
+    } else {
+      client = serves1 ? 0 : 1;
+    }
+    start(st, &d, client);
+    return true;
+  }
+  return false;
+}
+
+void SessionBuilder::start(ConnState& st, const l7::DecoderInfo* decoder, int client_side) {
+  st.decided = true;
+  st.client_side = client_side;
+  FlowColumns flow;
+  flow.flow_id = st.info.id;
+  flow.client = st.info.side[client_side];
+  flow.server = st.info.side[1 - client_side];
+  flow.decoder = decoder;
+  ConnectionOutput out{&output_, &seen_counter_, &per_protocol_[decoder]};
+  st.conn = std::make_unique<Connection>(flow, options_, out);
+  if (!st.info.handshake_seen) {
+    // Joined mid-stream: the decoder must resynchronize on both directions.
+    st.conn->gap(l7::Direction::kToServer, 0);
+    st.conn->gap(l7::Direction::kToClient, 0);
+  }
+  std::vector<HeldChunk> held = std::move(st.held);
+  st.held.clear();
+  st.held_bytes = 0;
+  for (const HeldChunk& chunk : held) deliver(st, chunk);
+  for (int side = 0; side < 2; ++side) {
+    if (st.side_closed[side]) st.conn->endOfStream(directionOf(st, side));
+  }
+}
+
+void SessionBuilder::deliver(ConnState& st, const HeldChunk& chunk) {
+  st.conn->data(directionOf(st, chunk.side), chunk.stream_offset, chunk.tcp_seq, chunk.ts_us,
+                l7::Bytes(chunk.bytes));
+}
+
+void SessionBuilder::advanceWatermark() {
+  events_since_watermark_ = 0;
+  int64_t watermark = clock_us_;
+  for (const auto& [id, st] : conns_) {
+    if (!st.decided) {
+      for (const HeldChunk& c : st.held) watermark = std::min(watermark, c.ts_us);
+    } else if (!st.ignored) {
+      watermark = std::min(watermark, st.conn->earliestOpenStart());
+    }
+  }
+  output_.releaseBefore(watermark);
+}
+
+void SessionBuilder::finish() {
+  // Close in flow_id order so the seen-order tie-breaker is deterministic.
+  std::vector<ConnId> ids;
+  ids.reserve(conns_.size());
+  for (const auto& [id, st] : conns_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  for (ConnId id : ids) onClose(id, clock_us_);
+  output_.releaseAll();
+}
+
+ConnectionCounters SessionBuilder::counters() const {
+  ConnectionCounters sum;
+  for (const auto& [d, c] : per_protocol_) {
+    sum.messages += c.messages;
+    sum.parse_failures += c.parse_failures;
+    sum.records += c.records;
+    sum.timeouts += c.timeouts;
+    sum.pending_evicted += c.pending_evicted;
+    sum.contract_violations += c.contract_violations;
+    sum.skipped_bytes += c.skipped_bytes;
+  }
+  return sum;
+}
+
+std::vector<std::pair<std::string, uint64_t>> SessionBuilder::messagesPerProtocol() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (const auto& [d, c] : per_protocol_) out.emplace_back(std::string(d->name), c.messages);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+size_t SessionBuilder::bufferedBytes() const {
+  size_t total = 0;
+  for (const auto& [id, st] : conns_) {
+    total += st.held_bytes;
+    if (st.conn) total += st.conn->bufferedBytes();
+  }
+  return total;
+}
+
+}  // namespace l7h

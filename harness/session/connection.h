@@ -1,0 +1,129 @@
+// One TCP connection whose protocol and client side are known: drives the
+// decoder through the consume / need-more contract of l7/decoder.h, maps
+// message offsets back to packet timestamps and TCP sequence numbers, and
+// pairs requests with responses.
+//
+// Buffering: each direction keeps only the bytes the decoder has not
+// consumed yet. When nothing is buffered a new chunk is fed straight from
+// the packet (zero copy); only an unconsumed remainder is copied. A tail is
+// never allowed past limits.max_buffered_bytes: a decoder that asks for more
+// has broken its contract, and the bytes are dropped as a gap (counted).
+//
+// Pairing: pending requests wait under their PairKey (FIFO per key). A
+// response completes the oldest request with its key; with none it becomes
+// a type 1 record. Pending requests are bounded (the oldest is written out
+// as type 0 when the bound is hit) and expire after the session timeout on
+// the capture clock (type 0, status 2).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "l7/decoder.h"
+#include "session/ordered_output.h"
+#include "session/record_merge.h"
+#include "session/replay.h"
+
+namespace l7h {
+
+struct ConnectionCounters {
+  uint64_t messages = 0;
+  uint64_t parse_failures = 0;
+  uint64_t records = 0;
+  uint64_t timeouts = 0;
+  uint64_t pending_evicted = 0;
+  uint64_t contract_violations = 0;  // decoder asked for more than the cap, or over-consumed
+  uint64_t skipped_bytes = 0;
+};
+
+// Shared by all connections of one replay: where records go and the global
+// "first seen" counter that breaks ordering ties.
+struct ConnectionOutput {
+  OrderedOutput* output = nullptr;
+  uint64_t* seen_counter = nullptr;
+  ConnectionCounters* counters = nullptr;
+};
+
+class Connection final : public l7::MessageSink {
+ public:
+  Connection(const FlowColumns& flow, const ReplayOptions& options, ConnectionOutput out);
+  ~Connection() override;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Bytes of `dir` in stream order; `stream_offset` is data[0]'s position.
+  void data(l7::Direction dir, uint64_t stream_offset, uint32_t tcp_seq, int64_t ts_us, l7::Bytes data);
+  // `missing` bytes of `dir` are lost (0: unknown amount).
+  void gap(l7::Direction dir, uint64_t missing);
+  // No more bytes for `dir`.
+  void endOfStream(l7::Direction dir);
+  // Capture clock: expire requests older than the session timeout.
+  void expire(int64_t now_us);
+  // End of the connection: flush what the decoder holds and every pending request.
+  void close();
+
+  // Earliest start_time a record of this connection could still get: the
+  // oldest pending request or the oldest buffered byte. INT64_MAX if none.
+  int64_t earliestOpenStart() const;
+  size_t bufferedBytes() const;
+  size_t pendingRequests() const { return pending_.size(); }
+  const FlowColumns& flow() const { return flow_; }
+
+  void onMessage(l7::Direction dir, l7::Message&& msg) override;
+
+ private:
+  // Where a run of buffered bytes came from, to place messages in time.
+  struct Mark {
+    uint64_t stream_offset;
+    uint32_t tcp_seq;
+    int64_t ts_us;
+  };
+  struct Side {
+    std::vector<uint8_t> tail;   // unconsumed bytes, tail[0] at tail_offset
+    uint64_t tail_offset = 0;    // stream offset of tail[0] (or of the next byte when empty)
+    uint32_t needed = 0;         // decoder's minimum tail size before the next feed
+    uint64_t skip = 0;           // bytes still to drop unseen (oversized frame)
+    std::deque<Mark> marks;      // ascending stream offsets
+    bool started = false;
+    bool ended = false;
+  };
+  struct Pending {
+    l7::PairKey key;
+    l7::Record record;
+    RecordSortKey sort_key;
+  };
+  struct PairKeyHash {
+    size_t operator()(const l7::PairKey& k) const noexcept {
+      return std::hash<uint64_t>()(k.id * 0x9E3779B97F4A7C15ull ^ k.lane);
+    }
+  };
+
+  Side& side(l7::Direction d) { return sides_[static_cast<int>(d)]; }
+  void feedSide(l7::Direction dir, l7::Bytes view, bool from_tail);
+  void applyFeedResult(l7::Direction dir, const l7::FeedResult& r, l7::Bytes view, bool from_tail);
+  void pruneMarks(Side& s);
+  MessagePlacement place(l7::Direction dir, uint64_t stream_offset) const;
+  void emit(RecordSortKey key, l7::Record&& record);
+  void flushPending(uint64_t order, l7::ResponseStatus override_status, bool use_override);
+  RecordSortKey sortKeyFor(int64_t start_us);
+
+  FlowColumns flow_;
+  const ReplayOptions& options_;
+  ConnectionOutput out_;
+  std::unique_ptr<l7::Decoder> decoder_;
+  Side sides_[2];
+  // The session feeds one direction at a time; this is the stream offset of
+  // the span currently given to the decoder, to place its messages.
+  l7::Direction feeding_dir_ = l7::Direction::kToServer;
+  uint64_t feeding_base_ = 0;
+  // Pending requests by first-seen order (oldest first) and by key.
+  std::map<uint64_t, Pending> pending_;
+  std::unordered_map<l7::PairKey, std::deque<uint64_t>, PairKeyHash> by_key_;
+};
+
+}  // namespace l7h

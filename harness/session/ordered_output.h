@@ -1,0 +1,58 @@
+// Records leave the pipeline in the contract's order (spec/l7_flow_log.md,
+// "Serialization"): start_time, then flow (client ip, client port, server
+// ip, server port), then the order their first message was seen.
+//
+// Records complete out of that order (a response completes a request that
+// started long ago), so they wait in a min-heap until no record that could
+// still be produced can sort before them: the session layer advances a
+// watermark (the earliest start_time any pending request or buffered byte
+// could still give) and everything below it is released. Memory is thus
+// bounded by what is in flight, not by the capture's length.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <queue>
+#include <vector>
+
+#include "capture/stream_events.h"
+#include "l7/record.h"
+
+namespace l7h {
+
+struct RecordSortKey {
+  int64_t start_time_us = 0;
+  Endpoint client;
+  Endpoint server;
+  uint64_t seen_order = 0;
+  auto operator<=>(const RecordSortKey&) const = default;
+};
+
+class OrderedOutput {
+ public:
+  using Callback = std::function<void(const l7::Record&)>;
+  explicit OrderedOutput(Callback on_record) : on_record_(std::move(on_record)) {}
+
+  void push(const RecordSortKey& key, l7::Record&& record);
+  // Releases every record whose start_time is below `watermark_us`.
+  void releaseBefore(int64_t watermark_us);
+  void releaseAll();
+  size_t held() const { return heap_.size(); }
+  uint64_t released() const { return released_; }
+
+ private:
+  struct Item {
+    RecordSortKey key;
+    l7::Record record;
+  };
+  struct Later {
+    bool operator()(const Item& a, const Item& b) const { return a.key > b.key; }
+  };
+  void releaseTop();
+
+  Callback on_record_;
+  std::priority_queue<Item, std::vector<Item>, Later> heap_;
+  uint64_t released_ = 0;
+};
+
+}  // namespace l7h

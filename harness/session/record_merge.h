@@ -1,0 +1,42 @@
+// How a decoded message becomes an l7_flow_log record, and how a request and
+// its response merge into one session record (spec/l7_flow_log.md,
+// "Sessions"). Kept apart from the connection driver so the rules are in one
+// readable place and unit-testable without any capture.
+#pragma once
+
+#include <string>
+
+#include "capture/stream_events.h"
+#include "l7/decoder.h"
+#include "l7/record.h"
+
+namespace l7h {
+
+// The connection columns every record of one TCP connection shares.
+struct FlowColumns {
+  uint64_t flow_id = 0;
+  Endpoint client;
+  Endpoint server;
+  const l7::DecoderInfo* decoder = nullptr;
+};
+
+// Where and when a message started on the wire.
+struct MessagePlacement {
+  l7::Direction direction = l7::Direction::kToServer;
+  int64_t ts_us = 0;
+  uint32_t tcp_seq = 0;
+};
+
+// A record for one message on its own: type 0 for a request (until its
+// response arrives), 1 for a response, 2 for a one-way message.
+l7::Record recordFromMessage(const FlowColumns& flow, const MessagePlacement& where, l7::Message&& msg);
+
+// Completes `request` (a type 0 record) with `response` (a type 1 record).
+// Request-side columns come from the request; response_status, code,
+// exception, result, x_request_id_1, response_length, captured response
+// bytes, resp_tcp_seq and end_time from the response; other strings from the
+// request when non-empty, else from the response; trace ids are the distinct
+// union, request first; attributes the union, request first.
+void mergeResponse(l7::Record& request, l7::Record&& response);
+
+}  // namespace l7h

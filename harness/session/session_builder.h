@@ -1,0 +1,91 @@
+// The session layer's face to the TCP layer: a StreamSink that recognizes
+// each connection's protocol and client side, runs a Connection for it, and
+// releases records in the contract's order.
+//
+// Recognition, per connection, from the first bytes seen on either side:
+//   1. the TCP handshake, when seen, fixes the client (the SYN sender);
+//   2. the registry's probes, in registry order, name the protocol and, when
+//      there was no handshake, which side is the client;
+//   3. otherwise a side whose port is a protocol's well-known port is the
+//      server of that protocol;
+//   4. otherwise the connection is left unclassified (counted, no records).
+// A connection joined mid-stream (no handshake) starts its decoder with a
+// gap on both directions, so the decoder resynchronizes on the first bytes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "capture/stream_events.h"
+#include "session/connection.h"
+#include "session/ordered_output.h"
+#include "session/replay.h"
+
+namespace l7h {
+
+class SessionBuilder final : public StreamSink {
+ public:
+  SessionBuilder(const ReplayOptions& options, RecordCallback on_record);
+  ~SessionBuilder() override;
+
+  void onOpen(const ConnectionInfo& info) override;
+  void onData(ConnId id, const DataChunk& chunk) override;
+  void onGap(ConnId id, int side, uint64_t missing, int64_t ts_us) override;
+  void onSideClosed(ConnId id, int side, int64_t ts_us) override;
+  void onClose(ConnId id, int64_t ts_us) override;
+  void onClock(int64_t ts_us) override;
+
+  // End of input: close what is still open and release every record.
+  void finish();
+
+  ConnectionCounters counters() const;  // summed over protocols
+  uint64_t unclassifiedConnections() const { return unclassified_; }
+  std::vector<std::pair<std::string, uint64_t>> messagesPerProtocol() const;
+  size_t openConnections() const { return conns_.size(); }
+  size_t bufferedBytes() const;
+
+ private:
+  struct HeldChunk {
+    int side;
+    uint64_t stream_offset;
+    uint32_t tcp_seq;
+    int64_t ts_us;
+    std::vector<uint8_t> bytes;
+  };
+  struct ConnState {
+    ConnectionInfo info;
+    bool decided = false;
+    bool ignored = false;       // unclassified: bytes are dropped
+    int client_side = 0;
+    std::unique_ptr<Connection> conn;
+    std::vector<HeldChunk> held;  // bytes seen before the protocol is known
+    size_t held_bytes = 0;
+    bool side_closed[2] = {false, false};
+    int64_t last_ts_us = 0;
+  };
+
+  void tryDecide(ConnState& st, bool force);
+  bool decideByProbe(ConnState& st, const HeldChunk& chunk, bool& need_more);
+  bool decideByPort(ConnState& st);
+  void start(ConnState& st, const l7::DecoderInfo* decoder, int client_side);
+  l7::Direction directionOf(const ConnState& st, int side) const {
+    return side == st.client_side ? l7::Direction::kToServer : l7::Direction::kToClient;
+  }
+  void deliver(ConnState& st, const HeldChunk& chunk);
+  void advanceWatermark();
+
+  const ReplayOptions& options_;
+  OrderedOutput output_;
+  uint64_t seen_counter_ = 0;
+  std::unordered_map<const l7::DecoderInfo*, ConnectionCounters> per_protocol_;
+  uint64_t unclassified_ = 0;
+  std::unordered_map<ConnId, ConnState> conns_;
+  const l7::DecoderInfo* forced_ = nullptr;
+  int64_t clock_us_ = 0;
+  int64_t last_sweep_us_ = 0;
+  uint64_t events_since_watermark_ = 0;
+};
+
+}  // namespace l7h
