@@ -1,5 +1,335 @@
+// l7conform check: replay a corpus and compare with goldens, mapping tables
+// and metrics goldens; or rewrite the goldens with --update.
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <boost/json.hpp>
+
+#include "check/junit.h"
+#include "check/mapping_check.h"
+#include "check/metrics.h"
+#include "check/record_compare.h"
+#include "cli/args.h"
 #include "cli/commands.h"
+#include "session/replay.h"
+
+#if __has_include("skywalking/segment_mapper.h")
+#include "skywalking/segment_mapper.h"
+#define L7_HAVE_SKYWALKING 1
+#endif
+
+namespace fs = std::filesystem;
+
 namespace l7h::cli {
-int checkCommand(Args) { std::fprintf(stderr, "check: not yet implemented\n"); return 2; }
+namespace {
+
+struct Capture {
+  fs::path path;
+  std::string protocol;  // corpus folder name
+  std::string name;      // file name without extension
+  bool is_segment_json = false;
+};
+
+bool isCaptureFile(const fs::path& p) {
+  const std::string ext = p.extension().string();
+  return ext == ".pcap" || ext == ".pcapng" || ext == ".cap" || ext == ".json";
 }
+
+void collect(const fs::path& input, std::vector<Capture>& out, std::vector<std::string>& errors) {
+  std::error_code ec;
+  if (fs::is_directory(input, ec)) {
+    std::vector<fs::path> files;
+    for (auto it = fs::recursive_directory_iterator(input, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      // Helper folders (capture clients, node_modules) hold no captures.
+      if (it->is_directory() && (it->path().filename() == "node_modules" || it->path().filename() == "client")) {
+        it.disable_recursion_pending();
+        continue;
+      }
+      if (it->is_regular_file() && isCaptureFile(it->path())) files.push_back(it->path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) collect(f, out, errors);
+    return;
+  }
+  if (!fs::exists(input, ec)) {
+    errors.push_back(input.string() + ": no such file or directory");
+    return;
+  }
+  Capture c;
+  c.path = input;
+  c.protocol = input.parent_path().filename().string();
+  c.name = input.stem().string();
+  c.is_segment_json = input.extension() == ".json";
+  out.push_back(std::move(c));
+}
+
+bool readFile(const fs::path& p, std::string& out) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return false;
+  std::stringstream s;
+  s << in.rdbuf();
+  out = s.str();
+  return true;
+}
+
+bool writeFile(const fs::path& p, const std::string& text, std::string& error) {
+  std::error_code ec;
+  fs::create_directories(p.parent_path(), ec);
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  if (!out || !(out << text)) {
+    error = p.string() + ": cannot write";
+    return false;
+  }
+  return true;
+}
+
+std::string shellQuote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) {
+    if (c == '\'') q += "'\\''";
+    else q += c;
+  }
+  return q + "'";
+}
+
+// Runs an external decoder: CMD with {pcap} replaced must print JSON Lines.
+bool runImplementation(const std::string& command, const fs::path& capture, check::JsonRecords& out,
+                       std::string& error) {
+  std::string cmd = command;
+  const std::string quoted = shellQuote(capture.string());
+  bool replaced = false;
+  for (size_t pos; (pos = cmd.find("{pcap}")) != std::string::npos;) {
+    cmd.replace(pos, 6, quoted);
+    replaced = true;
+  }
+  if (!replaced) cmd += " " + quoted;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) {
+    error = "cannot run: " + cmd;
+    return false;
+  }
+  std::string text;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) text.append(buf, n);
+  const int status = ::pclose(pipe);
+  if (status != 0) {
+    error = "'" + cmd + "' exited with status " + std::to_string(WEXITSTATUS(status));
+    return false;
+  }
+  if (!check::parseJsonLines(text, out, error)) {
+    error = "output of '" + cmd + "': " + error;
+    return false;
+  }
+  return true;
+}
+
+bool produceRecords(const Capture& c, const std::string& impl, const ReplayOptions& options,
+                    check::JsonRecords& out, std::string& error) {
+  if (!impl.empty()) return runImplementation(impl, c.path, out, error);
+  if (c.is_segment_json) {
+#ifdef L7_HAVE_SKYWALKING
+    std::string body;
+    if (!readFile(c.path, body)) {
+      error = c.path.string() + ": cannot read";
+      return false;
+    }
+    auto mapped = skywalking::mapSegmentsJson(body);
+    for (const auto& r : mapped.records) out.push_back(check::recordToJson(r));
+    // Mapping errors are part of the expected output of a corpus file that
+    // exercises bad input, so they do not fail the capture; they are shown.
+    for (const auto& e : mapped.errors) std::fprintf(stderr, "%s: %s: %s\n", c.path.c_str(), e.where.c_str(), e.reason.c_str());
+    return true;
+#else
+    error = c.path.string() + ": SkyWalking segment mapping is not built in";
+    return false;
+#endif
+  }
+  ReplayResult result;
+  auto records = replayCaptureToVector(c.path.string(), options, &result);
+  for (const auto& r : records) out.push_back(check::recordToJson(r));
+  if (!result.ok) {
+    error = result.error;
+    return false;
+  }
+  return true;
+}
+
+struct ProtocolSummary {
+  size_t captures = 0, failed = 0, records = 0, matched = 0, mismatched = 0, missing = 0, extra = 0;
+  size_t mapping_violations = 0;
+};
+
+}  // namespace
+
+int checkCommand(Args args) {
+  std::vector<std::string> inputs;
+  std::string golden_dir = "golden";
+  std::string junit_path;
+  std::string impl;
+  bool update = false;
+  bool quiet = false;
+  bool show_metrics = false;
+  int64_t max_diffs = 20;
+  ArgParser p("check", "[CORPUS_DIR|CAPTURE...] [options]",
+              "Replays every capture (corpus/<proto>/<name>.pcap, .pcapng, or SkyWalking .json) and compares\n"
+              "the records with golden/<proto>/<name>.jsonl field by field, verifies every record against\n"
+              "golden/mapping/<proto>.tsv (the published mapping table in checkable form), and compares\n"
+              "metrics with golden/<proto>/<name>.metrics.json. Exit status 0 only when everything matches.\n"
+              "With --impl, an external decoder is checked instead of the built-in one.");
+  p.positionals(&inputs, "CORPUS_DIR|CAPTURE", "folders are searched recursively (default: corpus)");
+  p.option("--golden", &golden_dir, "DIR", "golden folder (default: golden)");
+  p.flag("--update", &update, "rewrite the goldens (records and metrics) from this run; review with git diff");
+  p.option("--junit", &junit_path, "FILE", "also write a JUnit XML report (one testcase per capture)");
+  p.option("--impl", &impl, "CMD",
+           "check an external decoder: CMD with {pcap} replaced by the capture path must print JSON Lines");
+  p.option("--max-diffs", &max_diffs, "N", "differences shown per capture (default 20)");
+  p.flag("--metrics", &show_metrics, "print the metrics table of all records at the end");
+  p.flag("-q", &quiet, "print only failures and the summary");
+  p.examples(
+      "  l7conform check                                  # corpus/ against golden/\n"
+      "  l7conform check corpus/mqtt --update             # regenerate MQTT goldens, then: git diff golden/\n"
+      "  l7conform check --impl 'my-agent --pcap {pcap}'  # check another decoder's JSON Lines\n"
+      "  l7conform check --junit report.xml               # for CI dashboards");
+  int code = 0;
+  if (!p.parse(args, code)) return code;
+  if (inputs.empty()) inputs.push_back("corpus");
+
+  std::vector<Capture> captures;
+  std::vector<std::string> errors;
+  for (const auto& in : inputs) collect(in, captures, errors);
+  for (const auto& e : errors) std::fprintf(stderr, "l7conform check: %s\n", e.c_str());
+  if (captures.empty()) {
+    std::fprintf(stderr, "l7conform check: no captures found in %s\n", inputs.front().c_str());
+    return errors.empty() ? 0 : 1;
+  }
+
+  ReplayOptions options;
+  std::map<std::string, ProtocolSummary> summary;
+  std::map<std::string, check::MappingTable> tables;
+  std::vector<check::JunitCase> junit;
+  check::JsonRecords all_records;
+  bool all_ok = errors.empty();
+
+  for (const Capture& c : captures) {
+    ProtocolSummary& s = summary[c.protocol];
+    ++s.captures;
+    const std::string label = c.protocol + "/" + c.name;
+    const fs::path golden = fs::path(golden_dir) / c.protocol / (c.name + ".jsonl");
+    const fs::path golden_metrics = fs::path(golden_dir) / c.protocol / (c.name + ".metrics.json");
+    check::JunitCase jc{c.protocol, c.name, "", ""};
+    std::ostringstream failure;
+
+    check::JsonRecords actual;
+    std::string error;
+    if (!produceRecords(c, impl, options, actual, error)) failure << label << ": " << error << "\n";
+    s.records += actual.size();
+    all_records.insert(all_records.end(), actual.begin(), actual.end());
+    const boost::json::value metrics = check::computeMetrics(actual);
+
+    if (update && failure.str().empty()) {
+      std::string text;
+      for (const auto& r : actual) text += check::canonicalLine(r) + "\n";
+      if (!writeFile(golden, text, error) || !writeFile(golden_metrics, check::metricsToText(metrics), error)) {
+        failure << error << "\n";
+      } else if (!quiet) {
+        std::printf("updated  %-40s %zu records\n", label.c_str(), actual.size());
+      }
+      s.matched += actual.size();
+    } else if (failure.str().empty()) {
+      check::JsonRecords expected;
+      if (!check::loadJsonLines(golden.string(), expected, error)) {
+        failure << label << ": no golden (" << error << "); run: l7conform check " << c.path.string()
+                << " --update\n";
+      } else {
+        const auto cmp = check::compareRecords(expected, actual);
+        s.matched += cmp.matched;
+        s.mismatched += cmp.mismatched;
+        s.missing += cmp.missing;
+        s.extra += cmp.extra;
+        if (!cmp.ok()) failure << check::formatComparison(label, cmp, expected, actual, static_cast<size_t>(max_diffs));
+      }
+      std::string metrics_text;
+      if (readFile(golden_metrics, metrics_text)) {
+        if (metrics_text != check::metricsToText(metrics))
+          failure << label << ": metrics differ from " << golden_metrics.string() << "\n"
+                  << "    expected: " << metrics_text << "    got:      " << check::metricsToText(metrics);
+      } else {
+        failure << label << ": no metrics golden " << golden_metrics.string() << "\n";
+      }
+    }
+
+    // Mapping check (with the folder's table, when it has one).
+    const fs::path mapping_path = fs::path(golden_dir) / "mapping" / (c.protocol + ".tsv");
+    if (!tables.count(c.protocol) && fs::exists(mapping_path)) {
+      check::MappingTable t;
+      if (check::loadMappingTable(mapping_path.string(), t, error)) {
+        tables[c.protocol] = std::move(t);
+      } else {
+        failure << error << "\n";
+      }
+    }
+    if (auto t = tables.find(c.protocol); t != tables.end()) {
+      const auto violations = check::checkMapping(t->second, actual);
+      s.mapping_violations += violations.size();
+      size_t shown = 0;
+      for (const auto& v : violations) {
+        if (shown++ >= static_cast<size_t>(max_diffs)) {
+          failure << label << ": ... " << violations.size() - shown + 1 << " more mapping violations\n";
+          break;
+        }
+        failure << label << ": mapping: " << v.message << "\n";
+      }
+    }
+
+    const std::string text = failure.str();
+    if (!text.empty()) {
+      all_ok = false;
+      ++s.failed;
+      jc.failure = text;
+      std::printf("FAIL     %s\n%s", label.c_str(), text.c_str());
+    } else if (!quiet && !update) {
+      std::printf("ok       %-40s %zu records\n", label.c_str(), actual.size());
+    }
+    junit.push_back(std::move(jc));
+  }
+
+  std::printf("\n%-12s %8s %8s %8s %8s %10s %8s %8s %8s\n", "protocol", "captures", "failed", "records", "matched",
+              "mismatched", "missing", "extra", "mapping");
+  ProtocolSummary total;
+  for (const auto& [proto, s] : summary) {
+    std::printf("%-12s %8zu %8zu %8zu %8zu %10zu %8zu %8zu %8zu\n", proto.c_str(), s.captures, s.failed, s.records,
+                s.matched, s.mismatched, s.missing, s.extra, s.mapping_violations);
+    total.captures += s.captures;
+    total.failed += s.failed;
+    total.records += s.records;
+    total.matched += s.matched;
+    total.mismatched += s.mismatched;
+    total.missing += s.missing;
+    total.extra += s.extra;
+    total.mapping_violations += s.mapping_violations;
+  }
+  std::printf("%-12s %8zu %8zu %8zu %8zu %10zu %8zu %8zu %8zu\n", "total", total.captures, total.failed,
+              total.records, total.matched, total.mismatched, total.missing, total.extra, total.mapping_violations);
+  if (show_metrics) {
+    std::printf("\n");
+    check::printMetricsTable(stdout, check::computeMetrics(all_records));
+  }
+  if (!junit_path.empty()) {
+    std::string error;
+    if (!check::writeJunit(junit_path, "l7conform check", junit, error)) {
+      std::fprintf(stderr, "l7conform check: %s\n", error.c_str());
+      return 1;
+    }
+  }
+  std::printf("%s\n", all_ok ? (update ? "goldens updated; review them with: git diff golden/" : "all captures match")
+                             : "some captures do not match (see above)");
+  return all_ok ? 0 : 1;
+}
+
+}  // namespace l7h::cli

@@ -4,7 +4,9 @@
 // benchmarks all call this, so they exercise exactly one code path.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
@@ -48,6 +50,12 @@ struct ReplayResult {
 };
 
 ReplayResult replayCapture(const std::string& path, const ReplayOptions& options, const RecordCallback& on_record);
+
+// Captures live from `interface` (with an optional BPF filter) until `stop`
+// becomes true; records are delivered as their sessions complete. Capture
+// time is the wall clock, so session timeouts fire while traffic is idle.
+ReplayResult replayLive(const std::string& interface, const std::string& bpf_filter, const ReplayOptions& options,
+                        const RecordCallback& on_record, const std::atomic<bool>& stop);
 
 // Convenience for tests and properties.
 std::vector<l7::Record> replayCaptureToVector(const std::string& path, const ReplayOptions& options,

@@ -1,0 +1,152 @@
+#include "check/metrics.h"
+
+#include <map>
+#include <sstream>
+#include <tuple>
+
+#include <boost/json.hpp>
+
+namespace l7h::check {
+namespace {
+
+struct Counts {
+  int64_t request = 0, response = 0, request_length = 0, response_length = 0, log_count = 0;
+  int64_t client_error = 0, server_error = 0, timeout = 0;
+
+  void add(const boost::json::object& r) {
+    auto num = [&](std::string_view k) -> int64_t {
+      auto it = r.find(k);
+      return it != r.end() && it->value().is_int64() ? it->value().as_int64() : 0;
+    };
+    const int64_t type = num("type");
+    const bool has_request = type == 0 || (type == 2 && num("captured_request_byte") > 0);
+    const bool has_response = type == 1 || (type == 2 && num("captured_response_byte") > 0);
+    ++log_count;
+    request += has_request ? 1 : 0;
+    response += has_response ? 1 : 0;
+    request_length += num("request_length");
+    response_length += num("response_length");
+    const int64_t status = num("response_status");
+    client_error += status == 4 ? 1 : 0;
+    server_error += status == 3 ? 1 : 0;
+    timeout += status == 2 ? 1 : 0;
+  }
+
+  boost::json::object toJson() const {
+    auto ratio = [&](int64_t n) { return response == 0 ? 0.0 : static_cast<double>(n) / static_cast<double>(response); };
+    const int64_t error = client_error + server_error;
+    boost::json::object o;
+    o["request"] = request;
+    o["response"] = response;
+    o["session_length"] = request_length + response_length;
+    o["request_length"] = request_length;
+    o["response_length"] = response_length;
+    o["log_count"] = log_count;
+    o["error"] = error;
+    o["client_error"] = client_error;
+    o["server_error"] = server_error;
+    o["error_ratio"] = ratio(error);
+    o["client_error_ratio"] = ratio(client_error);
+    o["server_error_ratio"] = ratio(server_error);
+    o["timeout"] = timeout;
+    return o;
+  }
+};
+
+std::string str(const boost::json::object& r, std::string_view k) {
+  auto it = r.find(k);
+  return it != r.end() && it->value().is_string() ? std::string(it->value().as_string()) : std::string();
+}
+int64_t num(const boost::json::object& r, std::string_view k) {
+  auto it = r.find(k);
+  return it != r.end() && it->value().is_int64() ? it->value().as_int64() : 0;
+}
+
+void pretty(std::ostringstream& s, const boost::json::value& v, int indent) {
+  const std::string pad(static_cast<size_t>(indent) * 2, ' ');
+  if (v.is_object()) {
+    const auto& o = v.as_object();
+    if (o.empty()) {
+      s << "{}";
+      return;
+    }
+    s << "{\n";
+    size_t i = 0;
+    for (const auto& kv : o) {
+      s << pad << "  " << boost::json::serialize(boost::json::value(kv.key())) << ": ";
+      pretty(s, kv.value(), indent + 1);
+      s << (++i < o.size() ? ",\n" : "\n");
+    }
+    s << pad << "}";
+  } else if (v.is_array()) {
+    const auto& a = v.as_array();
+    if (a.empty()) {
+      s << "[]";
+      return;
+    }
+    s << "[\n";
+    for (size_t i = 0; i < a.size(); ++i) {
+      s << pad << "  ";
+      pretty(s, a[i], indent + 1);
+      s << (i + 1 < a.size() ? ",\n" : "\n");
+    }
+    s << pad << "]";
+  } else if (v.is_double()) {
+    // Fixed precision keeps goldens stable across libraries.
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6f", v.as_double());
+    s << buf;
+  } else {
+    s << boost::json::serialize(v);
+  }
+}
+
+}  // namespace
+
+boost::json::value computeMetrics(const JsonRecords& records) {
+  std::map<std::string, Counts> per_protocol;
+  std::map<std::tuple<std::string, std::string, int64_t, std::string>, Counts> per_endpoint;
+  for (const auto& r : records) {
+    const std::string proto = str(r, "l7_protocol_str");
+    per_protocol[proto].add(r);
+    const std::string server_ip = num(r, "is_ipv4") == 1 ? str(r, "ip4_1") : str(r, "ip6_1");
+    per_endpoint[{proto, server_ip, num(r, "server_port"), str(r, "endpoint")}].add(r);
+  }
+  boost::json::object out;
+  boost::json::object protocols;
+  for (const auto& [proto, c] : per_protocol) protocols[proto] = c.toJson();
+  out["protocols"] = std::move(protocols);
+  boost::json::array endpoints;
+  for (const auto& [key, c] : per_endpoint) {
+    boost::json::object e;
+    e["l7_protocol_str"] = std::get<0>(key);
+    e["server_ip"] = std::get<1>(key);
+    e["server_port"] = std::get<2>(key);
+    e["endpoint"] = std::get<3>(key);
+    for (const auto& kv : c.toJson()) e[kv.key()] = kv.value();
+    endpoints.push_back(std::move(e));
+  }
+  out["endpoints"] = std::move(endpoints);
+  return out;
+}
+
+std::string metricsToText(const boost::json::value& metrics) {
+  std::ostringstream s;
+  pretty(s, metrics, 0);
+  s << "\n";
+  return s.str();
+}
+
+void printMetricsTable(FILE* out, const boost::json::value& metrics) {
+  std::fprintf(out, "%-10s %8s %8s %8s %8s %8s %8s %8s %10s %10s\n", "protocol", "logs", "request", "response",
+               "error", "client", "server", "timeout", "req_bytes", "resp_bytes");
+  for (const auto& kv : metrics.as_object().at("protocols").as_object()) {
+    const auto& m = kv.value().as_object();
+    auto n = [&](std::string_view k) { return static_cast<long long>(m.at(k).as_int64()); };
+    std::fprintf(out, "%-10s %8lld %8lld %8lld %8lld %8lld %8lld %8lld %10lld %10lld\n",
+                 std::string(kv.key()).c_str(), n("log_count"), n("request"), n("response"), n("error"),
+                 n("client_error"), n("server_error"), n("timeout"), n("request_length"), n("response_length"));
+  }
+}
+
+}  // namespace l7h::check
