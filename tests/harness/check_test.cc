@@ -1,0 +1,133 @@
+// The golden diff, the mapping-table check and the metrics.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <boost/json.hpp>
+
+#include "check/mapping_check.h"
+#include "check/metrics.h"
+#include "check/record_compare.h"
+
+namespace l7h::check {
+namespace {
+
+JsonRecords parse(std::string_view text) {
+  JsonRecords out;
+  std::string error;
+  EXPECT_TRUE(parseJsonLines(text, out, error)) << error;
+  return out;
+}
+
+TEST(RecordCompare, ReportsOnlyTheFieldsThatDiffer) {
+  const auto expected = parse(
+      R"({"start_time":1,"flow_id":1,"type":2,"req_tcp_seq":5,"resp_tcp_seq":9,"request_type":"PUB","endpoint":"a"})"
+      "\n"
+      R"({"start_time":2,"flow_id":1,"type":2,"req_tcp_seq":6,"resp_tcp_seq":0,"request_type":"SUB","endpoint":"b"})"
+      "\n");
+  const auto actual = parse(
+      R"({"start_time":1,"flow_id":1,"type":2,"req_tcp_seq":5,"resp_tcp_seq":9,"request_type":"PUB","endpoint":"x"})"
+      "\n"
+      R"({"start_time":3,"flow_id":1,"type":2,"req_tcp_seq":7,"resp_tcp_seq":0,"request_type":"MSG","endpoint":"c"})"
+      "\n");
+  const auto r = compareRecords(expected, actual);
+  EXPECT_EQ(r.matched, 0u);
+  EXPECT_EQ(r.mismatched, 1u);
+  EXPECT_EQ(r.missing, 1u);
+  EXPECT_EQ(r.extra, 1u);
+  ASSERT_EQ(r.diffs.size(), 1u);
+  ASSERT_EQ(r.diffs[0].fields.size(), 1u);
+  EXPECT_EQ(r.diffs[0].fields[0].key, "endpoint");
+  EXPECT_EQ(r.diffs[0].fields[0].expected, "\"a\"");
+  EXPECT_EQ(r.diffs[0].fields[0].actual, "\"x\"");
+  const std::string text = formatComparison("nats/x", r, expected, actual, 10);
+  EXPECT_NE(text.find("endpoint: expected \"a\", got \"x\""), std::string::npos) << text;
+  EXPECT_NE(text.find("missing"), std::string::npos);
+  EXPECT_NE(text.find("extra record"), std::string::npos);
+}
+
+TEST(RecordCompare, IdenticalSetsMatchAndChangedIdentityStillDiffs) {
+  const auto a = parse(R"({"start_time":1,"flow_id":1,"type":0,"req_tcp_seq":5,"resp_tcp_seq":0})");
+  EXPECT_TRUE(compareRecords(a, a).ok());
+  const auto b = parse(R"({"start_time":1,"flow_id":1,"type":2,"req_tcp_seq":5,"resp_tcp_seq":3})");
+  const auto r = compareRecords(a, b);
+  EXPECT_EQ(r.mismatched, 1u);  // paired by start_time, shown as field diffs
+  EXPECT_EQ(r.missing, 0u);
+}
+
+TEST(RecordCompare, RejectsNonJsonLines) {
+  JsonRecords out;
+  std::string error;
+  EXPECT_FALSE(parseJsonLines("{\"a\":1}\nnot json\n", out, error));
+  EXPECT_NE(error.find("line 2"), std::string::npos);
+}
+
+class MappingCheck : public ::testing::Test {
+ protected:
+  std::filesystem::path path = std::filesystem::temp_directory_path() / "l7_mapping_test.tsv";
+  void write(const std::string& text) { std::ofstream(path) << text; }
+  void TearDown() override { std::filesystem::remove(path); }
+};
+
+TEST_F(MappingCheck, AlwaysExtensionAndUnmappedColumns) {
+  write("# test\nrequest_type\tcolumn\tfill\tsource\n*\tversion\twhen_present\tINFO\n"
+        "*\trequest_type\talways\toperation\nPUB\trequest_resource\talways\tsubject\n*\tresponse_exception\textension\t-ERR text\n");
+  MappingTable t;
+  std::string error;
+  ASSERT_TRUE(loadMappingTable(path.string(), t, error)) << error;
+  const auto records = parse(
+      R"({"request_type":"PUB","request_resource":"","version":"2.9","type":2,"response_status":0})"
+      "\n"
+      R"({"request_type":"PUB","request_resource":"a.b","endpoint":"a","type":2,"response_status":0})"
+      "\n"
+      R"({"request_type":"PUB","request_resource":"","type":2,"response_status":6,"response_exception":"bad"})"
+      "\n"
+      R"({"request_type":"SUB","attribute_names":["group_id"],"attribute_values":["g"]})");
+  const auto v = checkMapping(t, records);
+  std::string all;
+  for (const auto& x : v) all += x.message + "\n";
+  ASSERT_EQ(v.size(), 3u) << all;
+  EXPECT_NE(v[0].message.find("request_resource is empty"), std::string::npos) << v[0].message;
+  EXPECT_NE(v[1].message.find("endpoint"), std::string::npos) << v[1].message;
+  EXPECT_NE(v[2].message.find("attribute group_id"), std::string::npos) << v[2].message;
+}
+
+TEST_F(MappingCheck, RejectsUnknownColumnsAndFills) {
+  MappingTable t;
+  std::string error;
+  write("request_type\tcolumn\tfill\tsource\n*\tverison\talways\ttypo\n");
+  EXPECT_FALSE(loadMappingTable(path.string(), t, error));
+  EXPECT_NE(error.find("unknown column"), std::string::npos);
+  write("request_type\tcolumn\tfill\tsource\n*\tversion\tsometimes\tx\n");
+  EXPECT_FALSE(loadMappingTable(path.string(), t, error));
+}
+
+TEST(Metrics, CountsRequestsResponsesErrorsAndRatios) {
+  const auto records = parse(
+      R"({"l7_protocol_str":"MQTT","type":2,"captured_request_byte":10,"captured_response_byte":4,"response_status":0,"request_length":8,"response_length":2,"is_ipv4":1,"ip4_1":"10.0.0.1","server_port":1883,"endpoint":"t"})"
+      "\n"
+      R"({"l7_protocol_str":"MQTT","type":2,"captured_request_byte":10,"captured_response_byte":4,"response_status":4,"request_length":8,"response_length":null,"is_ipv4":1,"ip4_1":"10.0.0.1","server_port":1883,"endpoint":""})"
+      "\n"
+      R"({"l7_protocol_str":"MQTT","type":0,"captured_request_byte":10,"captured_response_byte":0,"response_status":2,"is_ipv4":1,"ip4_1":"10.0.0.1","server_port":1883,"endpoint":""})"
+      "\n"
+      R"({"l7_protocol_str":"MQTT","type":2,"captured_request_byte":0,"captured_response_byte":7,"response_status":3,"is_ipv4":1,"ip4_1":"10.0.0.1","server_port":1883,"endpoint":"t"})");
+  const auto m = computeMetrics(records);
+  const auto& mqtt = m.at("protocols").at("MQTT").as_object();
+  EXPECT_EQ(mqtt.at("log_count").as_int64(), 4);
+  EXPECT_EQ(mqtt.at("request").as_int64(), 3);
+  EXPECT_EQ(mqtt.at("response").as_int64(), 3);
+  EXPECT_EQ(mqtt.at("client_error").as_int64(), 1);
+  EXPECT_EQ(mqtt.at("server_error").as_int64(), 1);
+  EXPECT_EQ(mqtt.at("timeout").as_int64(), 1);
+  EXPECT_EQ(mqtt.at("session_length").as_int64(), 18);
+  EXPECT_DOUBLE_EQ(mqtt.at("error_ratio").as_double(), 2.0 / 3.0);
+  EXPECT_EQ(m.at("endpoints").as_array().size(), 2u);
+  // The text form is stable (goldens compare it byte for byte).
+  EXPECT_EQ(metricsToText(m), metricsToText(computeMetrics(records)));
+  EXPECT_NE(metricsToText(m).find("\"error_ratio\": 0.666667"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace l7h::check
