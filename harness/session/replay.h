@@ -25,6 +25,11 @@ struct ReplayOptions {
   uint32_t max_buffered_per_connection = 8u << 20;  // TCP out-of-order bytes held per connection
   std::string force_protocol;                 // "nats": skip probing, decode every TCP connection as this
   bool progress = false;                      // progress line on stderr (when it is a terminal)
+  // Test hook: re-split every delivered TCP payload before decoding, to prove
+  // that output does not depend on segmentation. 0 = off, 1 = one byte at a
+  // time, N > 1 = random pieces of 1..N bytes from `resegment_seed`.
+  uint32_t resegment_max = 0;
+  uint64_t resegment_seed = 1;
 };
 
 // Counters printed at the end of every run.
