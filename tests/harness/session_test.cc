@@ -17,7 +17,7 @@ namespace {
 // bytes are skipped with FeedResult::skip via a declared length "BIG <n>\n".
 class LineDecoder final : public l7::Decoder {
  public:
-  l7::FeedResult feed(l7::Direction, l7::Bytes tail, l7::MessageSink& sink) noexcept override {
+  l7::FeedResult feed(l7::Direction dir, l7::Bytes tail, l7::MessageSink& sink) noexcept override {
     l7::FeedResult r;
     const std::string_view text = l7::asText(tail);
     size_t pos = 0;
@@ -36,7 +36,7 @@ class LineDecoder final : public l7::Decoder {
         const uint64_t body = std::stoull(std::string(line.substr(4)));
         m.fields.request_type = "BIG";
         m.fields.response_status = l7::ResponseStatus::kOk;
-        sink.onMessage(l7::Direction::kToServer, std::move(m));
+        sink.onMessage(dir, std::move(m));
         r.consumed = static_cast<uint32_t>(nl + 1);
         r.skip = body;
         return r;
@@ -58,18 +58,18 @@ class LineDecoder final : public l7::Decoder {
         m.fields.response_status = l7::ResponseStatus::kParseFailed;
         m.fields.response_exception = "not a line of the test protocol";
       }
-      sink.onMessage(l7::Direction::kToServer, std::move(m));
+      sink.onMessage(dir, std::move(m));
       pos = nl + 1;
     }
   }
   void onGap(l7::Direction) noexcept override {}
-  void onEof(l7::Direction, l7::Bytes tail, l7::MessageSink& sink) noexcept override {
+  void onEof(l7::Direction dir, l7::Bytes tail, l7::MessageSink& sink) noexcept override {
     if (tail.empty()) return;
     l7::Message m;
     m.wire_size = static_cast<uint32_t>(tail.size());
     m.fields.response_status = l7::ResponseStatus::kParseFailed;
     m.fields.response_exception = "truncated line";
-    sink.onMessage(l7::Direction::kToServer, std::move(m));
+    sink.onMessage(dir, std::move(m));
   }
 };
 

@@ -1,0 +1,100 @@
+// Packets → per-connection, per-side ordered byte streams (StreamSink).
+//
+// Per side: the initial sequence number comes from the SYN (or the SYN-ACK's
+// acknowledgement) or, joined mid-stream, from the first segment seen. Bytes
+// are delivered in order; segments ahead of a hole wait (bounded per
+// connection); retransmitted and overlapping bytes are dropped, keeping the
+// first copy. A hole becomes a gap when it can no longer be filled: the
+// out-of-order buffer is full, the peer acknowledged past it, the side
+// closed, or the input ended. Sequence numbers wrap (32-bit arithmetic).
+//
+// The connection table is bounded: idle connections close after a timeout on
+// the capture clock, and when full the least recently active is evicted.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "capture/packet_layers.h"
+#include "capture/stream_events.h"
+
+namespace l7h {
+
+struct CaptureOptions {
+  uint32_t max_connections = 100'000;
+  int64_t idle_timeout_us = 300'000'000;
+  uint32_t max_buffered_per_connection = 8u << 20;
+};
+
+struct CaptureStats {
+  uint64_t packets = 0, bytes = 0, non_tcp = 0, truncated = 0, fragments = 0, reassembled_datagrams = 0;
+  uint64_t bad_packets = 0, connections = 0, evicted = 0, retransmitted_bytes = 0, overlapping_segments = 0;
+  uint64_t out_of_order_segments = 0, gaps = 0, gap_bytes = 0;
+};
+
+class PacketPipeline {
+ public:
+  PacketPipeline(StreamSink& sink, const CaptureOptions& options, CaptureStats& stats);
+  ~PacketPipeline();
+  void onPacket(const RawPacket& packet);
+  // End of input: flush every connection (holes become gaps) and close them
+  // in flow_id order.
+  void finish();
+  size_t openConnections() const { return table_.size(); }
+  size_t bufferedBytes() const { return buffered_total_; }
+
+ private:
+  struct Side {
+    bool seq_known = false;
+    uint32_t next_seq = 0;        // sequence number of the next byte to deliver
+    uint64_t next_offset = 0;     // stream offset of that byte
+    std::map<uint64_t, std::pair<std::vector<uint8_t>, std::pair<int64_t, uint32_t>>> ahead;  // offset → bytes, (ts, seq)
+    size_t ahead_bytes = 0;
+    bool fin = false;
+    bool closed = false;          // onSideClosed sent
+    uint32_t fin_seq = 0;
+  };
+  struct FlowKey {
+    Endpoint a, b;  // a < b
+    bool operator==(const FlowKey&) const = default;
+  };
+  struct FlowKeyHash {
+    size_t operator()(const FlowKey& k) const noexcept;
+  };
+  struct Conn {
+    ConnectionInfo info;
+    Side side[2];
+    int64_t last_ts_us = 0;
+    std::list<FlowKey>::iterator lru;
+  };
+
+  void handleSegment(const TcpSegment& seg);
+  Conn* openConnection(const FlowKey& key, const TcpSegment& seg, int64_t ts);
+  void acceptData(Conn& c, int s, const TcpSegment& seg);
+  void deliver(Conn& c, int s, uint64_t offset, uint32_t seq, int64_t ts, std::span<const uint8_t> data);
+  void drainAhead(Conn& c, int s);
+  void gapToFirstAhead(Conn& c, int s, int64_t ts);
+  void gapTo(Conn& c, int s, uint64_t offset, int64_t ts);
+  void flushSide(Conn& c, int s, int64_t ts);
+  void closeSide(Conn& c, int s, int64_t ts);
+  void closeConnection(const FlowKey& key, int64_t ts, bool evicted);
+  void expireIdle(int64_t now);
+  void touch(Conn& c);
+
+  StreamSink& sink_;
+  CaptureOptions options_;
+  CaptureStats& stats_;
+  LayerCounters layer_counters_;
+  PacketLayers layers_;
+  std::unordered_map<FlowKey, std::unique_ptr<Conn>, FlowKeyHash> table_;
+  std::list<FlowKey> lru_;  // front = least recently active
+  uint64_t next_flow_id_ = 1;
+  int64_t last_idle_sweep_us_ = 0;
+  size_t buffered_total_ = 0;
+};
+
+}  // namespace l7h

@@ -1,0 +1,153 @@
+// replayCapture / replayLive: the capture layer (packets → TCP streams)
+// glued to the session layer (streams → records), with counters and a
+// progress line for long inputs.
+#include "session/replay.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <optional>
+
+#include "capture/pcap_input.h"
+#include "capture/tcp_flows.h"
+#include "session/resegmenting_sink.h"
+#include "session/session_builder.h"
+
+namespace l7h {
+namespace {
+
+CaptureOptions captureOptionsFrom(const ReplayOptions& o) {
+  CaptureOptions c;
+  c.max_connections = o.max_connections;
+  c.idle_timeout_us = o.idle_timeout_us;
+  c.max_buffered_per_connection = o.max_buffered_per_connection;
+  return c;
+}
+
+void fillStats(ReplayStats& s, const CaptureStats& c, const SessionBuilder& b) {
+  s.packets = c.packets;
+  s.bytes = c.bytes;
+  s.non_tcp_packets = c.non_tcp;
+  s.truncated_packets = c.truncated;
+  s.ip_fragments = c.fragments;
+  s.reassembled_datagrams = c.reassembled_datagrams;
+  s.bad_packets = c.bad_packets;
+  s.connections = c.connections;
+  s.evicted_connections = c.evicted;
+  s.retransmitted_bytes = c.retransmitted_bytes;
+  s.overlapping_segments = c.overlapping_segments;
+  s.out_of_order_segments = c.out_of_order_segments;
+  s.gaps = c.gaps;
+  s.gap_bytes = c.gap_bytes;
+  const ConnectionCounters counters = b.counters();
+  s.unclassified_connections = b.unclassifiedConnections();
+  s.messages = counters.messages;
+  s.parse_failures = counters.parse_failures;
+  s.records = counters.records;
+  s.timeouts = counters.timeouts;
+  s.pending_evicted = counters.pending_evicted;
+  s.messages_per_protocol = b.messagesPerProtocol();
+}
+
+// A one-line progress report on stderr, only when it is a terminal, at most
+// a few times per second.
+class Progress {
+ public:
+  explicit Progress(bool enabled) : enabled_(enabled && ::isatty(STDERR_FILENO) != 0) {}
+  void tick(const CaptureStats& c, const SessionBuilder& b) {
+    if (!enabled_ || (++calls_ & 0x3FFF) != 0) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(250)) return;
+    last_ = now;
+    shown_ = true;
+    std::fprintf(stderr, "\r%llu packets, %.1f MB, %llu connections, %llu records   ",
+                 static_cast<unsigned long long>(c.packets), static_cast<double>(c.bytes) / 1e6,
+                 static_cast<unsigned long long>(c.connections),
+                 static_cast<unsigned long long>(b.counters().records));
+  }
+  ~Progress() {
+    if (shown_) std::fprintf(stderr, "\r\033[K");
+  }
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+  uint64_t calls_ = 0;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+ReplayResult run(PcapInput& source, const ReplayOptions& options, const RecordCallback& on_record,
+                 const std::atomic<bool>* stop) {
+  ReplayResult result;
+  SessionBuilder builder(options, on_record);
+  std::optional<ResegmentingSink> resegmenter;
+  StreamSink* sink = &builder;
+  if (options.resegment_max > 0) {
+    resegmenter.emplace(builder, options.resegment_max, options.resegment_seed);
+    sink = &*resegmenter;
+  }
+  CaptureStats capture_stats;
+  PacketPipeline pipeline(*sink, captureOptionsFrom(options), capture_stats);
+  Progress progress(options.progress);
+  RawPacket packet;
+  while (stop == nullptr || !stop->load(std::memory_order_relaxed)) {
+    const int got = source.next(packet);
+    if (got < 0) {
+      result.ok = false;
+      result.error = source.error();
+      break;
+    }
+    if (got == 0) {
+      if (!source.isLive()) break;
+      // Live capture and nothing arrived: let idle sessions time out on the
+      // wall clock.
+      builder.onClock(std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count());
+      continue;
+    }
+    pipeline.onPacket(packet);
+    progress.tick(capture_stats, builder);
+  }
+  pipeline.finish();
+  builder.finish();
+  fillStats(result.stats, capture_stats, builder);
+  return result;
+}
+
+}  // namespace
+
+ReplayResult replayCapture(const std::string& path, const ReplayOptions& options, const RecordCallback& on_record) {
+  std::string error;
+  auto source = PcapInput::openFile(path, error);
+  if (!source) {
+    ReplayResult r;
+    r.ok = false;
+    r.error = error;
+    return r;
+  }
+  return run(*source, options, on_record, nullptr);
+}
+
+ReplayResult replayLive(const std::string& interface, const std::string& bpf_filter, const ReplayOptions& options,
+                        const RecordCallback& on_record, const std::atomic<bool>& stop) {
+  std::string error;
+  auto source = PcapInput::openLive(interface, bpf_filter, error);
+  if (!source) {
+    ReplayResult r;
+    r.ok = false;
+    r.error = error;
+    return r;
+  }
+  return run(*source, options, on_record, &stop);
+}
+
+std::vector<l7::Record> replayCaptureToVector(const std::string& path, const ReplayOptions& options,
+                                              ReplayResult* result) {
+  std::vector<l7::Record> records;
+  ReplayResult r = replayCapture(path, options, [&](const l7::Record& rec) { records.push_back(rec); });
+  if (result != nullptr) *result = std::move(r);
+  return records;
+}
+
+}  // namespace l7h
