@@ -1,6 +1,8 @@
 // THE list of protocols, in probe order: one line per decoder.
 #include "l7/registry.h"
 
+#include "nats/nats_decoder.h"
+
 #include <algorithm>
 #include <cctype>
 #include <vector>
@@ -9,7 +11,7 @@ namespace l7 {
 
 std::span<const DecoderInfo> allDecoders() noexcept {
   static const std::vector<DecoderInfo> kAll = {
-      // protocol decoders: one line each
+      nats::natsDecoderInfo(),
   };
   return kAll;
 }
