@@ -105,10 +105,14 @@ class NatsDecoder final : public Decoder {
       const size_t lf = findLineEnd(rest, size_t{limits_.max_line_bytes} + 2);
       if (lf == std::string_view::npos) {
         if (rest.size() <= size_t{limits_.max_line_bytes} + 1) return consumed(pos);  // need the rest of the line
-        emitFailure(dir, sink, pos, static_cast<uint32_t>(rest.size()), "", "control line longer than the cap");
-        resync_[d] = true;
-        pos = text.size();
-        break;
+        // Over the cap: report it once and drop it through its end (or
+        // everything held, and keep dropping until the next line).
+        const size_t end = findLineEnd(rest, rest.size());
+        const size_t drop = end == std::string_view::npos ? rest.size() : end + 1;
+        emitFailure(dir, sink, pos, static_cast<uint32_t>(drop), "", "control line longer than the cap");
+        if (end == std::string_view::npos) resync_[d] = true;
+        pos += drop;
+        continue;
       }
       const std::string_view line = lineWithoutCr(rest, lf);
       const size_t line_len = lf + 1;
@@ -214,7 +218,6 @@ class NatsDecoder final : public Decoder {
 
   Step decodeOne(Direction dir, const ControlLine& cl, std::string_view rest, size_t line_len, size_t offset,
                  MessageSink& sink) {
-    const int d = static_cast<int>(dir);
     switch (cl.op) {
       case Op::kInfo: {
         boost::json::object json;
@@ -283,13 +286,13 @@ class NatsDecoder final : public Decoder {
       case Op::kHpub:
       case Op::kMsg:
       case Op::kHmsg:
-        return decodePayloadMessage(dir, cl, rest, line_len, offset, sink, d);
+        return decodePayloadMessage(dir, cl, rest, line_len, offset, sink);
     }
     return {line_len};
   }
 
   Step decodePayloadMessage(Direction dir, const ControlLine& cl, std::string_view rest, size_t line_len,
-                            size_t offset, MessageSink& sink, int d) {
+                            size_t offset, MessageSink& sink) {
     MessageArgs args;
     messageArgs(cl, args);  // validated by parseControlLine
     const std::string_view name = opName(cl.op);
@@ -318,9 +321,8 @@ class NatsDecoder final : public Decoder {
     const std::string_view terminator = rest.substr(line_len + args.total_bytes, 2);
     if (terminator != "\r\n") {
       // The declared size does not match the payload: report the line and
-      // look for the next operation.
+      // go on with the next line (each line that is not NATS is reported).
       emitFailure(dir, sink, offset, static_cast<uint32_t>(line_len), name, "payload size does not match its CRLF");
-      resync_[d] = true;
       return {line_len};
     }
     Message m = payloadMessage(dir, cl.op, args, offset, frame);

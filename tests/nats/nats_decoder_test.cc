@@ -1,0 +1,275 @@
+// NATS decoder: wire edge cases through the production connection path.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "nats/nats_decoder.h"
+#include "nats/nats_wire.h"
+#include "session/replay.h"
+#include "support/conversation.h"
+
+namespace l7::nats {
+namespace {
+
+using l7test::runConversation;
+using l7test::Split;
+using l7test::Write;
+constexpr Direction kC2S = Direction::kToServer;
+constexpr Direction kS2C = Direction::kToClient;
+
+const std::string kInfo =
+    R"(INFO {"server_id":"X","server_name":"nats-a","version":"2.9.15","go":"go1.20","host":"0.0.0.0","port":4222,"max_payload":1048576})"
+    "\r\n";
+const std::string kConnect = R"(CONNECT {"verbose":false,"pedantic":false,"lang":"node","version":"2.19.0"})" "\r\n";
+const std::string kSw8 = "1-My40LjU=-MS4yLjM=-4-c2VydmljZQ==-aW5zdGFuY2U=-L2FwcA==-MTI3LjAuMC4xOjgwODA=";
+const std::string kTraceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+std::string hpub(const std::string& subject, const std::string& headers, const std::string& payload) {
+  const std::string block = "NATS/1.0\r\n" + headers + "\r\n";
+  return "HPUB " + subject + " " + std::to_string(block.size()) + " " + std::to_string(block.size() + payload.size()) +
+         "\r\n" + block + payload + "\r\n";
+}
+
+TEST(NatsWire, ControlLines) {
+  ControlLine cl;
+  EXPECT_EQ(parseControlLine("pub\tfoo.bar  5", cl), LineError::kNone);
+  EXPECT_EQ(cl.op, Op::kPub);
+  MessageArgs m;
+  ASSERT_TRUE(messageArgs(cl, m));
+  EXPECT_EQ(m.subject, "foo.bar");
+  EXPECT_EQ(m.total_bytes, 5u);
+  EXPECT_EQ(parseControlLine("MSG foo sid1 _INBOX.x 10", cl), LineError::kNone);
+  ASSERT_TRUE(messageArgs(cl, m));
+  EXPECT_EQ(m.reply, "_INBOX.x");
+  EXPECT_EQ(parseControlLine("HPUB foo 10 5", cl), LineError::kBadArguments);  // headers larger than total
+  EXPECT_EQ(parseControlLine("PUB foo -5", cl), LineError::kBadArguments);
+  EXPECT_EQ(parseControlLine("PUB foo", cl), LineError::kBadArguments);
+  EXPECT_EQ(parseControlLine("PING extra", cl), LineError::kBadArguments);
+  EXPECT_EQ(parseControlLine("UNSUB alice 3", cl), LineError::kNone);
+  EXPECT_EQ(parseControlLine("UNSUB alice x", cl), LineError::kBadArguments);
+  EXPECT_EQ(parseControlLine("HELLO world", cl), LineError::kUnknownOp);
+  EXPECT_EQ(parseControlLine("INFO", cl), LineError::kBadArguments);
+}
+
+TEST(NatsWire, HeaderBlock) {
+  std::vector<std::pair<std::string, std::string>> seen;
+  EXPECT_TRUE(forEachHeader("NATS/1.0\r\nA: 1\r\nB:  two \r\nnocolon\r\n\r\n",
+                            [&](std::string_view n, std::string_view v) { seen.emplace_back(n, v); }));
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].second, "two");
+  EXPECT_FALSE(forEachHeader("HTTP/1.1\r\n\r\n", [](auto, auto) {}));
+  EXPECT_FALSE(forEachHeader("NATS/1.0\r\nA: 1\r\n", [](auto, auto) {}));
+}
+
+TEST(NatsDecoder, HandshakeAndPingsPairPerDirection) {
+  const auto records = runConversation(natsDecoderInfo(), {
+                                                              {kS2C, kInfo, 100},
+                                                              {kC2S, kConnect + "PING\r\n", 200},
+                                                              {kS2C, "PONG\r\n", 300},
+                                                              {kS2C, "PING\r\n", 400},
+                                                              {kC2S, "PONG\r\n", 450},
+                                                          });
+  ASSERT_EQ(records.size(), 3u);
+  const Record& info = records[0];
+  EXPECT_EQ(info.f.request_type, "INFO");
+  EXPECT_EQ(info.type, RecordType::kSession);
+  EXPECT_EQ(info.response_duration_us, 100);
+  EXPECT_EQ(info.f.version, "2.9.15");
+  EXPECT_EQ(info.f.request_domain, "nats-a");
+  EXPECT_EQ(info.f.response_status, ResponseStatus::kOk);
+  EXPECT_EQ(info.f.request_length, static_cast<int64_t>(kInfo.size()));
+  EXPECT_EQ(info.f.response_length, static_cast<int64_t>(kConnect.size()));
+  EXPECT_EQ(records[1].f.request_type, "PING");
+  EXPECT_EQ(records[1].end_time_us, 300);
+  EXPECT_EQ(records[2].f.request_type, "PING");  // the server's PING, answered by the client
+  EXPECT_EQ(records[2].start_time_us, 400);
+  EXPECT_EQ(records[2].end_time_us, 450);
+}
+
+TEST(NatsDecoder, MessagesCarrySubjectEndpointAndConnectionFields) {
+  const auto records = runConversation(
+      natsDecoderInfo(), {
+                             {kS2C, kInfo, 1},
+                             {kC2S, kConnect + "sub orders.eu\tworkers 7\r\nPub orders.eu.new _INBOX.1 5\r\nhello\r\n", 2},
+                             {kS2C, "+OK\r\nMSG orders.eu.new 7 _INBOX.1 5\r\nhello\r\n-ERR 'Permissions Violation'\r\n", 3},
+                             {kC2S, "UNSUB 7 1\r\n", 4},
+                         });
+  ASSERT_EQ(records.size(), 7u);
+  EXPECT_EQ(records[1].f.request_type, "SUB");
+  EXPECT_EQ(records[1].f.request_resource, "orders.eu");
+  EXPECT_EQ(records[1].f.endpoint, "orders");
+  EXPECT_EQ(records[2].f.request_type, "PUB");
+  EXPECT_EQ(records[2].f.request_resource, "orders.eu.new");
+  EXPECT_EQ(records[2].f.version, "2.9.15");
+  EXPECT_EQ(records[2].f.request_domain, "nats-a");
+  EXPECT_EQ(records[3].f.request_type, "OK");
+  EXPECT_EQ(records[4].f.request_type, "MSG");
+  EXPECT_EQ(records[4].f.response_length, static_cast<int64_t>(std::string("MSG orders.eu.new 7 _INBOX.1 5\r\nhello\r\n").size()));
+  EXPECT_EQ(records[5].f.request_type, "ERR");
+  EXPECT_EQ(records[5].f.response_exception, "Permissions Violation");
+  EXPECT_EQ(records[5].f.response_status, ResponseStatus::kOk);
+  EXPECT_EQ(records[6].f.request_type, "UNSUB");
+  for (const auto& r : records) EXPECT_EQ(r.type, RecordType::kSession);
+}
+
+TEST(NatsDecoder, TraceHeadersFirstValueCaseInsensitive) {
+  const std::string msg = hpub("a.b", "Sw8: " + kSw8 + "\r\ntraceparent: " + kTraceparent +
+                                          "\r\nsw8: 1-QQ==-Qg==-1-Qw==-RA==-RQ==-Rg==\r\nX: y\r\n",
+                               "body");
+  const auto records = runConversation(natsDecoderInfo(), {{kC2S, msg, 1}});
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].f.trace_id, "3.4.5");
+  EXPECT_EQ(records[0].f.trace_id_2, "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(records[0].f.span_id, "1.2.3-4");
+}
+
+TEST(NatsDecoder, BadFramesGiveStatus6AndTheRestSurvives) {
+  const auto records = runConversation(natsDecoderInfo(), {
+                                                              {kC2S, "PUB a 3\r\nhello\r\n", 1},  // wrong size
+                                                              {kC2S, "FOO bar\r\n", 2},           // not NATS
+                                                              {kC2S, "PUB ok.subject 2\r\nhi\r\n", 3},
+                                                          });
+  // The PUB line, then "hello" and "FOO bar" (lines that are not NATS),
+  // each reported; the good PUB after them is decoded.
+  ASSERT_EQ(records.size(), 4u);
+  EXPECT_EQ(records[0].f.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(records[0].f.request_type, "PUB");
+  EXPECT_EQ(records[1].f.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(records[2].f.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(records[2].f.response_exception, "not a NATS operation");
+  EXPECT_EQ(records[3].f.request_resource, "ok.subject");
+  EXPECT_EQ(records[3].f.response_status, ResponseStatus::kOk);
+}
+
+TEST(NatsDecoder, OversizedPayloadIsSkippedNotBuffered) {
+  l7h::ReplayOptions options;
+  options.limits.max_buffered_bytes = 1024;
+  const std::string big(5000, 'x');
+  const auto records = runConversation(
+      natsDecoderInfo(),
+      {{kC2S, "PUB big.one 5000\r\n" + big + "\r\n" + hpub("big.two", "traceparent: " + kTraceparent + "\r\n", big), 1},
+       {kC2S, "PUB small 1\r\nx\r\n", 2}},
+      Split::kRandom, 7, options);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0].f.request_resource, "big.one");
+  EXPECT_EQ(records[0].f.request_length, static_cast<int64_t>(18 + 5000 + 2));
+  EXPECT_EQ(records[1].f.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");  // headers were within the cap
+  EXPECT_EQ(records[2].f.request_resource, "small");
+}
+
+TEST(NatsDecoder, LongLineAndDeclaredSizeCaps) {
+  l7h::ReplayOptions options;
+  options.limits.max_line_bytes = 64;
+  options.limits.max_message_bytes = 100;
+  const auto records = runConversation(natsDecoderInfo(),
+                                       {{kC2S, "SUB " + std::string(200, 'a') + " 1\r\nPUB x 1000\r\n", 1},
+                                        {kC2S, std::string(1000, 'z') + "\r\nPUB after 1\r\n!\r\n", 2}},
+                                       Split::kWhole, 1, options);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0].f.response_exception, "control line longer than the cap");
+  EXPECT_EQ(records[1].f.response_exception, "payload size exceeds the cap");
+  EXPECT_EQ(records[2].f.request_resource, "after");
+}
+
+TEST(NatsDecoder, SameRecordsAtAnySegmentation) {
+  const std::vector<Write> conversation = {
+      {kS2C, kInfo, 10},
+      {kC2S, kConnect + "SUB s.1 1\r\n" + hpub("s.1", "traceparent: " + kTraceparent + "\r\n", "payload") + "PING\r\n", 20},
+      {kS2C, "+OK\r\nHMSG s.1 1 34 41\r\nNATS/1.0\r\nsw8: " + std::string("x") + "\r\n\r\n" + "payload\r\nPONG\r\n", 30},
+      {kC2S, "PUB s.2 3\r\nabc\r\nBAD\r\nPUB s.3 0\r\n\r\n", 40},
+  };
+  const std::string whole = l7test::toJsonLines(runConversation(natsDecoderInfo(), conversation));
+  EXPECT_EQ(l7test::toJsonLines(runConversation(natsDecoderInfo(), conversation, Split::kOneByte)), whole);
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    EXPECT_EQ(l7test::toJsonLines(runConversation(natsDecoderInfo(), conversation, Split::kRandom, seed)), whole)
+        << "seed " << seed;
+  }
+}
+
+TEST(NatsDecoder, TruncatedMessageAtEndOfStream) {
+  const auto records = runConversation(natsDecoderInfo(), {{kC2S, "PUB a 10\r\nabc", 1}});
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].f.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(records[0].f.request_type, "PUB");
+}
+
+TEST(NatsDecoder, InfoAfterConnectIsOneWay) {
+  const auto records = runConversation(natsDecoderInfo(), {{kS2C, kInfo, 1}, {kC2S, kConnect, 2}, {kS2C, kInfo, 3}});
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[1].type, RecordType::kSession);
+  EXPECT_EQ(records[1].f.response_status, ResponseStatus::kOk);
+}
+
+TEST(NatsProbe, RecognizesEachSide) {
+  EXPECT_EQ(probeNats(asBytes(kInfo)), ProbeVerdict::kFromServer);
+  EXPECT_EQ(probeNats(asBytes(kConnect)), ProbeVerdict::kFromClient);
+  EXPECT_EQ(probeNats(asBytes("MSG a 1 2\r\nhi\r\n")), ProbeVerdict::kFromServer);
+  EXPECT_EQ(probeNats(asBytes("PUB a 2\r\nhi\r\n")), ProbeVerdict::kFromClient);
+  EXPECT_EQ(probeNats(asBytes("INF")), ProbeVerdict::kNeedMore);
+  EXPECT_EQ(probeNats(asBytes("PING\r\n")), ProbeVerdict::kNo);
+  EXPECT_EQ(probeNats(asBytes("GET / HTTP/1.1\r\n")), ProbeVerdict::kNo);
+  EXPECT_EQ(probeNats(asBytes("+OK POP3 ready\r\n")), ProbeVerdict::kNo);
+  EXPECT_EQ(probeNats(asBytes("-ERR unknown command\r\n")), ProbeVerdict::kNo);
+}
+
+// DeepFlow's captures: operations, subjects, version, server name and trace
+// ids agree with its .result lines. DeepFlow prints one line per message
+// before merging, so its Response lines (CONNECT, PONG) are folded into our
+// session records; everything else maps one to one, in order.
+TEST(NatsDeepFlow, AgreesWithResultFiles) {
+  const std::filesystem::path dir = std::filesystem::path(L7_SHARED_CORPUS) / "nats";
+  if (!std::filesystem::is_directory(dir)) {
+    std::printf("DeepFlow NATS corpus not found at %s: skipping\n", dir.c_str());
+    GTEST_SKIP();
+  }
+  const std::regex variant(R"re(message: (\w+)\()re");
+  const std::regex msg_type(R"re(msg_type: (\w+))re");
+  const std::regex subject(R"re(subject: "([^"]*)")re");
+  const std::regex version(R"re(version: "([^"]*)", server_name: "([^"]*)")re");
+  const std::regex trace(R"re(trace_ids: PrioFields\(\[PrioField \{ prio: \d+, field: "([^"]*)")re");
+  size_t compared = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".pcap") continue;
+    auto result_path = entry.path();
+    result_path.replace_extension(".result");
+    std::ifstream in(result_path);
+    ASSERT_TRUE(in) << result_path;
+    l7h::ReplayOptions options;
+    l7h::ReplayResult rr;
+    const auto records = l7h::replayCaptureToVector(entry.path().string(), options, &rr);
+    ASSERT_TRUE(rr.ok) << rr.error;
+    size_t i = 0;
+    std::string line;
+    while (std::getline(in, line)) {
+      std::smatch m;
+      if (!std::regex_search(line, m, msg_type) || m[1] == "Response") continue;
+      ASSERT_LT(i, records.size()) << result_path << ": more DeepFlow messages than records";
+      const Record& r = records[i++];
+      ASSERT_TRUE(std::regex_search(line, m, variant));
+      std::string op = m[1];
+      for (char& c : op) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      EXPECT_EQ(r.f.request_type, op) << line;
+      if (std::regex_search(line, m, subject)) {
+        EXPECT_EQ(r.f.request_resource, m[1].str()) << line;
+      }
+      if (std::regex_search(line, m, version)) {
+        EXPECT_EQ(r.f.version, m[1].str());
+        EXPECT_EQ(r.f.request_domain, m[2].str());
+      }
+      if (std::regex_search(line, m, trace)) {
+        EXPECT_EQ(r.f.trace_id, m[1].str()) << line;
+      } else {
+        EXPECT_EQ(r.f.trace_id, "") << line;
+      }
+      EXPECT_NE(r.f.response_status, ResponseStatus::kParseFailed);
+      ++compared;
+    }
+    EXPECT_EQ(i, records.size()) << result_path << ": records without a DeepFlow line";
+  }
+  EXPECT_GT(compared, 40u);
+}
+
+}  // namespace
+}  // namespace l7::nats

@@ -1,0 +1,74 @@
+// Test support: drive a decoder through the production connection path
+// (l7h::Connection: buffering, consume/need-more, pairing, record merge)
+// with a scripted conversation, at any segmentation.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "l7/decoder.h"
+#include "l7/record_json.h"
+#include "session/connection.h"
+
+namespace l7test {
+
+struct Write {
+  l7::Direction dir;
+  std::string bytes;
+  int64_t ts_us = 0;
+};
+
+enum class Split { kWhole, kOneByte, kRandom };
+
+// Replays `writes` in order; each write is cut per `split` (random pieces of
+// 1..7 bytes from `seed`). Returns the records in output order.
+inline std::vector<l7::Record> runConversation(const l7::DecoderInfo& decoder, const std::vector<Write>& writes,
+                                               Split split = Split::kWhole, uint64_t seed = 1,
+                                               const l7h::ReplayOptions& options = {}) {
+  std::vector<l7::Record> records;
+  l7h::OrderedOutput output([&](const l7::Record& r) { records.push_back(r); });
+  uint64_t seen = 0;
+  l7h::ConnectionCounters counters;
+  l7h::FlowColumns flow;
+  flow.flow_id = 1;
+  flow.client.ip.bytes = {192, 0, 2, 1};
+  flow.client.port = 50000;
+  flow.server.ip.bytes = {192, 0, 2, 2};
+  flow.server.port = decoder.default_ports.empty() ? 9 : decoder.default_ports[0];
+  flow.decoder = &decoder;
+  l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
+  uint64_t offset[2] = {0, 0};
+  uint64_t state = seed;
+  auto next = [&]() {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  for (const Write& w : writes) {
+    const int d = static_cast<int>(w.dir);
+    size_t pos = 0;
+    while (pos < w.bytes.size()) {
+      size_t n = w.bytes.size() - pos;
+      if (split == Split::kOneByte) n = 1;
+      if (split == Split::kRandom) n = std::min<size_t>(n, 1 + next() % 7);
+      conn.data(w.dir, offset[d], static_cast<uint32_t>(1000 + offset[d]), w.ts_us,
+                l7::asBytes(std::string_view(w.bytes).substr(pos, n)));
+      offset[d] += n;
+      pos += n;
+    }
+  }
+  conn.close();
+  output.releaseAll();
+  return records;
+}
+
+inline std::string toJsonLines(const std::vector<l7::Record>& records) {
+  std::string out;
+  for (const auto& r : records) l7::appendRecordJson(r, out);
+  return out;
+}
+
+}  // namespace l7test
