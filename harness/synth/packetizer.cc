@@ -1,0 +1,176 @@
+#include "synth/packetizer.h"
+
+#include <algorithm>
+
+namespace l7h::synth {
+namespace {
+
+constexpr uint8_t kFin = 0x01, kSyn = 0x02, kPsh = 0x08, kAck = 0x10;
+
+}  // namespace
+
+const char* segmentationName(Segmentation s) {
+  switch (s) {
+    case Segmentation::kWhole: return "whole";
+    case Segmentation::kCoalesced: return "coalesced";
+    case Segmentation::kRandom: return "random";
+    case Segmentation::kOneByte: return "one-byte";
+  }
+  return "whole";
+}
+
+bool parseSegmentation(std::string_view name, Segmentation& out) {
+  for (Segmentation s : {Segmentation::kWhole, Segmentation::kCoalesced, Segmentation::kRandom, Segmentation::kOneByte}) {
+    if (name == segmentationName(s)) {
+      out = s;
+      return true;
+    }
+  }
+  return false;
+}
+
+uint64_t Rng::next() {
+  uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+Packetizer::Packetizer(const Conversation& conversation, const PacketPlan& plan) : conv_(conversation), plan_(plan) {}
+
+size_t Packetizer::write(l7::Direction dir, std::string bytes, int64_t ts_us) {
+  const int d = static_cast<int>(dir);
+  writes_.push_back(Write{dir, std::move(bytes), ts_us, sent_[d]});
+  sent_[d] += writes_.back().bytes.size();
+  return writes_.size() - 1;
+}
+
+std::vector<uint8_t> Packetizer::frame(const Packet& p, uint32_t ack) const {
+  const bool from_client = p.dir == l7::Direction::kToServer;
+  TcpFrameSpec spec;
+  spec.link = plan_.link;
+  spec.vlan_tags = plan_.vlan_tags;
+  spec.src = from_client ? conv_.client : conv_.server;
+  spec.dst = from_client ? conv_.server : conv_.client;
+  const uint32_t isn = from_client ? conv_.client_isn : conv_.server_isn;
+  spec.seq = isn + 1 + static_cast<uint32_t>(p.offset);
+  spec.ack = ack;
+  spec.flags = p.flags;
+  spec.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(p.payload.data()), p.payload.size());
+  return buildTcpFrame(spec);
+}
+
+std::vector<CapturedFrame> Packetizer::finish() {
+  Rng rng(plan_.seed);
+  std::vector<Packet> packets;
+  // 1. Cut the writes into packets.
+  for (size_t i = 0; i < writes_.size(); ++i) {
+    const Write& w = writes_[i];
+    if (w.bytes.empty()) continue;
+    std::string bytes = w.bytes;
+    size_t last = i;
+    if (plan_.segmentation == Segmentation::kCoalesced) {
+      // Following writes of the same side go out with this one.
+      while (last + 1 < writes_.size() && writes_[last + 1].dir == w.dir &&
+             bytes.size() + writes_[last + 1].bytes.size() <= plan_.mss) {
+        bytes += writes_[++last].bytes;
+      }
+    }
+    size_t pos = 0;
+    int64_t ts = w.ts_us;
+    while (pos < bytes.size()) {
+      size_t n = std::min(plan_.mss, bytes.size() - pos);
+      if (plan_.segmentation == Segmentation::kOneByte) n = 1;
+      if (plan_.segmentation == Segmentation::kRandom) n = std::min<size_t>(n, 1 + rng.below(std::min<size_t>(plan_.mss, 64)));
+      packets.push_back(Packet{w.dir, w.offset + pos, bytes.substr(pos, n), static_cast<uint8_t>(kPsh | kAck), ts});
+      pos += n;
+      ++ts;  // later pieces of one write leave a microsecond apart
+    }
+    i = last;
+  }
+  // 2. Noise: drop one, reorder adjacent same-side packets, retransmit some.
+  if (plan_.drop_one && packets.size() > 2) {
+    packets[1 + rng.below(packets.size() - 2)].dropped = true;
+  }
+  if (plan_.reorder_percent > 0) {
+    for (size_t i = 0; i + 1 < packets.size(); ++i) {
+      if (packets[i].dir == packets[i + 1].dir && rng.below(100) < plan_.reorder_percent) {
+        // The later segment arrives first; arrival times stay in capture order.
+        std::swap(packets[i].ts_us, packets[i + 1].ts_us);
+        std::swap(packets[i], packets[i + 1]);
+        ++i;
+      }
+    }
+  }
+  if (plan_.retransmit_percent > 0) {
+    std::vector<Packet> with_copies;
+    for (size_t i = 0; i < packets.size(); ++i) {
+      with_copies.push_back(packets[i]);
+      if (!packets[i].dropped && rng.below(100) < plan_.retransmit_percent) {
+        Packet copy = packets[i];
+        copy.retransmission = true;
+        copy.ts_us = i + 1 < packets.size() ? packets[i + 1].ts_us : packets[i].ts_us;
+        with_copies.push_back(copy);
+      }
+    }
+    packets = std::move(with_copies);
+  }
+
+  // 3. Placement of each write: the first packet in capture order that
+  // carries its first byte (the reassembler keeps the first copy).
+  placements_.assign(writes_.size(), Placement{});
+  for (size_t i = 0; i < writes_.size(); ++i) {
+    const Write& w = writes_[i];
+    const uint32_t isn = w.dir == l7::Direction::kToServer ? conv_.client_isn : conv_.server_isn;
+    placements_[i].tcp_seq = isn + 1 + static_cast<uint32_t>(w.offset);
+    placements_[i].ts_us = w.ts_us;
+    bool found = false;
+    for (const Packet& p : packets) {
+      if (p.dir != w.dir || p.dropped) continue;
+      if (w.offset >= p.offset && w.offset < p.offset + p.payload.size()) {
+        placements_[i].ts_us = p.ts_us;
+        found = true;
+        break;
+      }
+    }
+    for (const Packet& p : packets) {
+      const bool overlaps = p.dir == w.dir && p.offset < w.offset + w.bytes.size() && w.offset < p.offset + p.payload.size();
+      if (p.dropped && overlaps) placements_[i].lost = true;
+    }
+    if (!found && !w.bytes.empty()) placements_[i].lost = true;
+  }
+
+  // 4. Frames: handshake, data (acks follow what the peer sent so far), FIN.
+  std::vector<CapturedFrame> frames;
+  const int64_t start = writes_.empty() ? 0 : writes_.front().ts_us;
+  uint64_t delivered[2] = {0, 0};
+  auto ackFor = [&](l7::Direction dir) {
+    const int peer = 1 - static_cast<int>(dir);
+    const uint32_t peer_isn = peer == 0 ? conv_.client_isn : conv_.server_isn;
+    return peer_isn + 1 + static_cast<uint32_t>(delivered[peer]);
+  };
+  if (plan_.handshake) {
+    Packet syn{l7::Direction::kToServer, static_cast<uint64_t>(-1), "", kSyn, start - 3};
+    Packet synack{l7::Direction::kToClient, static_cast<uint64_t>(-1), "", static_cast<uint8_t>(kSyn | kAck), start - 2};
+    Packet ack{l7::Direction::kToServer, 0, "", kAck, start - 1};
+    frames.push_back({syn.ts_us, frame(syn, 0)});
+    frames.push_back({synack.ts_us, frame(synack, conv_.client_isn + 1)});
+    frames.push_back({ack.ts_us, frame(ack, conv_.server_isn + 1)});
+  }
+  for (const Packet& p : packets) {
+    const int d = static_cast<int>(p.dir);
+    if (!p.retransmission) delivered[d] = std::max<uint64_t>(delivered[d], p.offset + p.payload.size());
+    if (p.dropped) continue;
+    frames.push_back({p.ts_us, frame(p, ackFor(p.dir))});
+  }
+  if (plan_.close) {
+    const int64_t end = (packets.empty() ? start : packets.back().ts_us) + 1;
+    Packet fin_c{l7::Direction::kToServer, sent_[0], "", static_cast<uint8_t>(kFin | kAck), end};
+    Packet fin_s{l7::Direction::kToClient, sent_[1], "", static_cast<uint8_t>(kFin | kAck), end + 1};
+    frames.push_back({fin_c.ts_us, frame(fin_c, ackFor(fin_c.dir))});
+    frames.push_back({fin_s.ts_us, frame(fin_s, ackFor(fin_s.dir) + 1)});
+  }
+  return frames;
+}
+
+}  // namespace l7h::synth

@@ -1,0 +1,373 @@
+// Capture layer: link types, VLAN, IP fragments, TCP reassembly (order,
+// retransmission, overlap, gaps, wraparound, close, eviction), snap-length
+// cuts and bad files. Captures are built in memory with the frame builder
+// and the packetizer, written to temporary files and read back by libpcap.
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "capture/frame_builder.h"
+#include "capture/pcap_input.h"
+#include "capture/tcp_flows.h"
+#include "synth/packetizer.h"
+
+namespace l7h {
+namespace {
+
+namespace fs = std::filesystem;
+using synth::Packetizer;
+using synth::PacketPlan;
+using synth::Segmentation;
+
+struct Recorded {
+  std::map<ConnId, ConnectionInfo> opened;
+  std::map<ConnId, std::string> bytes[2];
+  std::map<ConnId, uint64_t> gap_bytes[2];
+  std::map<ConnId, int> gaps[2];
+  std::map<ConnId, int> side_closed[2];
+  std::vector<ConnId> closed;
+  std::map<ConnId, std::vector<uint32_t>> first_seq[2];
+};
+
+class RecordingSink final : public StreamSink {
+ public:
+  Recorded r;
+  void onOpen(const ConnectionInfo& info) override { r.opened[info.id] = info; }
+  void onData(ConnId id, const DataChunk& c) override {
+    auto& s = r.bytes[c.side][id];
+    EXPECT_EQ(c.stream_offset, s.size() + r.gap_bytes[c.side][id]) << "contiguous delivery";
+    if (s.empty() && r.gap_bytes[c.side][id] == 0) r.first_seq[c.side][id].push_back(c.tcp_seq);
+    s.append(reinterpret_cast<const char*>(c.data.data()), c.data.size());
+  }
+  void onGap(ConnId id, int side, uint64_t missing, int64_t) override {
+    r.gaps[side][id]++;
+    r.gap_bytes[side][id] += missing;
+  }
+  void onSideClosed(ConnId id, int side, int64_t) override { r.side_closed[side][id]++; }
+  void onClose(ConnId id, int64_t) override { r.closed.push_back(id); }
+  void onClock(int64_t) override {}
+};
+
+fs::path tempPath(const std::string& name) {
+  return fs::temp_directory_path() / ("l7conform_capture_test_" + std::to_string(::getpid()) + "_" + name);
+}
+
+struct Replayed {
+  Recorded rec;
+  CaptureStats stats;
+  std::string error;
+};
+
+Replayed replayFile(const fs::path& path, const CaptureOptions& options = {}) {
+  Replayed out;
+  auto in = PcapInput::openFile(path.string(), out.error);
+  if (!in) return out;
+  RecordingSink sink;
+  PacketPipeline pipeline(sink, options, out.stats);
+  RawPacket p;
+  int rc;
+  while ((rc = in->next(p)) == 1) pipeline.onPacket(p);
+  if (rc < 0) out.error = in->error();
+  pipeline.finish();
+  out.rec = std::move(sink.r);
+  return out;
+}
+
+Replayed replayFrames(LinkType link, const std::vector<CapturedFrame>& frames, const CaptureOptions& options = {},
+                      bool pcapng = false) {
+  const fs::path path = tempPath(pcapng ? "x.pcapng" : "x.pcap");
+  std::string error;
+  EXPECT_TRUE(pcapng ? writePcapng(path.string(), link, frames, error) : writePcap(path.string(), link, frames, error));
+  Replayed r = replayFile(path, options);
+  fs::remove(path);
+  return r;
+}
+
+synth::Conversation conversation(bool v4, uint32_t client_isn = 1000, uint32_t server_isn = 5000) {
+  synth::Conversation c;
+  if (v4) {
+    c.client.ip.bytes = {10, 0, 0, 1};
+    c.server.ip.bytes = {10, 0, 0, 2};
+  } else {
+    c.client.ip.v4 = c.server.ip.v4 = false;
+    c.client.ip.bytes = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    c.server.ip.bytes = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  }
+  c.client.port = 40000;
+  c.server.port = 4222;
+  c.client_isn = client_isn;
+  c.server_isn = server_isn;
+  return c;
+}
+
+const std::string kRequest = "request bytes: the client speaks first\n";
+const std::string kResponse = "response bytes: and the server answers, somewhat longer\n";
+
+std::vector<CapturedFrame> simpleExchange(const synth::Conversation& conv, PacketPlan plan) {
+  Packetizer p(conv, plan);
+  p.write(l7::Direction::kToServer, kRequest, 1'000'000);
+  p.write(l7::Direction::kToClient, kResponse, 1'000'100);
+  p.write(l7::Direction::kToServer, kRequest, 1'000'200);
+  return p.finish();
+}
+
+void expectExchange(Replayed r) {
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.rec.opened.size(), 1u);
+  EXPECT_TRUE(r.rec.opened.begin()->second.handshake_seen);
+  EXPECT_EQ(r.rec.bytes[0].at(1), kRequest + kRequest);
+  EXPECT_EQ(r.rec.bytes[1].at(1), kResponse);
+  EXPECT_EQ(r.rec.gaps[0][1] + r.rec.gaps[1][1], 0);
+  EXPECT_EQ(r.rec.side_closed[0][1], 1);
+  EXPECT_EQ(r.rec.side_closed[1][1], 1);
+  EXPECT_EQ(r.rec.closed.size(), 1u);
+}
+
+TEST(Capture, EveryLinkTypeBothIpVersions) {
+  for (LinkType link : {LinkType::kEthernet, LinkType::kLinuxSll, LinkType::kLinuxSll2, LinkType::kNull, LinkType::kRawIp}) {
+    for (bool v4 : {true, false}) {
+      PacketPlan plan;
+      plan.link = link;
+      SCOPED_TRACE(std::to_string(static_cast<int>(link)) + (v4 ? " v4" : " v6"));
+      expectExchange(replayFrames(link, simpleExchange(conversation(v4), plan)));
+    }
+  }
+}
+
+TEST(Capture, VlanAndQinQ) {
+  for (std::vector<uint16_t> tags : {std::vector<uint16_t>{100}, std::vector<uint16_t>{100, 200}}) {
+    PacketPlan plan;
+    plan.vlan_tags = tags;
+    expectExchange(replayFrames(LinkType::kEthernet, simpleExchange(conversation(true), plan)));
+  }
+}
+
+TEST(Capture, PcapngInput) {
+  expectExchange(replayFrames(LinkType::kEthernet, simpleExchange(conversation(false), PacketPlan{}), {}, true));
+}
+
+TEST(Capture, ReorderedRetransmittedAndTinySegments) {
+  PacketPlan plan;
+  plan.segmentation = Segmentation::kOneByte;
+  plan.reorder_percent = 40;
+  plan.retransmit_percent = 30;
+  Replayed r = replayFrames(LinkType::kEthernet, simpleExchange(conversation(true), plan));
+  expectExchange(r);
+  EXPECT_GT(r.stats.out_of_order_segments, 0u);
+  EXPECT_GT(r.stats.retransmitted_bytes, 0u);
+}
+
+TEST(Capture, SequenceWraparound) {
+  PacketPlan plan;
+  plan.segmentation = Segmentation::kRandom;
+  expectExchange(replayFrames(LinkType::kEthernet, simpleExchange(conversation(true, 0xFFFFFFF0u, 0xFFFFFFFEu), plan)));
+}
+
+TEST(Capture, DroppedSegmentBecomesAGapOfTheRightSize) {
+  PacketPlan plan;
+  plan.segmentation = Segmentation::kOneByte;
+  plan.drop_one = true;
+  plan.seed = 3;
+  Replayed r = replayFrames(LinkType::kEthernet, simpleExchange(conversation(true), plan));
+  ASSERT_EQ(r.error, "");
+  const int gaps = r.rec.gaps[0][1] + r.rec.gaps[1][1];
+  EXPECT_EQ(gaps, 1);
+  EXPECT_EQ(r.rec.gap_bytes[0][1] + r.rec.gap_bytes[1][1], 1u);
+  EXPECT_EQ(r.rec.bytes[0][1].size() + r.rec.bytes[1][1].size(), 2 * kRequest.size() + kResponse.size() - 1);
+}
+
+TEST(Capture, MidStreamStart) {
+  PacketPlan plan;
+  plan.handshake = false;
+  Replayed r = replayFrames(LinkType::kEthernet, simpleExchange(conversation(true), plan));
+  ASSERT_EQ(r.rec.opened.size(), 1u);
+  EXPECT_FALSE(r.rec.opened.at(1).handshake_seen);
+  EXPECT_EQ(r.rec.opened.at(1).side[0].port, 40000);  // first sender
+  EXPECT_EQ(r.rec.bytes[0].at(1), kRequest + kRequest);
+  EXPECT_EQ(r.rec.first_seq[0].at(1).front(), 1001u);
+}
+
+TEST(Capture, IpFragmentsInAnyOrderWithOverlap) {
+  for (bool v4 : {true, false}) {
+    const auto conv = conversation(v4);
+    TcpFrameSpec spec;
+    spec.src = conv.client;
+    spec.dst = conv.server;
+    spec.seq = 1001;
+    spec.flags = 0x18;
+    const std::string payload(300, 'f');
+    spec.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+    auto pieces = buildFragmentedTcpFrames(spec, 64);
+    ASSERT_GT(pieces.size(), 3u);
+    std::vector<CapturedFrame> frames;
+    // Last fragment first, a duplicate in the middle.
+    frames.push_back({10, pieces.back()});
+    for (size_t i = 0; i + 1 < pieces.size(); ++i) frames.push_back({static_cast<int64_t>(11 + i), pieces[i]});
+    frames.push_back({50, pieces[1]});
+    Replayed r = replayFrames(LinkType::kEthernet, frames);
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.rec.bytes[0].at(1), payload) << (v4 ? "v4" : "v6");
+    EXPECT_EQ(r.stats.reassembled_datagrams, 1u);
+  }
+}
+
+TEST(Capture, Ipv6ExtensionHeaders) {
+  auto conv = conversation(false);
+  TcpFrameSpec spec;
+  spec.src = conv.client;
+  spec.dst = conv.server;
+  spec.seq = 7;
+  spec.ipv6_extensions = {0, 60};
+  const std::string payload = "behind two extension headers";
+  spec.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+  Replayed r = replayFrames(LinkType::kEthernet, {{1, buildTcpFrame(spec)}});
+  EXPECT_EQ(r.rec.bytes[0].at(1), payload);
+}
+
+TEST(Capture, SnapLengthCutBecomesGap) {
+  const auto conv = conversation(true);
+  TcpFrameSpec spec;
+  spec.src = conv.client;
+  spec.dst = conv.server;
+  spec.seq = 100;
+  const std::string first(200, 'a'), second = "next";
+  spec.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(first.data()), first.size());
+  auto cut = buildTcpFrame(spec);
+  const uint32_t orig = static_cast<uint32_t>(cut.size());
+  cut.resize(cut.size() - 150);
+  spec.seq = 300;
+  spec.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(second.data()), second.size());
+  Replayed r = replayFrames(LinkType::kEthernet, {{1, cut, orig}, {2, buildTcpFrame(spec)}});
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.stats.truncated, 1u);
+  EXPECT_EQ(r.rec.bytes[0].at(1), std::string(50, 'a') + second);
+  EXPECT_EQ(r.rec.gap_bytes[0].at(1), 150u);
+}
+
+TEST(Capture, ResetClosesAndIdleAndFullTableEvict) {
+  auto conv = conversation(true);
+  std::vector<CapturedFrame> frames;
+  auto data = [&](uint16_t port, int64_t ts, uint8_t flags) {
+    TcpFrameSpec spec;
+    spec.src = conv.client;
+    spec.src.port = port;
+    spec.dst = conv.server;
+    spec.seq = 1;
+    spec.flags = flags;
+    static const std::string x = "x";
+    spec.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(x.data()), x.size());
+    frames.push_back({ts, buildTcpFrame(spec)});
+  };
+  data(1, 1'000'000, 0x18);
+  data(2, 1'000'001, 0x18);
+  data(3, 1'000'002, 0x18);  // table of 2: evicts port 1
+  data(2, 1'000'003, 0x04);  // RST closes port 2
+  data(4, 900'000'000, 0x18);  // long after: port 3 idles out
+  CaptureOptions options;
+  options.max_connections = 2;
+  options.idle_timeout_us = 60'000'000;
+  Replayed r = replayFrames(LinkType::kEthernet, frames, options);
+  ASSERT_EQ(r.rec.closed.size(), 4u);
+  EXPECT_EQ(r.rec.closed[0], 1u);  // evicted
+  EXPECT_EQ(r.rec.closed[1], 2u);  // reset
+  EXPECT_EQ(r.rec.closed[2], 3u);  // idle
+  EXPECT_EQ(r.rec.closed[3], 4u);  // end of input
+  EXPECT_EQ(r.stats.evicted, 2u);
+}
+
+TEST(Capture, BadFilesGiveOneLineErrors) {
+  const fs::path garbage = tempPath("garbage.pcap");
+  std::ofstream(garbage) << "this is not a capture file at all";
+  std::string error;
+  EXPECT_EQ(PcapInput::openFile(garbage.string(), error), nullptr);
+  EXPECT_NE(error.find(garbage.string()), std::string::npos);
+  fs::remove(garbage);
+  EXPECT_EQ(PcapInput::openFile("/nonexistent/file.pcap", error), nullptr);
+  EXPECT_NE(error.find("/nonexistent/file.pcap"), std::string::npos);
+
+  // A truncated file: the packets before the cut are still delivered.
+  auto frames = simpleExchange(conversation(true), PacketPlan{});
+  auto bytes = pcapBytes(LinkType::kEthernet, frames);
+  bytes.resize(bytes.size() - 10);
+  const fs::path cut = tempPath("cut.pcap");
+  std::ofstream(cut, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<long>(bytes.size()));
+  Replayed r = replayFile(cut);
+  fs::remove(cut);
+  EXPECT_NE(r.error, "");
+  EXPECT_GT(r.stats.packets, 5u);
+
+  // An unsupported link type (802.11 = 105).
+  auto wifi = pcapBytes(LinkType::kEthernet, {});
+  wifi[20] = 105;
+  const fs::path wpath = tempPath("wifi.pcap");
+  std::ofstream(wpath, std::ios::binary).write(reinterpret_cast<const char*>(wifi.data()), static_cast<long>(wifi.size()));
+  EXPECT_EQ(PcapInput::openFile(wpath.string(), error), nullptr);
+  EXPECT_NE(error.find("unsupported link type"), std::string::npos) << error;
+  fs::remove(wpath);
+}
+
+TEST(Capture, MalformedPacketsAreCountedNotFatal) {
+  std::vector<CapturedFrame> frames;
+  frames.push_back({1, {0x01, 0x02, 0x03}});  // shorter than Ethernet
+  std::vector<uint8_t> bad_ip(14 + 20, 0);
+  bad_ip[12] = 0x08;
+  bad_ip[14] = 0x4F;  // IHL 60 bytes in a 20-byte packet
+  frames.push_back({2, bad_ip});
+  Replayed r = replayFrames(LinkType::kEthernet, frames);
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.stats.bad_packets, 2u);
+}
+
+TEST(IpAddress, Rfc5952Text) {
+  IpAddress a;
+  a.v4 = false;
+  a.bytes = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  EXPECT_EQ(a.toString(), "2001:db8::1");
+  IpAddress b;
+  b.bytes = {127, 0, 0, 1};
+  EXPECT_EQ(b.toString(), "127.0.0.1");
+}
+
+// Whatever the segmentation, order and duplication of segments, the
+// delivered streams are exactly what each side sent.
+TEST(CaptureProperty, AnySegmentationDeliversTheSameBytes) {
+  const bool ok = rc::check("reassembly is segmentation-invariant", [] {
+    const auto client = *rc::gen::container<std::vector<std::string>>(
+        *rc::gen::inRange<size_t>(1, 6), rc::gen::nonEmpty(rc::gen::string<std::string>()));
+    const auto server = *rc::gen::container<std::vector<std::string>>(
+        *rc::gen::inRange<size_t>(0, 6), rc::gen::nonEmpty(rc::gen::string<std::string>()));
+    PacketPlan plan;
+    plan.segmentation = *rc::gen::element(Segmentation::kWhole, Segmentation::kCoalesced, Segmentation::kRandom,
+                                          Segmentation::kOneByte);
+    plan.reorder_percent = *rc::gen::inRange<uint32_t>(0, 60);
+    plan.retransmit_percent = *rc::gen::inRange<uint32_t>(0, 60);
+    plan.seed = *rc::gen::arbitrary<uint64_t>();
+    plan.mss = *rc::gen::inRange<size_t>(1, 200);
+    const uint32_t isn = *rc::gen::arbitrary<uint32_t>();
+    Packetizer p(conversation(true, isn, isn ^ 0x5a5a5a5au), plan);
+    std::string sent[2];
+    int64_t ts = 1'000'000;
+    for (size_t i = 0; i < std::max(client.size(), server.size()); ++i) {
+      if (i < client.size()) {
+        p.write(l7::Direction::kToServer, client[i], ts += 10);
+        sent[0] += client[i];
+      }
+      if (i < server.size()) {
+        p.write(l7::Direction::kToClient, server[i], ts += 10);
+        sent[1] += server[i];
+      }
+    }
+    Replayed r = replayFrames(LinkType::kEthernet, p.finish());
+    RC_ASSERT(r.error.empty());
+    RC_ASSERT(r.rec.bytes[0][1] == sent[0]);
+    RC_ASSERT(r.rec.bytes[1][1] == sent[1]);
+    RC_ASSERT(r.rec.gaps[0][1] + r.rec.gaps[1][1] == 0);
+  });
+  EXPECT_TRUE(ok);
+}
+
+}  // namespace
+}  // namespace l7h
