@@ -18,7 +18,10 @@ if(L7_FUZZ)
     message(FATAL_ERROR "L7_FUZZ=ON needs clang (CC=clang CXX=clang++)")
   endif()
   # Instrument everything for coverage feedback; the fuzz targets add
-  # -fsanitize=fuzzer at link time.
-  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
-  add_link_options(-fsanitize=address,undefined)
+  # -fsanitize=fuzzer at link time. Under OSS-Fuzz (L7_FUZZ_ENGINE set) the
+  # sanitizers come from $CFLAGS/$CXXFLAGS instead, whichever it builds.
+  if(NOT L7_FUZZ_ENGINE)
+    add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+    add_link_options(-fsanitize=address,undefined)
+  endif()
 endif()

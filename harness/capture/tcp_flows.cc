@@ -29,7 +29,13 @@ PacketPipeline::PacketPipeline(StreamSink& sink, const CaptureOptions& options, 
 
 PacketPipeline::~PacketPipeline() = default;
 
-void PacketPipeline::onPacket(const RawPacket& packet) {
+void PacketPipeline::onPacket(const RawPacket& raw) {
+  RawPacket packet = raw;
+  if (packet.ts_us < clock_us_) {
+    packet.ts_us = clock_us_;
+    ++clock_corrections_;
+  }
+  clock_us_ = packet.ts_us;
   ++stats_.packets;
   stats_.bytes += packet.wirelen;
   TcpSegment seg;
@@ -185,6 +191,7 @@ void PacketPipeline::acceptData(Conn& c, int s, const TcpSegment& seg) {
   }
   pos->second.first.assign(data.begin(), data.end());
   pos->second.second = {seg.ts_us, seq};
+  held_ts_.insert(seg.ts_us);
   side.ahead_bytes += data.size();
   buffered_total_ += data.size();
   while (c.side[0].ahead_bytes + c.side[1].ahead_bytes > options_.max_buffered_per_connection &&
@@ -218,6 +225,7 @@ void PacketPipeline::drainAhead(Conn& c, int s) {
     }
     side.ahead_bytes -= bytes.size();
     buffered_total_ -= bytes.size();
+    held_ts_.erase(held_ts_.find(meta.first));
     side.ahead.erase(first);
   }
 }

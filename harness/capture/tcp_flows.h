@@ -14,7 +14,9 @@
 
 #include <cstdint>
 #include <list>
+#include <climits>
 #include <map>
+#include <set>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -46,6 +48,10 @@ class PacketPipeline {
   void finish();
   size_t openConnections() const { return table_.size(); }
   size_t bufferedBytes() const { return buffered_total_; }
+  // Timestamp of the oldest out-of-order segment still held (INT64_MAX if
+  // none): its bytes will reach the session layer later but keep this time,
+  // so records must not be released past it.
+  int64_t earliestHeldTs() const { return held_ts_.empty() ? INT64_MAX : *held_ts_.begin(); }
 
  private:
   struct Side {
@@ -95,6 +101,14 @@ class PacketPipeline {
   uint64_t next_flow_id_ = 1;
   int64_t last_idle_sweep_us_ = 0;
   size_t buffered_total_ = 0;
+  std::multiset<int64_t> held_ts_;
+  // Packet times only move forward: a capture whose timestamps step back
+  // (merged interfaces, clock adjustments) is read on a monotonic clock, so
+  // records can be released in start_time order.
+  int64_t clock_us_ = INT64_MIN;
+  uint64_t clock_corrections_ = 0;
+ public:
+  uint64_t clockCorrections() const { return clock_corrections_; }
 };
 
 }  // namespace l7h

@@ -88,6 +88,7 @@ ReplayResult run(PcapInput& source, const ReplayOptions& options, const RecordCa
   }
   CaptureStats capture_stats;
   PacketPipeline pipeline(*sink, captureOptionsFrom(options), capture_stats);
+  builder.setWatermarkFloor([&pipeline] { return pipeline.earliestHeldTs(); });
   Progress progress(options.progress);
   RawPacket packet;
   while (stop == nullptr || !stop->load(std::memory_order_relaxed)) {
@@ -120,6 +121,19 @@ ReplayResult run(PcapInput& source, const ReplayOptions& options, const RecordCa
 ReplayResult replayCapture(const std::string& path, const ReplayOptions& options, const RecordCallback& on_record) {
   std::string error;
   auto source = PcapInput::openFile(path, error);
+  if (!source) {
+    ReplayResult r;
+    r.ok = false;
+    r.error = error;
+    return r;
+  }
+  return run(*source, options, on_record, nullptr);
+}
+
+ReplayResult replayCaptureBytes(std::span<const uint8_t> capture, const ReplayOptions& options,
+                                const RecordCallback& on_record) {
+  std::string error;
+  auto source = PcapInput::openMemory(capture, error);
   if (!source) {
     ReplayResult r;
     r.ok = false;

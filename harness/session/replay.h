@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,10 @@ struct ReplayResult {
 };
 
 ReplayResult replayCapture(const std::string& path, const ReplayOptions& options, const RecordCallback& on_record);
+
+// The same for a capture file held in memory (fuzzers, tests).
+ReplayResult replayCaptureBytes(std::span<const uint8_t> capture, const ReplayOptions& options,
+                                const RecordCallback& on_record);
 
 // Captures live from `interface` (with an optional BPF filter) until `stop`
 // becomes true; records are delivered as their sessions complete. Capture

@@ -206,6 +206,7 @@ void SessionBuilder::deliver(ConnState& st, const HeldChunk& chunk) {
 void SessionBuilder::advanceWatermark() {
   events_since_watermark_ = 0;
   int64_t watermark = clock_us_;
+  if (watermark_floor_) watermark = std::min(watermark, watermark_floor_());
   for (const auto& [id, st] : conns_) {
     if (!st.decided) {
       for (const HeldChunk& c : st.held) watermark = std::min(watermark, c.ts_us);

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -39,6 +40,9 @@ class SessionBuilder final : public StreamSink {
 
   // End of input: close what is still open and release every record.
   void finish();
+  // Bytes that will still be delivered later but carry an older time (the
+  // TCP layer's out-of-order buffer) hold records back until then.
+  void setWatermarkFloor(std::function<int64_t()> floor) { watermark_floor_ = std::move(floor); }
 
   ConnectionCounters counters() const;  // summed over protocols
   uint64_t unclassifiedConnections() const { return unclassified_; }
@@ -86,6 +90,7 @@ class SessionBuilder final : public StreamSink {
   int64_t clock_us_ = 0;
   int64_t last_sweep_us_ = 0;
   uint64_t events_since_watermark_ = 0;
+  std::function<int64_t()> watermark_floor_;
 };
 
 }  // namespace l7h
