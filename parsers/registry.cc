@@ -1,6 +1,7 @@
 // THE list of protocols, in probe order: one line per decoder.
 #include "l7/registry.h"
 
+#include "kafka/kafka_decoder.h"
 #include "nats/nats_decoder.h"
 
 #include <algorithm>
@@ -12,6 +13,7 @@ namespace l7 {
 std::span<const DecoderInfo> allDecoders() noexcept {
   static const std::vector<DecoderInfo> kAll = {
       nats::natsDecoderInfo(),
+      kafka::kafkaDecoderInfo(),
   };
   return kAll;
 }

@@ -1,0 +1,508 @@
+#include "kafka/kafka_decoder.h"
+
+#include <algorithm>
+#include <array>
+#include <deque>
+#include <optional>
+#include <string>
+
+#include "kafka/kafka_api.h"
+#include "kafka/kafka_bodies.h"
+#include "kafka/kafka_errors.h"
+#include "kafka/kafka_wire.h"
+
+namespace l7::kafka {
+namespace {
+
+constexpr std::array<uint16_t, 1> kPorts = {9092};
+
+// length(4) api_key(2) api_version(2) correlation_id(4) client_id length(2)
+constexpr size_t kRequestProbeBytes = 14;
+// length(4) correlation_id(4)
+constexpr size_t kResponseHeaderBytes = 8;
+// The smallest request body: api_key, api_version, correlation_id.
+constexpr uint32_t kMinRequestSize = 8;
+constexpr uint32_t kMinResponseSize = 4;
+// Loose bounds for frames in sync: keys and versions a future Kafka could use.
+constexpr int16_t kMaxFutureApiKey = 255;
+constexpr int16_t kMaxFutureApiVersion = 127;
+
+uint32_t be32(Bytes b) noexcept {
+  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+}
+int16_t be16s(Bytes b) noexcept { return static_cast<int16_t>((b[0] << 8) | b[1]); }
+
+enum class Check : uint8_t { kNo, kNeedMore, kYes };
+
+// Does `b` start with a request header a real client would send? Strict:
+// known key, released version range, non-negative correlation id, printable
+// client_id that fits inside the frame.
+Check strictRequestHeader(Bytes b, uint64_t max_message_bytes) noexcept {
+  if (b.size() < 12) return Check::kNeedMore;
+  const uint32_t size = be32(b);
+  if (size < kMinRequestSize || size > max_message_bytes) return Check::kNo;
+  const int16_t key = be16s(b.subspan(4));
+  const int16_t version = be16s(b.subspan(6));
+  if (!plausibleApiVersion(key, version)) return Check::kNo;
+  if (static_cast<int32_t>(be32(b.subspan(8))) < 0) return Check::kNo;
+  if (!requestHeaderHasClientId(key, version)) return Check::kYes;
+  if (b.size() < kRequestProbeBytes) return Check::kNeedMore;
+  if (size < 10) return Check::kNo;
+  const int16_t id_len = be16s(b.subspan(12));
+  if (id_len == -1) return Check::kYes;
+  if (id_len < 0 || static_cast<uint32_t>(id_len) > size - 10) return Check::kNo;
+  if (b.size() < kRequestProbeBytes + static_cast<size_t>(id_len)) return Check::kNeedMore;
+  for (size_t i = 0; i < static_cast<size_t>(id_len); ++i) {
+    const uint8_t c = b[kRequestProbeBytes + i];
+    if (c < 0x20 || c > 0x7e) return Check::kNo;
+  }
+  return Check::kYes;
+}
+
+struct Pending {
+  int32_t correlation_id = 0;
+  int16_t api_key = 0;
+  int16_t api_version = 0;
+  TopicPartition first;
+  std::string group_id;
+};
+
+bool decodesBody(int16_t key) noexcept {
+  return key == api::kProduce || key == api::kFetch || key == api::kJoinGroup || key == api::kLeaveGroup ||
+         key == api::kSyncGroup || key == api::kApiVersions;
+}
+bool mapsErrorCode(int16_t key) noexcept {
+  return key == api::kProduce || key == api::kFetch || key == api::kJoinGroup || key == api::kLeaveGroup ||
+         key == api::kSyncGroup;
+}
+bool isGroupApi(int16_t key) noexcept {
+  return key == api::kJoinGroup || key == api::kLeaveGroup || key == api::kSyncGroup;
+}
+
+std::string topicPartition(const TopicPartition& tp) {
+  return tp.topic + "-" + std::to_string(*tp.partition);
+}
+
+void setErrorCode(L7Fields& f, int16_t code) {
+  f.response_code = code;
+  f.response_status = code == 0 ? ResponseStatus::kOk : ResponseStatus::kServerError;
+  f.response_exception.assign(errorDescription(code));
+}
+
+class KafkaDecoder final : public Decoder {
+ public:
+  explicit KafkaDecoder(const DecoderLimits& limits) : limits_(limits) {}
+
+  FeedResult feed(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
+    const int d = static_cast<int>(dir);
+    size_t pos = 0;
+    while (true) {
+      const Bytes rest = tail.subspan(pos);
+      if (resync_[d]) {
+        const ScanResult scan = scanForFrame(dir, rest);
+        if (scan.junk && !junk_reported_[d] && scan.skip > 0) {
+          emitFailure(dir, sink, pos, scan.skip, std::nullopt, "bytes that are not a Kafka frame");
+          junk_reported_[d] = true;
+        }
+        pos += scan.skip;
+        if (!scan.found) return done(pos);
+        resync_[d] = false;
+        junk_[d] = false;
+        junk_reported_[d] = false;
+        continue;
+      }
+      const size_t header_bytes = dir == Direction::kToServer ? kRequestProbeBytes : kResponseHeaderBytes;
+      if (rest.size() < 4) return needMore(pos, 4);
+      const uint32_t size = be32(rest);
+      const uint64_t total = uint64_t{size} + 4;
+      if (rest.size() < std::min<uint64_t>(total, header_bytes)) {
+        return needMore(pos, static_cast<uint32_t>(std::min<uint64_t>(total, header_bytes)));
+      }
+      if (!framePlausible(dir, rest, size)) {
+        enterJunk(d);
+        continue;
+      }
+      if (size > limits_.max_message_bytes) {
+        // A well-formed header with a size past the cap: report it and pass
+        // over the declared bytes, to the next length prefix.
+        const size_t have = std::min<size_t>(rest.size(), total);
+        emitFailure(dir, sink, pos, static_cast<uint32_t>(std::min<uint64_t>(total, UINT32_MAX)),
+                    headerOf(dir, rest), "message size over the configured cap");
+        dropPendingFor(dir, rest);
+        pos += have;
+        return FeedResult{static_cast<uint32_t>(pos), 0, total - have};
+      }
+      if (total <= rest.size()) {
+        decodeFrame(dir, rest.first(static_cast<size_t>(total)), total, pos, sink);
+        pos += static_cast<size_t>(total);
+        continue;
+      }
+      if (total <= limits_.max_buffered_bytes) return needMore(pos, static_cast<uint32_t>(total));
+      // Larger than we buffer: decode what the prefix holds, skip the rest.
+      if (rest.size() < limits_.max_buffered_bytes) return needMore(pos, limits_.max_buffered_bytes);
+      const size_t prefix = limits_.max_buffered_bytes;
+      decodeFrame(dir, rest.first(prefix), total, pos, sink);
+      pos += prefix;
+      return FeedResult{static_cast<uint32_t>(pos), 0, total - prefix};
+    }
+  }
+
+  void onGap(Direction dir) noexcept override {
+    const int d = static_cast<int>(dir);
+    resync_[d] = true;
+    junk_[d] = false;
+    junk_reported_[d] = false;
+  }
+
+  void onEof(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
+    const int d = static_cast<int>(dir);
+    if (tail.empty() || resync_[d]) return;
+    // A frame cut short by the end of the stream.
+    emitFailure(dir, sink, 0, static_cast<uint32_t>(tail.size()), headerOf(dir, tail),
+                "stream ends inside a message");
+  }
+
+ private:
+  struct HeaderFields {
+    int16_t api_key = -1;
+    int16_t api_version = -1;
+    int32_t correlation_id = 0;
+    uint32_t size = 0;
+  };
+
+  struct ScanResult {
+    size_t skip = 0;     // bytes to drop before the frame (or before undecided bytes)
+    bool found = false;  // a plausible frame starts at `skip`
+    bool junk = false;   // the dropped bytes were junk (not the tail of a lost frame)
+  };
+
+  static FeedResult done(size_t pos) { return FeedResult{static_cast<uint32_t>(pos), 0, 0}; }
+  static FeedResult needMore(size_t pos, uint32_t needed) {
+    return FeedResult{static_cast<uint32_t>(pos), needed, 0};
+  }
+
+  void enterJunk(int d) {
+    resync_[d] = true;
+    junk_[d] = true;
+    junk_reported_[d] = false;
+  }
+
+  // While in sync, a frame is trusted when its size and header could be
+  // Kafka: requests with a sane key/version/client_id, responses with any
+  // correlation id (responses carry nothing else to check).
+  bool framePlausible(Direction dir, Bytes rest, uint32_t size) const {
+    if (size >= 0x80000000u) return false;
+    if (dir == Direction::kToClient) return size >= kMinResponseSize;
+    if (size < kMinRequestSize) return false;
+    const int16_t key = be16s(rest.subspan(4));
+    const int16_t version = be16s(rest.subspan(6));
+    if (key < 0 || key > kMaxFutureApiKey || version < 0 || version > kMaxFutureApiVersion) return false;
+    if (size >= 10 && rest.size() >= kRequestProbeBytes && requestHeaderHasClientId(key, version)) {
+      const int16_t id_len = be16s(rest.subspan(12));
+      if (id_len < -1 || (id_len > 0 && static_cast<uint32_t>(id_len) > size - 10)) return false;
+    }
+    return true;
+  }
+
+  // Looks for the next plausible frame start: a strict request header, or a
+  // response whose correlation id a pending request is waiting for.
+  ScanResult scanForFrame(Direction dir, Bytes rest) const {
+    ScanResult r;
+    r.junk = junk_[static_cast<int>(dir)];
+    for (size_t i = 0; i < rest.size(); ++i) {
+      const Bytes at = rest.subspan(i);
+      Check c = Check::kNo;
+      if (dir == Direction::kToServer) {
+        c = strictRequestHeader(at, limits_.max_message_bytes);
+      } else if (at.size() < kResponseHeaderBytes) {
+        c = Check::kNeedMore;
+      } else {
+        const uint32_t size = be32(at);
+        c = size >= kMinResponseSize + 2 && size <= limits_.max_message_bytes && findPending(static_cast<int32_t>(be32(at.subspan(4)))) != pending_.end()
+                ? Check::kYes
+                : Check::kNo;
+      }
+      if (c == Check::kYes) {
+        r.skip = i;
+        r.found = true;
+        return r;
+      }
+      if (c == Check::kNeedMore) {
+        // Keep the undecided bytes unless they are already more than a
+        // header could need (a client_id cannot pass 32767 bytes).
+        if (at.size() < kRequestProbeBytes + 0x8000) {
+          r.skip = i;
+          return r;
+        }
+      }
+    }
+    r.skip = rest.size();
+    return r;
+  }
+
+  std::deque<Pending>::iterator findPending(int32_t correlation_id) {
+    return std::find_if(pending_.begin(), pending_.end(),
+                        [&](const Pending& p) { return p.correlation_id == correlation_id; });
+  }
+  std::deque<Pending>::const_iterator findPending(int32_t correlation_id) const {
+    return std::find_if(pending_.begin(), pending_.end(),
+                        [&](const Pending& p) { return p.correlation_id == correlation_id; });
+  }
+
+  std::optional<HeaderFields> headerOf(Direction dir, Bytes frame) const {
+    HeaderFields h;
+    ByteReader r(frame);
+    if (!r.u32be(h.size)) return std::nullopt;
+    if (dir == Direction::kToServer) {
+      if (!r.i16be(h.api_key) || !r.i16be(h.api_version) || !r.i32be(h.correlation_id)) return std::nullopt;
+      return h;
+    }
+    if (!r.i32be(h.correlation_id)) return std::nullopt;
+    if (auto it = findPending(h.correlation_id); it != pending_.end()) {
+      h.api_key = it->api_key;
+      h.api_version = it->api_version;
+    }
+    return h;
+  }
+
+  void dropPendingFor(Direction dir, Bytes frame) {
+    if (dir != Direction::kToClient) return;
+    const auto h = headerOf(dir, frame);
+    if (!h) return;
+    if (auto it = findPending(h->correlation_id); it != pending_.end()) pending_.erase(it);
+  }
+
+  static void fillHeader(L7Fields& f, const HeaderFields& h, Direction dir) {
+    if (h.api_key >= 0) {
+      f.request_type = requestTypeName(h.api_key);
+      f.version = std::to_string(h.api_version);
+    }
+    f.request_id = h.correlation_id;
+    const std::string id = std::to_string(h.correlation_id);
+    if (dir == Direction::kToServer) {
+      f.x_request_id_0 = id;
+      f.request_length = h.size;
+    } else {
+      f.x_request_id_1 = id;
+      f.response_length = h.size;
+    }
+  }
+
+  void emitFailure(Direction dir, MessageSink& sink, size_t offset, uint32_t wire_size,
+                   const std::optional<HeaderFields>& header, std::string_view reason) {
+    Message m;
+    m.kind = MessageKind::kOneWay;
+    m.offset = static_cast<uint32_t>(offset);
+    m.wire_size = wire_size;
+    if (header) fillHeader(m.fields, *header, dir);
+    m.fields.response_status = ResponseStatus::kParseFailed;
+    m.fields.response_exception.assign(reason);
+    sink.onMessage(dir, std::move(m));
+  }
+
+  // `frame` is the whole frame, or its first max_buffered_bytes when the
+  // frame is larger (`total` says how large), in which case running out of
+  // bytes is expected and not a failure.
+  void decodeFrame(Direction dir, Bytes frame, uint64_t total, size_t offset, MessageSink& sink) {
+    const bool prefix_only = frame.size() < total;
+    const uint32_t wire_size = static_cast<uint32_t>(std::min<uint64_t>(total, UINT32_MAX));
+    if (dir == Direction::kToServer) {
+      decodeRequest(frame, prefix_only, wire_size, offset, sink);
+    } else {
+      decodeResponse(frame, prefix_only, wire_size, offset, sink);
+    }
+  }
+
+  bool failed(WireError e, bool prefix_only) const {
+    return e != WireError::kNone && !(prefix_only && e == WireError::kTruncated);
+  }
+
+  void decodeRequest(Bytes frame, bool prefix_only, uint32_t wire_size, size_t offset, MessageSink& sink) {
+    const Direction dir = Direction::kToServer;
+    HeaderFields h;
+    ByteReader hr(frame);
+    hr.u32be(h.size);
+    hr.i16be(h.api_key);
+    hr.i16be(h.api_version);
+    hr.i32be(h.correlation_id);
+    Message m;
+    m.kind = MessageKind::kRequest;
+    m.key = PairKey{0, static_cast<uint32_t>(h.correlation_id)};
+    m.offset = static_cast<uint32_t>(offset);
+    m.wire_size = wire_size;
+    L7Fields& f = m.fields;
+    fillHeader(f, h, dir);
+    f.response_status = ResponseStatus::kUnknown;
+
+    const bool flexible = isFlexible(h.api_key, h.api_version);
+    KafkaReader r(hr.rest(), flexible, limits_.max_array_count);
+    std::string_view client_id;
+    if (requestHeaderHasClientId(h.api_key, h.api_version)) {
+      bool is_null = false;
+      // client_id keeps the classic encoding even in request header v2.
+      KafkaReader classic(hr.rest(), false, limits_.max_array_count);
+      if (!classic.string(client_id, &is_null)) {
+        if (failed(classic.error(), prefix_only)) return emitFailure(dir, sink, offset, wire_size, h, "request header: client_id runs past the frame");
+      }
+      r = KafkaReader(classic.raw().rest(), flexible, limits_.max_array_count);
+    }
+    RequestInfo info;
+    WireError err = WireError::kNone;
+    if (decodesBody(h.api_key) && h.api_version <= apiMaxVersion(h.api_key)) {
+      if (!r.tags()) {
+        err = r.error();
+      } else {
+        const BodyOptions o{h.api_version, &limits_};
+        switch (h.api_key) {
+          case api::kProduce: err = decodeProduceRequest(r, o, info, f); break;
+          case api::kFetch: err = decodeFetchRequest(r, o, info); break;
+          case api::kApiVersions: err = decodeApiVersionsRequest(r, o); break;
+          default: err = decodeGroupRequest(r, h.api_key, o, info); break;
+        }
+      }
+    }
+    remember(h, info);
+    if (failed(err, prefix_only)) {
+      Message bad;
+      bad.kind = MessageKind::kOneWay;
+      bad.offset = m.offset;
+      bad.wire_size = wire_size;
+      fillHeader(bad.fields, h, dir);
+      bad.fields.response_status = ResponseStatus::kParseFailed;
+      bad.fields.response_exception = std::string(apiName(h.api_key)) + " request: " + std::string(wireErrorText(err));
+      sink.onMessage(dir, std::move(bad));
+      return;
+    }
+    if (!info.expects_response) forget(h.correlation_id);
+    if (!info.first.topic.empty()) {
+      f.request_domain = info.first.topic;
+      if (info.first.partition) {
+        f.endpoint = topicPartition(info.first);
+        if (info.fetch_offset) f.request_resource = f.endpoint + ":" + std::to_string(*info.fetch_offset);
+      }
+    }
+    if (isGroupApi(h.api_key)) f.attributes.push_back({"group_id", info.group_id});
+    sink.onMessage(dir, std::move(m));
+  }
+
+  void decodeResponse(Bytes frame, bool prefix_only, uint32_t wire_size, size_t offset, MessageSink& sink) {
+    const Direction dir = Direction::kToClient;
+    HeaderFields h;
+    ByteReader hr(frame);
+    hr.u32be(h.size);
+    hr.i32be(h.correlation_id);
+    std::optional<Pending> request;
+    if (auto it = findPending(h.correlation_id); it != pending_.end()) {
+      request = std::move(*it);
+      pending_.erase(it);
+      h.api_key = request->api_key;
+      h.api_version = request->api_version;
+    }
+    Message m;
+    m.kind = MessageKind::kResponse;
+    m.key = PairKey{0, static_cast<uint32_t>(h.correlation_id)};
+    m.offset = static_cast<uint32_t>(offset);
+    m.wire_size = wire_size;
+    L7Fields& f = m.fields;
+    fillHeader(f, h, dir);
+    f.response_status = ResponseStatus::kUnknown;
+    if (!request || !decodesBody(h.api_key) || h.api_version > apiMaxVersion(h.api_key)) {
+      // Header only: the tables take nothing else from these responses
+      // (and without the request its API is unknown).
+      sink.onMessage(dir, std::move(m));
+      return;
+    }
+    KafkaReader r(hr.rest(), isFlexible(h.api_key, h.api_version), limits_.max_array_count);
+    ResponseInfo info;
+    WireError err = WireError::kNone;
+    if (responseHeaderHasTags(h.api_key, h.api_version) && !r.tags()) {
+      err = r.error();
+    } else {
+      const BodyOptions o{h.api_version, &limits_};
+      switch (h.api_key) {
+        case api::kProduce: err = decodeProduceResponse(r, o, &request->first, info); break;
+        case api::kFetch: err = decodeFetchResponse(r, o, info, f); break;
+        case api::kApiVersions: err = decodeApiVersionsResponse(r, o, info); break;
+        default: err = decodeGroupResponse(r, h.api_key, o, info); break;
+      }
+    }
+    if (failed(err, prefix_only)) {
+      Message bad;
+      bad.kind = MessageKind::kOneWay;
+      bad.offset = m.offset;
+      bad.wire_size = wire_size;
+      fillHeader(bad.fields, h, dir);
+      bad.fields.response_status = ResponseStatus::kParseFailed;
+      bad.fields.response_exception = std::string(apiName(h.api_key)) + " response: " + std::string(wireErrorText(err));
+      sink.onMessage(dir, std::move(bad));
+      return;
+    }
+    if (info.error_code) {
+      if (mapsErrorCode(h.api_key)) {
+        setErrorCode(f, *info.error_code);
+      } else {
+        // ApiVersions: the tables map no code, but its error_code still
+        // says whether the exchange worked (extension, see README).
+        f.response_status = *info.error_code == 0 ? ResponseStatus::kOk : ResponseStatus::kServerError;
+        f.response_exception.assign(errorDescription(*info.error_code));
+      }
+    }
+    if (!info.first.topic.empty()) {
+      f.request_domain = info.first.topic;
+      if (info.first.partition) {
+        f.endpoint = topicPartition(info.first);
+        if (info.base_offset) f.request_resource = f.endpoint + ":" + std::to_string(*info.base_offset);
+      }
+    }
+    if (isGroupApi(h.api_key)) f.attributes.push_back({"group_id", request->group_id});
+    sink.onMessage(dir, std::move(m));
+  }
+
+  void remember(const HeaderFields& h, const RequestInfo& info) {
+    if (limits_.max_pending == 0) return;
+    while (pending_.size() >= limits_.max_pending) pending_.pop_front();
+    Pending p;
+    p.correlation_id = h.correlation_id;
+    p.api_key = h.api_key;
+    p.api_version = h.api_version;
+    p.first = info.first;
+    p.group_id = info.group_id;
+    pending_.push_back(std::move(p));
+  }
+
+  void forget(int32_t correlation_id) {
+    // The newest entry with this id is the one just remembered.
+    for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
+      if (it->correlation_id == correlation_id) {
+        pending_.erase(std::next(it).base());
+        return;
+      }
+    }
+  }
+
+  DecoderLimits limits_;
+  bool resync_[2] = {false, false};
+  bool junk_[2] = {false, false};           // resync caused by junk (not by a gap)
+  bool junk_reported_[2] = {false, false};  // this junk run already has its status-6 message
+  std::deque<Pending> pending_;             // requests awaiting responses, oldest first
+};
+
+std::unique_ptr<Decoder> createKafka(const DecoderLimits& limits) { return std::make_unique<KafkaDecoder>(limits); }
+
+}  // namespace
+
+ProbeVerdict probeKafka(Bytes first_bytes) noexcept {
+  switch (strictRequestHeader(first_bytes, DecoderLimits{}.max_message_bytes)) {
+    case Check::kYes: return ProbeVerdict::kFromClient;
+    case Check::kNeedMore: return ProbeVerdict::kNeedMore;
+    case Check::kNo: break;
+  }
+  return ProbeVerdict::kNo;
+}
+
+const DecoderInfo& kafkaDecoderInfo() {
+  static const DecoderInfo info{L7Protocol::kKafka, "Kafka", "kafka", kPorts, &probeKafka, &createKafka};
+  return info;
+}
+
+}  // namespace l7::kafka

@@ -1,0 +1,46 @@
+// Record sets (the RECORDS field of Produce requests and Fetch responses):
+// the first record of the first batch, for its trace headers.
+//
+// Kafka's record format (https://kafka.apache.org/documentation/#recordbatch):
+// magic 2 RecordBatch (61-byte header, records optionally compressed as one
+// gzip/snappy/lz4/zstd blob), or the legacy magic 0/1 MessageSet, which has
+// no headers. Record sets are payload: whatever is wrong inside them never
+// fails the Kafka message, it only means no trace ids.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "l7/byte_reader.h"
+#include "l7/decoder.h"
+#include "l7/record.h"
+
+namespace l7::kafka {
+
+enum class RecordSetKind : uint8_t {
+  kEmpty,             // null or zero-length record set
+  kBatch,             // magic 2 batch, first record read
+  kLegacy,            // magic 0/1 message set: no headers by design
+  kUnreadable,        // unknown magic, bad lengths, truncated first record
+  kDecompressFailed,  // corrupt compressed data or first record past the cap
+};
+
+struct RecordSetResult {
+  RecordSetKind kind = RecordSetKind::kEmpty;
+  int compression = 0;  // batch attributes & 7: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd
+  uint32_t headers = 0;  // headers of the first record
+};
+
+// Applies every sw8 / traceparent header of the first record of the first
+// batch to `fields`. Decompresses only a prefix of a compressed batch, never
+// more than min(limits.max_buffered_bytes, kMaxDecompressedPrefix).
+RecordSetResult applyFirstRecordTrace(Bytes records, const DecoderLimits& limits, L7Fields& fields);
+
+inline constexpr size_t kMaxDecompressedPrefix = 1u << 20;
+
+// Decompresses at most `max_out` bytes of `input` (codec 1..4) into `out`.
+// Returns false when the data is corrupt before any complete output; a
+// stream cut short (a truncated frame prefix) returns what it produced.
+bool decompressPrefix(int codec, Bytes input, size_t max_out, std::string& out);
+
+}  // namespace l7::kafka
