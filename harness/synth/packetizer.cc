@@ -116,6 +116,12 @@ std::vector<CapturedFrame> Packetizer::finish() {
     packets = std::move(with_copies);
   }
 
+  // Every packet gets its own time (capture order, strictly increasing), so
+  // two messages share a start_time only when one packet carries both.
+  for (size_t i = 1; i < packets.size(); ++i) {
+    if (packets[i].ts_us <= packets[i - 1].ts_us) packets[i].ts_us = packets[i - 1].ts_us + 1;
+  }
+
   // 3. Placement of each write: the first packet in capture order that
   // carries its first byte (the reassembler keeps the first copy).
   placements_.assign(writes_.size(), Placement{});

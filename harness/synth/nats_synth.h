@@ -1,0 +1,10 @@
+// NATS conversation generator for the synthesizer.
+#pragma once
+
+#include "synth/synthesizer.h"
+
+namespace l7h::synth {
+
+Generator natsGenerator();
+
+}  // namespace l7h::synth

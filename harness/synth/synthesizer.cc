@@ -1,0 +1,185 @@
+#include "synth/synthesizer.h"
+
+#include <algorithm>
+#include <map>
+
+#include "synth/nats_synth.h"
+
+namespace l7h::synth {
+
+const std::vector<Generator>& generators() {
+  // THE generator list: one line per protocol.
+  static const std::vector<Generator> kAll = {
+      natsGenerator(),
+  };
+  return kAll;
+}
+
+const Generator* findGenerator(std::string_view protocol) {
+  for (const Generator& g : generators()) {
+    if (g.protocol == protocol) return &g;
+  }
+  return nullptr;
+}
+
+bool buildModel(const SynthOptions& options, Model& model, std::string& error) {
+  const Generator* g = findGenerator(options.protocol);
+  if (g == nullptr) {
+    error = "no generator for protocol '" + options.protocol + "'";
+    return false;
+  }
+  model.protocol = options.protocol;
+  model.version = options.version.empty() ? g->versions.front() : options.version;
+  if (std::find(g->versions.begin(), g->versions.end(), model.version) == g->versions.end()) {
+    error = "the " + options.protocol + " generator does not speak version '" + model.version + "'";
+    return false;
+  }
+  Rng rng(options.seed);
+  for (size_t k = 0; k < options.connections; ++k) {
+    ModelConversation conv;
+    // Distinct client ports (and, past 60000 connections, client addresses).
+    const uint32_t n = static_cast<uint32_t>(k);
+    if (options.ipv6) {
+      conv.endpoints.client.ip.v4 = conv.endpoints.server.ip.v4 = false;
+      conv.endpoints.client.ip.bytes = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, static_cast<uint8_t>(1 + n / 60000), 1};
+      conv.endpoints.server.ip.bytes = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+    } else {
+      conv.endpoints.client.ip.bytes = {10, 1, static_cast<uint8_t>(n / 60000), 1};
+      conv.endpoints.server.ip.bytes = {10, 2, 0, 1};
+    }
+    conv.endpoints.client.port = static_cast<uint16_t>(2000 + n % 60000);
+    conv.endpoints.server.port = 0;
+    conv.endpoints.client_isn = static_cast<uint32_t>(rng.next());
+    conv.endpoints.server_isn = static_cast<uint32_t>(rng.next());
+    g->generate(rng, model.version, options.messages, conv);
+    model.conversations.push_back(std::move(conv));
+  }
+  return true;
+}
+
+namespace {
+
+struct ExpectedKey {
+  int64_t start;
+  Endpoint client, server;
+  size_t order;
+  auto operator<=>(const ExpectedKey&) const = default;
+};
+
+void flowColumns(const Generator& g, const Conversation& c, uint64_t flow_id, l7::Record& r) {
+  r.flow_id = flow_id;
+  r.is_ipv4 = c.client.ip.v4;
+  (r.is_ipv4 ? r.ip4_0 : r.ip6_0) = c.client.ip.toString();
+  (r.is_ipv4 ? r.ip4_1 : r.ip6_1) = c.server.ip.toString();
+  r.protocol = 6;
+  r.client_port = c.client.port;
+  r.server_port = c.server.port;
+  r.l7_protocol = g.l7_protocol;
+  r.l7_protocol_str = std::string(g.l7_name);
+}
+
+}  // namespace
+
+Synthesized synthesize(const Model& model, const SynthOptions& options) {
+  Synthesized out;
+  out.link = options.plan.link;
+  const Generator* g = findGenerator(model.protocol);
+  std::vector<std::pair<ExpectedKey, l7::Record>> keyed;
+  std::vector<std::pair<int64_t, CapturedFrame>> frames;
+  constexpr int64_t kMessageSpacingUs = 100;
+  // Conversations overlap in time: each starts a little after the previous.
+  constexpr int64_t kConversationSpacingUs = 37;
+  for (size_t k = 0; k < model.conversations.size(); ++k) {
+    const ModelConversation& conv = model.conversations[k];
+    PacketPlan plan = options.plan;
+    plan.seed = options.plan.seed * 1000003u + k;
+    Packetizer packetizer(conv.endpoints, plan);
+    const int64_t start = options.start_us + static_cast<int64_t>(k) * kConversationSpacingUs;
+    for (size_t i = 0; i < conv.messages.size(); ++i) {
+      packetizer.write(conv.messages[i].dir, conv.messages[i].bytes, start + static_cast<int64_t>(i) * kMessageSpacingUs);
+    }
+    for (CapturedFrame& f : packetizer.finish()) frames.emplace_back(f.ts_us, std::move(f));
+    const auto& placed = packetizer.placements();
+
+    // Expected records, by the contract's session rules.
+    const uint64_t flow_id = k + 1;
+    std::map<size_t, l7::Record> open;  // request index → record
+    auto base = [&](size_t i) {
+      const ModelMessage& m = conv.messages[i];
+      l7::Record r;
+      flowColumns(*g, conv.endpoints, flow_id, r);
+      r.start_time_us = r.end_time_us = placed[i].ts_us;
+      r.f = m.fields;
+      const bool request_side = m.kind == l7::MessageKind::kRequest ||
+                                (m.kind == l7::MessageKind::kOneWay && m.dir == l7::Direction::kToServer);
+      if (request_side) {
+        r.captured_request_byte = static_cast<int64_t>(m.bytes.size());
+        r.req_tcp_seq = placed[i].tcp_seq;
+      } else {
+        r.captured_response_byte = static_cast<int64_t>(m.bytes.size());
+        r.resp_tcp_seq = placed[i].tcp_seq;
+      }
+      return r;
+    };
+    auto emit = [&](size_t first_index, l7::Record&& r) {
+      keyed.push_back({ExpectedKey{r.start_time_us, conv.endpoints.client, conv.endpoints.server, first_index},
+                       std::move(r)});
+    };
+    for (size_t i = 0; i < conv.messages.size(); ++i) {
+      const ModelMessage& m = conv.messages[i];
+      l7::Record r = base(i);
+      switch (m.kind) {
+        case l7::MessageKind::kOneWay:
+          r.type = l7::RecordType::kSession;
+          emit(i, std::move(r));
+          break;
+        case l7::MessageKind::kRequest:
+          r.type = l7::RecordType::kRequest;
+          open.emplace(i, std::move(r));
+          break;
+        case l7::MessageKind::kResponse: {
+          auto it = m.answers >= 0 ? open.find(static_cast<size_t>(m.answers)) : open.end();
+          if (it == open.end()) {
+            r.type = l7::RecordType::kResponse;
+            emit(i, std::move(r));
+            break;
+          }
+          l7::Record q = std::move(it->second);
+          const size_t request_index = it->first;
+          open.erase(it);
+          q.type = l7::RecordType::kSession;
+          q.end_time_us = r.start_time_us;
+          q.response_duration_us = std::max<int64_t>(0, q.end_time_us - q.start_time_us);
+          q.captured_response_byte = r.captured_response_byte;
+          q.resp_tcp_seq = r.resp_tcp_seq;
+          q.f.response_status = r.f.response_status;
+          q.f.response_code = r.f.response_code;
+          q.f.response_exception = r.f.response_exception;
+          q.f.response_result = r.f.response_result;
+          q.f.x_request_id_1 = r.f.x_request_id_1;
+          q.f.response_length = r.f.response_length;
+          for (auto [mine, theirs] : {std::pair{&q.f.version, &r.f.version}, {&q.f.request_type, &r.f.request_type},
+                                      {&q.f.request_domain, &r.f.request_domain},
+                                      {&q.f.request_resource, &r.f.request_resource}, {&q.f.endpoint, &r.f.endpoint},
+                                      {&q.f.span_id, &r.f.span_id}}) {
+            if (mine->empty()) *mine = *theirs;
+          }
+          q.f.addTraceId(r.f.trace_id);
+          q.f.addTraceId(r.f.trace_id_2);
+          emit(request_index, std::move(q));
+          break;
+        }
+      }
+    }
+    for (auto& [i, r] : open) emit(i, std::move(r));  // never answered: type 0 as carried
+  }
+  std::stable_sort(frames.begin(), frames.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  out.frames.reserve(frames.size());
+  for (auto& [ts, f] : frames) out.frames.push_back(std::move(f));
+  std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  out.expected.reserve(keyed.size());
+  for (auto& [key, r] : keyed) out.expected.push_back(std::move(r));
+  return out;
+}
+
+}  // namespace l7h::synth

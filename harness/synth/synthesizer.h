@@ -1,0 +1,82 @@
+// The synthesizer: protocol conversation models → wire bytes → capture, plus
+// the l7_flow_log records the model must produce.
+//
+// A generator (one per protocol, listed once in synthesizer.cc) turns a
+// model into ModelMessages: the bytes one side writes and what that message
+// contributes to its record, by the published mapping table. The driver
+// packetizes the bytes (packetizer.h) and derives the expected records from
+// the contract alone (spec/l7_flow_log.md "Sessions"): it shares no code
+// with the decoders or the session layer, so a property replay(synth(m)) ==
+// expected(m) checks them against an independent reading of the contract.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "l7/record.h"
+#include "synth/packetizer.h"
+
+namespace l7h::synth {
+
+// One message of a model conversation.
+struct ModelMessage {
+  l7::Direction dir = l7::Direction::kToServer;
+  std::string bytes;
+  l7::MessageKind kind = l7::MessageKind::kOneWay;
+  // For a response: the index (in the conversation) of the request it
+  // answers, or -1 for a response without request.
+  long answers = -1;
+  // What this message alone puts in its record: for a request the request
+  // columns, for a response the response columns.
+  l7::L7Fields fields;
+};
+
+struct ModelConversation {
+  Conversation endpoints;
+  std::vector<ModelMessage> messages;
+};
+
+struct Model {
+  std::string protocol;  // registry key, e.g. "nats"
+  std::string version;   // the protocol version the model speaks
+  std::vector<ModelConversation> conversations;
+};
+
+struct SynthOptions {
+  std::string protocol = "nats";
+  std::string version;  // empty: the generator's default
+  uint64_t seed = 1;
+  size_t messages = 50;  // per connection (approximate: exchanges are kept whole)
+  size_t connections = 1;
+  PacketPlan plan;
+  bool ipv6 = false;
+  int64_t start_us = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
+};
+
+struct Generator {
+  std::string_view protocol;     // registry key
+  std::string_view l7_name;      // l7_protocol_str
+  l7::L7Protocol l7_protocol;
+  std::vector<std::string> versions;  // every version the generator speaks; [0] is the default
+  // Appends one conversation of about `messages` messages.
+  void (*generate)(Rng& rng, const std::string& version, size_t messages, ModelConversation& out);
+};
+
+const std::vector<Generator>& generators();
+const Generator* findGenerator(std::string_view protocol);
+
+// Model → frames. `placements` are per conversation, per message.
+struct Synthesized {
+  std::vector<CapturedFrame> frames;
+  std::vector<l7::Record> expected;
+  LinkType link = LinkType::kEthernet;
+};
+
+// Builds a random model from the options (deterministic in the seed).
+bool buildModel(const SynthOptions& options, Model& model, std::string& error);
+// Packetizes a model and derives its expected records.
+Synthesized synthesize(const Model& model, const SynthOptions& options);
+
+}  // namespace l7h::synth
