@@ -11,5 +11,7 @@ using Args = std::span<const std::string_view>;  // arguments after the subcomma
 
 int replayCommand(Args args);
 int checkCommand(Args args);
+int synthCommand(Args args);
+int versionsCommand(Args args);
 
 }  // namespace l7h::cli

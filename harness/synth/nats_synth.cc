@@ -205,9 +205,15 @@ void generateNats(Rng& rng, const std::string& version, size_t messages, ModelCo
 
 }  // namespace
 
+// Header messages exist only from client protocol 1 on; protocol 0 leaves
+// no mark a record could show.
+bool natsRecordShowsVersion(const l7::Record& r, const std::string& version) {
+  return version == "1" && (r.f.request_type == "HPUB" || r.f.request_type == "HMSG");
+}
+
 Generator natsGenerator() {
   // Client protocol 1 has headers (HPUB/HMSG); protocol 0 does not.
-  return Generator{"nats", "NATS", l7::L7Protocol::kNats, {"1", "0"}, generateNats};
+  return Generator{"nats", "NATS", l7::L7Protocol::kNats, {"1", "0"}, generateNats, natsRecordShowsVersion};
 }
 
 }  // namespace l7h::synth

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "l7/record_json.h"
+#include "session/replay.h"
 #include "synth/nats_synth.h"
 
 namespace l7h::synth {
@@ -180,6 +182,45 @@ Synthesized synthesize(const Model& model, const SynthOptions& options) {
   out.expected.reserve(keyed.size());
   for (auto& [key, r] : keyed) out.expected.push_back(std::move(r));
   return out;
+}
+
+}  // namespace l7h::synth
+
+namespace l7h::synth {
+
+VersionCheck checkVersion(const Generator& g, const std::string& version, size_t cases) {
+  VersionCheck result;
+  for (size_t i = 0; i < cases; ++i) {
+    SynthOptions o;
+    o.protocol = std::string(g.protocol);
+    o.version = version;
+    o.seed = 0x5eed0000 + i;
+    o.messages = 10 + i % 40;
+    o.connections = 1 + i % 3;
+    o.plan.seed = o.seed;
+    o.plan.segmentation = static_cast<Segmentation>(i % 4);
+    o.plan.mss = 1 + (i * 97) % 1460;
+    o.plan.reorder_percent = static_cast<uint32_t>(i % 3 * 10);
+    o.plan.retransmit_percent = static_cast<uint32_t>(i % 5 * 5);
+    Model model;
+    std::string error;
+    ++result.cases;
+    if (!buildModel(o, model, error)) {
+      if (result.failing_seed == 0) result.failing_seed = o.seed;
+      continue;
+    }
+    const Synthesized s = synthesize(model, o);
+    const auto bytes = pcapBytes(s.link, s.frames);
+    std::string actual, expected;
+    replayCaptureBytes(bytes, ReplayOptions{}, [&](const l7::Record& r) { l7::appendRecordJson(r, actual); });
+    for (const auto& r : s.expected) l7::appendRecordJson(r, expected);
+    if (actual == expected) {
+      ++result.passed;
+    } else if (result.failing_seed == 0) {
+      result.failing_seed = o.seed;
+    }
+  }
+  return result;
 }
 
 }  // namespace l7h::synth

@@ -62,7 +62,18 @@ struct Generator {
   std::vector<std::string> versions;  // every version the generator speaks; [0] is the default
   // Appends one conversation of about `messages` messages.
   void (*generate)(Rng& rng, const std::string& version, size_t messages, ModelConversation& out);
+  // Whether a decoded record shows that its capture used `version` (for the
+  // version matrix's "real captures" column); nullptr: cannot tell.
+  bool (*record_shows_version)(const l7::Record& record, const std::string& version) = nullptr;
 };
+
+// Runs `cases` random models of one protocol version through synthesize and
+// replay; returns the number that matched and, on a mismatch, its seed.
+struct VersionCheck {
+  size_t cases = 0, passed = 0;
+  uint64_t failing_seed = 0;
+};
+VersionCheck checkVersion(const Generator& g, const std::string& version, size_t cases);
 
 const std::vector<Generator>& generators();
 const Generator* findGenerator(std::string_view protocol);

@@ -379,6 +379,8 @@ class NatsDecoder final : public Decoder {
 std::unique_ptr<Decoder> createNats(const DecoderLimits& limits) { return std::make_unique<NatsDecoder>(limits); }
 
 constexpr uint16_t kNatsPorts[] = {4222};
+// Client protocol 0 (no headers) and 1 (HPUB/HMSG headers).
+constexpr std::string_view kNatsVersions[] = {"0", "1"};
 
 }  // namespace
 
@@ -414,7 +416,7 @@ ProbeVerdict probeNats(Bytes first_bytes) noexcept {
 }
 
 const DecoderInfo& natsDecoderInfo() {
-  static const DecoderInfo info{L7Protocol::kNats, "NATS", "nats", kNatsPorts, probeNats, createNats};
+  static const DecoderInfo info{L7Protocol::kNats, "NATS", "nats", kNatsPorts, probeNats, createNats, kNatsVersions};
   return info;
 }
 

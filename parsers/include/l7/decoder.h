@@ -133,6 +133,10 @@ struct DecoderInfo {
   std::span<const uint16_t> default_ports;
   ProbeVerdict (*probe)(Bytes first_bytes) noexcept;
   std::unique_ptr<Decoder> (*create)(const DecoderLimits& limits);
+  // The protocol versions this decoder claims to decode fully, in the
+  // protocol's own notation (`l7conform versions` prints them against the
+  // synthesizer's coverage and the corpus). Empty: not stated.
+  std::span<const std::string_view> versions = {};
 };
 
 }  // namespace l7
