@@ -13,5 +13,6 @@ int replayCommand(Args args);
 int checkCommand(Args args);
 int synthCommand(Args args);
 int versionsCommand(Args args);
+int benchCommand(Args args);
 
 }  // namespace l7h::cli

@@ -3,14 +3,23 @@
 namespace l7h {
 
 void OrderedOutput::push(const RecordSortKey& key, l7::Record&& record) {
-  heap_.push(Item{key, std::move(record)});
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+    slots_[slot] = std::move(record);
+  } else {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.push_back(std::move(record));
+  }
+  heap_.push(Item{key, slot});
 }
 
 void OrderedOutput::releaseTop() {
-  // priority_queue::top() is const; the item is discarded right after, so
-  // emitting from the const reference is enough (no copy).
-  on_record_(heap_.top().record);
+  const uint32_t slot = heap_.top().slot;
   heap_.pop();
+  on_record_(slots_[slot]);
+  free_slots_.push_back(slot);
   ++released_;
 }
 

@@ -41,9 +41,11 @@ class OrderedOutput {
   uint64_t released() const { return released_; }
 
  private:
+  // The heap orders small (key, slot) items; records stay put in slots
+  // (reused through a free list), so sifting never moves a Record.
   struct Item {
     RecordSortKey key;
-    l7::Record record;
+    uint32_t slot;
   };
   struct Later {
     bool operator()(const Item& a, const Item& b) const { return a.key > b.key; }
@@ -52,6 +54,8 @@ class OrderedOutput {
 
   Callback on_record_;
   std::priority_queue<Item, std::vector<Item>, Later> heap_;
+  std::vector<l7::Record> slots_;
+  std::vector<uint32_t> free_slots_;
   uint64_t released_ = 0;
 };
 

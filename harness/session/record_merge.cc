@@ -8,12 +8,14 @@ namespace {
 void fillFlowColumns(const FlowColumns& flow, l7::Record& r) {
   r.flow_id = flow.flow_id;
   r.is_ipv4 = flow.client.ip.v4;
+  const std::string client = flow.client_ip_text.empty() ? flow.client.ip.toString() : flow.client_ip_text;
+  const std::string server = flow.server_ip_text.empty() ? flow.server.ip.toString() : flow.server_ip_text;
   if (r.is_ipv4) {
-    r.ip4_0 = flow.client.ip.toString();
-    r.ip4_1 = flow.server.ip.toString();
+    r.ip4_0 = client;
+    r.ip4_1 = server;
   } else {
-    r.ip6_0 = flow.client.ip.toString();
-    r.ip6_1 = flow.server.ip.toString();
+    r.ip6_0 = client;
+    r.ip6_1 = server;
   }
   r.protocol = 6;
   r.client_port = flow.client.port;

@@ -18,6 +18,9 @@ struct FlowColumns {
   Endpoint client;
   Endpoint server;
   const l7::DecoderInfo* decoder = nullptr;
+  // Text of the two addresses, made once per connection (not per record).
+  std::string client_ip_text;
+  std::string server_ip_text;
 };
 
 // Where and when a message started on the wire.

@@ -46,6 +46,9 @@ struct ReplayStats {
   void print(FILE* out) const;
 };
 
+// This process's peak resident memory so far (kB).
+long peakRssKb();
+
 // Receives records in the contract's output order.
 using RecordCallback = std::function<void(const l7::Record&)>;
 

@@ -1,9 +1,25 @@
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "session/replay.h"
 
 namespace l7h {
+
+long peakRssKb() {
+  // VmHWM: this process's resident high-water mark (reset at exec, unlike
+  // getrusage's ru_maxrss, which carries the parent's over a vfork+exec).
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  long kb = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::strncmp(line, "VmHWM:", 6) == 0) kb = std::strtol(line + 6, nullptr, 10);
+  }
+  std::fclose(f);
+  return kb;
+}
 
 void ReplayStats::print(FILE* out) const {
   auto line = [&](const char* name, uint64_t v) {
@@ -33,6 +49,7 @@ void ReplayStats::print(FILE* out) const {
   std::fprintf(out, "  %-28s %" PRIu64 "\n", "records", records);
   line("session timeouts", timeouts);
   line("pending requests evicted", pending_evicted);
+  std::fprintf(out, "  %-28s %ld\n", "peak RSS kB", peakRssKb());
 }
 
 }  // namespace l7h

@@ -182,6 +182,8 @@ void SessionBuilder::start(ConnState& st, const l7::DecoderInfo* decoder, int cl
   flow.client = st.info.side[client_side];
   flow.server = st.info.side[1 - client_side];
   flow.decoder = decoder;
+  flow.client_ip_text = flow.client.ip.toString();
+  flow.server_ip_text = flow.server.ip.toString();
   ConnectionOutput out{&output_, &seen_counter_, &per_protocol_[decoder]};
   st.conn = std::make_unique<Connection>(flow, options_, out);
   if (!st.info.handshake_seen) {

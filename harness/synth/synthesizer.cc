@@ -88,9 +88,9 @@ Synthesized synthesize(const Model& model, const SynthOptions& options) {
   const Generator* g = findGenerator(model.protocol);
   std::vector<std::pair<ExpectedKey, l7::Record>> keyed;
   std::vector<std::pair<int64_t, CapturedFrame>> frames;
-  constexpr int64_t kMessageSpacingUs = 100;
+  const int64_t kMessageSpacingUs = options.message_spacing_us;
   // Conversations overlap in time: each starts a little after the previous.
-  constexpr int64_t kConversationSpacingUs = 37;
+  const int64_t kConversationSpacingUs = options.conversation_spacing_us;
   for (size_t k = 0; k < model.conversations.size(); ++k) {
     const ModelConversation& conv = model.conversations[k];
     PacketPlan plan = options.plan;

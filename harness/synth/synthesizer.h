@@ -53,6 +53,8 @@ struct SynthOptions {
   PacketPlan plan;
   bool ipv6 = false;
   int64_t start_us = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
+  int64_t message_spacing_us = 100;      // between one connection's messages
+  int64_t conversation_spacing_us = 37;  // between connection starts (they overlap)
 };
 
 struct Generator {

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <numeric>
+#include <vector>
 
 namespace l7 {
 
@@ -85,68 +87,31 @@ size_t utf8SequenceLength(std::string_view s, size_t i) {
   return 0;
 }
 
-void appendHexEscape(uint8_t b, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  const char esc[6] = {'\\', 'u', '0', '0', kHex[b >> 4], kHex[b & 0xF]};
-  out.append(esc, 6);
-}
-
-void appendInt(int64_t v, std::string& out) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  (void)ec;
-  out.append(buf, end);
-}
-
-template <typename T>
-void appendOptional(const std::optional<T>& v, std::string& out) {
-  if (v) {
-    appendInt(static_cast<int64_t>(*v), out);
-  } else {
-    out.append("null");
+// The writer puts bytes through a raw cursor into a scratch buffer sized for
+// the worst case (every string byte escaped to \u00XX), then appends the
+// finished line once: no per-field capacity checks or reallocation.
+struct Cursor {
+  char* p;
+  void put(char c) { *p++ = c; }
+  void put(std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
   }
-}
-
-// Each field is written as `"key":value`; keys come from kRecordKeys in
-// order, so the writer and the published order cannot drift apart.
-class FieldWriter {
- public:
-  explicit FieldWriter(std::string& out) : out_(out) {}
-  void key() {
-    out_.push_back(index_ == 0 ? '{' : ',');
-    out_.push_back('"');
-    out_.append(kRecordKeys[index_++]);
-    out_.append("\":");
-  }
-  void str(std::string_view v) {
-    key();
-    appendJsonString(v, out_);
-  }
-  void num(int64_t v) {
-    key();
-    appendInt(v, out_);
-  }
-  template <typename T>
-  void opt(const std::optional<T>& v) {
-    key();
-    appendOptional(v, out_);
-  }
-  std::string& out() { return out_; }
-  size_t written() const { return index_; }
-
- private:
-  std::string& out_;
-  size_t index_ = 0;
 };
 
-}  // namespace
+void putHexEscape(uint8_t b, Cursor& c) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const char esc[6] = {'\\', 'u', '0', '0', kHex[b >> 4], kHex[b & 0xF]};
+  std::memcpy(c.p, esc, 6);
+  c.p += 6;
+}
 
-void appendJsonString(std::string_view text, std::string& out) {
-  out.push_back('"');
+void putJsonString(std::string_view text, Cursor& c) {
+  c.put('"');
   size_t run_start = 0;
   size_t i = 0;
   auto flush = [&](size_t upto) {
-    if (upto > run_start) out.append(text.data() + run_start, upto - run_start);
+    if (upto > run_start) c.put(text.substr(run_start, upto - run_start));
   };
   while (i < text.size()) {
     const uint8_t b = static_cast<uint8_t>(text[i]);
@@ -163,22 +128,103 @@ void appendJsonString(std::string_view text, std::string& out) {
     }
     flush(i);
     switch (b) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      default: appendHexEscape(b, out); break;
+      case '"': c.put("\\\""); break;
+      case '\\': c.put("\\\\"); break;
+      case '\n': c.put("\\n"); break;
+      case '\r': c.put("\\r"); break;
+      case '\t': c.put("\\t"); break;
+      default: putHexEscape(b, c); break;
     }
     ++i;
     run_start = i;
   }
   flush(text.size());
-  out.push_back('"');
+  c.put('"');
+}
+
+void putInt(int64_t v, Cursor& c) {
+  auto [end, ec] = std::to_chars(c.p, c.p + 24, v);
+  (void)ec;
+  c.p = end;
+}
+
+template <typename T>
+void putOptional(const std::optional<T>& v, Cursor& c) {
+  if (v) {
+    putInt(static_cast<int64_t>(*v), c);
+  } else {
+    c.put("null");
+  }
+}
+
+// Each field is written as `"key":value`; keys come from kRecordKeys in
+// order, so the writer and the published order cannot drift apart. The
+// `{"key":` / `,"key":` prefixes are built once.
+const std::vector<std::string>& keyPrefixes() {
+  static const std::vector<std::string> prefixes = [] {
+    std::vector<std::string> p;
+    for (size_t i = 0; i < kRecordKeyCount; ++i) {
+      p.push_back(std::string(i == 0 ? "{\"" : ",\"") + std::string(kRecordKeys[i]) + "\":");
+    }
+    return p;
+  }();
+  return prefixes;
+}
+
+class FieldWriter {
+ public:
+  explicit FieldWriter(Cursor& c) : c_(c), prefixes_(keyPrefixes()) {}
+  void key() { c_.put(prefixes_[index_++]); }
+  void str(std::string_view v) {
+    key();
+    putJsonString(v, c_);
+  }
+  void num(int64_t v) {
+    key();
+    putInt(v, c_);
+  }
+  template <typename T>
+  void opt(const std::optional<T>& v) {
+    key();
+    putOptional(v, c_);
+  }
+
+ private:
+  Cursor& c_;
+  const std::vector<std::string>& prefixes_;
+  size_t index_ = 0;
+};
+
+size_t worstCaseSize(const Record& r) {
+  const L7Fields& f = r.f;
+  size_t text = r.ip4_0.size() + r.ip4_1.size() + r.ip6_0.size() + r.ip6_1.size() + r.l7_protocol_str.size() +
+                f.version.size() + f.request_type.size() + f.request_domain.size() + f.request_resource.size() +
+                f.endpoint.size() + f.response_exception.size() + f.response_result.size() + f.trace_id.size() +
+                f.trace_id_2.size() + f.span_id.size() + f.parent_span_id.size() + f.x_request_id_0.size() +
+                f.x_request_id_1.size() + r.app_service.size() + r.app_instance.size() + r.observation_point.size() +
+                f.events.size();
+  size_t attrs = 0;
+  for (const Attribute& a : f.attributes) attrs += a.name.size() + a.value.size() + 6;
+  // Keys and numbers fit in 2 KiB; every text byte may become \u00XX.
+  return 2048 + 6 * (text + attrs);
+}
+
+}  // namespace
+
+void appendJsonString(std::string_view text, std::string& out) {
+  const size_t at = out.size();
+  out.resize(at + 2 + 6 * text.size());
+  Cursor c{out.data() + at};
+  putJsonString(text, c);
+  out.resize(static_cast<size_t>(c.p - out.data()));
 }
 
 void appendRecordJson(const Record& r, std::string& out) {
-  FieldWriter w(out);
+  thread_local std::vector<char> scratch;
+  const size_t need = worstCaseSize(r);
+  if (scratch.size() < need) scratch.resize(need);
+  Cursor c{scratch.data()};
+  FieldWriter w(c);
   const L7Fields& f = r.f;
   w.num(r.end_time_us / 1000000);
   w.num(r.start_time_us);
@@ -239,21 +285,22 @@ void appendRecordJson(const Record& r, std::string& out) {
   std::stable_sort(order, order + n,
                    [&](uint16_t a, uint16_t b) { return attrs[a].name < attrs[b].name; });
   w.key();
-  out.push_back('[');
+  c.put('[');
   for (size_t i = 0; i < n; ++i) {
-    if (i) out.push_back(',');
-    appendJsonString(attrs[order[i]].name, out);
+    if (i) c.put(',');
+    putJsonString(attrs[order[i]].name, c);
   }
-  out.push_back(']');
+  c.put(']');
   w.key();
-  out.push_back('[');
+  c.put('[');
   for (size_t i = 0; i < n; ++i) {
-    if (i) out.push_back(',');
-    appendJsonString(attrs[order[i]].value, out);
+    if (i) c.put(',');
+    putJsonString(attrs[order[i]].value, c);
   }
-  out.push_back(']');
+  c.put(']');
   w.str(f.events);
-  out.append("}\n");
+  c.put("}\n");
+  out.append(scratch.data(), static_cast<size_t>(c.p - scratch.data()));
 }
 
 }  // namespace l7

@@ -1,0 +1,291 @@
+// l7conform bench: end-to-end throughput and peak memory of the replay
+// pipeline against two baselines measured in the same run on the same file:
+// a bare libpcap read loop that touches every byte (the practical upper
+// bound) and tshark extracting comparable fields (what users run today).
+//
+// Every measurement runs in a child process of its own (this binary, or
+// tshark), so its peak RSS is its own and nothing is shared between runs.
+#include <fcntl.h>
+#include <pcap/pcap.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "l7/record_json.h"
+#include "session/replay.h"
+#include "synth/synthesizer.h"
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+
+namespace l7h::cli {
+namespace {
+
+uint64_t counterOf(const std::string& text, const std::string& name);
+
+struct Measurement {
+  bool ok = false;
+  double seconds = 0;
+  long peak_rss_kb = 0;
+  std::string output;  // what the child printed on stderr
+};
+
+// Runs argv as a child; its stdout goes to /dev/null, stderr is captured.
+Measurement runChild(const std::vector<std::string>& argv) {
+  Measurement m;
+  const fs::path err = fs::temp_directory_path() / ("l7bench-" + std::to_string(::getpid()) + ".err");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  const auto start = std::chrono::steady_clock::now();
+  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return m;
+  int status = 0;
+  rusage usage{};
+  // Poll the child's own high-water mark while it runs: ru_maxrss would
+  // include ours (the kernel keeps the pre-exec mark across vfork+exec).
+  long polled_kb = 0;
+  const std::string status_path = "/proc/" + std::to_string(pid) + "/status";
+  while (::wait4(pid, &status, WNOHANG, &usage) == 0) {
+    std::ifstream st(status_path);
+    std::string line;
+    while (std::getline(st, line)) {
+      if (line.rfind("VmHWM:", 0) == 0) polled_kb = std::max(polled_kb, std::strtol(line.c_str() + 6, nullptr, 10));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  m.peak_rss_kb = polled_kb;
+  m.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  std::ifstream in(err);
+  std::stringstream s;
+  s << in.rdbuf();
+  m.output = s.str();
+  fs::remove(err);
+  if (const uint64_t reported = counterOf(m.output, "peak RSS kB"); reported > 0) m.peak_rss_kb = static_cast<long>(reported);
+  return m;
+}
+
+// Reads "  <name>   <number>" from a counters block (ReplayStats::print).
+uint64_t counterOf(const std::string& text, const std::string& name) {
+  const std::string key = "\n  " + name + " ";
+  const size_t at = ("\n" + text).find(key);
+  if (at == std::string::npos) return 0;
+  const size_t num = text.find_first_of("0123456789", at + key.size() - 1);
+  return num == std::string::npos ? 0 : std::strtoull(text.c_str() + num, nullptr, 10);
+}
+
+// The baseline: read every packet with libpcap and touch every byte.
+int readOnly(const std::string& path) {
+  char errbuf[PCAP_ERRBUF_SIZE];
+  pcap_t* p = pcap_open_offline(path.c_str(), errbuf);
+  if (p == nullptr) {
+    std::fprintf(stderr, "%s\n", errbuf);
+    return 1;
+  }
+  pcap_pkthdr* h = nullptr;
+  const u_char* data = nullptr;
+  uint64_t sum = 0, packets = 0, bytes = 0;
+  while (pcap_next_ex(p, &h, &data) == 1) {
+    for (uint32_t i = 0; i < h->caplen; ++i) sum += data[i];
+    ++packets;
+    bytes += h->len;
+  }
+  pcap_close(p);
+  std::fprintf(stderr, "  packets %llu\n  bytes %llu\n  checksum %llu\n  peak RSS kB %ld\n",
+               static_cast<unsigned long long>(packets), static_cast<unsigned long long>(bytes),
+               static_cast<unsigned long long>(sum), peakRssKb());
+  return 0;
+}
+
+std::string selfPath() {
+  std::error_code ec;
+  const auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("l7conform") : p.string();
+}
+
+bool haveTshark() { return runChild({"tshark", "-v"}).ok; }
+
+struct FileResult {
+  std::string name;
+  uint64_t packets = 0, bytes = 0, records = 0, messages = 0;
+  Measurement pipeline, baseline, tshark;
+};
+
+std::string machineDescription() {
+  std::ifstream cpu("/proc/cpuinfo");
+  std::string line, model;
+  while (std::getline(cpu, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  std::ifstream mem("/proc/meminfo");
+  std::string memline;
+  std::getline(mem, memline);
+  std::ostringstream s;
+  s << std::thread::hardware_concurrency() << " cores, " << (model.empty() ? "unknown CPU" : model) << ", "
+    << memline.substr(memline.find_first_of("0123456789")) ;
+  return s.str();
+}
+
+double rate(double amount, double seconds) { return seconds > 0 ? amount / seconds : 0; }
+
+}  // namespace
+
+int benchCommand(Args args) {
+  std::vector<std::string> files;
+  std::string write_path, keep_dir;
+  int64_t messages = 1'000'000;
+  int64_t concurrent = 100'000;
+  bool no_tshark = false, quick = false;
+  std::string read_only;
+  ArgParser p("bench", "[FILE...] [options]",
+              "Measures the whole pipeline (records written to /dev/null) on each capture: packets/s, MB/s,\n"
+              "records/s and peak RSS, against a bare libpcap read of the same file and tshark extracting\n"
+              "comparable fields, and reports the ratios. Without FILEs it synthesizes its inputs: a capture\n"
+              "of --messages messages (all synthesizer protocols, mixed segmentation), the same at a tenth\n"
+              "of the size (peak memory must not grow with capture length), and --concurrent simultaneous\n"
+              "connections (peak memory bounded by the per-connection caps).");
+  p.positionals(&files, "FILE", "captures to measure (default: synthesized)");
+  p.option("--messages", &messages, "N", "messages in the large synthesized capture (default 1000000)");
+  p.option("--concurrent", &concurrent, "N", "connections open at once in the concurrency capture (default 100000)");
+  p.flag("--no-tshark", &no_tshark, "skip the tshark baseline");
+  p.flag("--quick", &quick, "a small run (50k messages, 10k connections) to try the command");
+  p.option("--keep", &keep_dir, "DIR", "keep the synthesized captures in DIR");
+  p.option("--write", &write_path, "FILE", "also write the results as Markdown (bench/RESULTS.md)");
+  p.option("--read-only", &read_only, "FILE", "(internal) the libpcap baseline loop");
+  int code = 0;
+  if (!p.parse(args, code)) return code;
+  if (!read_only.empty()) return readOnly(read_only);
+  if (quick) {
+    messages = 50'000;
+    concurrent = 10'000;
+  }
+
+  const fs::path dir = keep_dir.empty() ? fs::temp_directory_path() / ("l7bench-" + std::to_string(::getpid()))
+                                        : fs::path(keep_dir);
+  fs::create_directories(dir);
+  if (files.empty()) {
+    // Synthesized inputs: every generator, realistic segmentation (whole
+    // messages, with coalescing and some random splits), many connections.
+    auto make = [&](const std::string& name, size_t total, size_t connections, int64_t conversation_gap_us,
+                    int64_t message_gap_us) {
+      std::vector<CapturedFrame> frames;
+      const auto& gens = synth::generators();
+      size_t k = 0;
+      LinkType link = LinkType::kEthernet;
+      for (const auto& g : gens) {
+        synth::SynthOptions o;
+        o.protocol = std::string(g.protocol);
+        o.connections = std::max<size_t>(1, connections / gens.size());
+        o.messages = std::max<size_t>(2, total / gens.size() / o.connections);
+        o.seed = 42 + k;
+        o.plan.seed = 42 + k;
+        o.plan.segmentation = k % 2 ? synth::Segmentation::kCoalesced : synth::Segmentation::kWhole;
+        o.conversation_spacing_us = conversation_gap_us;
+        o.message_spacing_us = message_gap_us;
+        synth::Model model;
+        std::string error;
+        if (!synth::buildModel(o, model, error)) continue;
+        auto s = synth::synthesize(model, o);
+        link = s.link;
+        for (auto& f : s.frames) frames.push_back(std::move(f));
+        ++k;
+      }
+      std::stable_sort(frames.begin(), frames.end(), [](const auto& a, const auto& b) { return a.ts_us < b.ts_us; });
+      std::string error;
+      const fs::path path = dir / name;
+      writePcap(path.string(), link, frames, error);
+      std::fprintf(stderr, "synthesized %s: %zu packets\n", path.c_str(), frames.size());
+      files.push_back(path.string());
+    };
+    make("large.pcap", static_cast<size_t>(messages), 1000, 37, 100);
+    make("tenth.pcap", static_cast<size_t>(messages) / 10, 100, 37, 100);
+    // All connections open within a second, then each speaks every 2 s.
+    make("concurrent.pcap", static_cast<size_t>(concurrent) * 6, static_cast<size_t>(concurrent), 10,
+         std::max<int64_t>(2'000'000, concurrent * 10 + 1'000'000));
+  }
+
+  const std::string self = selfPath();
+  const bool tshark = !no_tshark && haveTshark();
+  std::vector<FileResult> results;
+  for (const std::string& file : files) {
+    FileResult r;
+    r.name = fs::path(file).filename().string();
+    std::fprintf(stderr, "measuring %s ...\n", r.name.c_str());
+    r.baseline = runChild({self, "bench", "--read-only", file});
+    r.packets = counterOf(r.baseline.output, "packets");
+    r.bytes = counterOf(r.baseline.output, "bytes");
+    r.pipeline = runChild({self, "replay", "-o", "/dev/null", file});
+    r.records = counterOf(r.pipeline.output, "records");
+    r.messages = counterOf(r.pipeline.output, "messages");
+    if (tshark) {
+      r.tshark = runChild({"tshark", "-n", "-r", file, "-T", "fields", "-e", "frame.time_epoch", "-e", "ip.src", "-e",
+                           "ip.dst", "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tcp.seq", "-e", "tcp.len",
+                           "-e", "mqtt.msgtype", "-e", "mqtt.topic", "-e", "kafka.api_key", "-e",
+                           "kafka.correlation_id"});
+    }
+    results.push_back(std::move(r));
+  }
+
+  std::ostringstream table;
+  table << "| capture | packets | MB | records | pipeline pkt/s | pipeline MB/s | records/s | peak RSS MB | "
+           "libpcap MB/s | pipeline/libpcap | tshark MB/s | pipeline/tshark |\n"
+        << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& r : results) {
+    const double mb = static_cast<double>(r.bytes) / 1e6;
+    char line[512];
+    const double pipe_mbs = rate(mb, r.pipeline.seconds);
+    const double base_mbs = rate(mb, r.baseline.seconds);
+    const double tshark_mbs = r.tshark.ok ? rate(mb, r.tshark.seconds) : 0;
+    std::snprintf(line, sizeof line,
+                  "| %s | %llu | %.1f | %llu | %.0f | %.1f | %.0f | %.1f | %.1f | %.2fx slower | %s | %s |\n",
+                  r.name.c_str(), static_cast<unsigned long long>(r.packets), mb,
+                  static_cast<unsigned long long>(r.records), rate(static_cast<double>(r.packets), r.pipeline.seconds),
+                  pipe_mbs, rate(static_cast<double>(r.records), r.pipeline.seconds),
+                  static_cast<double>(r.pipeline.peak_rss_kb) / 1024.0, base_mbs,
+                  pipe_mbs > 0 ? base_mbs / pipe_mbs : 0.0,
+                  r.tshark.ok ? std::to_string(tshark_mbs).substr(0, 6).c_str() : "-",
+                  r.tshark.ok && tshark_mbs > 0 ? (std::to_string(pipe_mbs / tshark_mbs).substr(0, 6) + "x faster").c_str()
+                                                : "-");
+    table << line;
+  }
+  std::printf("%s", table.str().c_str());
+  if (!write_path.empty()) {
+    std::ofstream out(write_path, std::ios::trunc);
+    out << "# Benchmark results\n\n"
+        << "Machine: " << machineDescription() << ".\n\n"
+        << "Reproduce: `./run bench" << (quick ? " --quick" : "") << " --write bench/RESULTS.md` (Release build; "
+        << "each figure is one run of a fresh child process; peak RSS from wait4).\n\n"
+        << table.str();
+  }
+  if (keep_dir.empty()) fs::remove_all(dir);
+  for (const auto& r : results) {
+    if (!r.pipeline.ok) {
+      std::fprintf(stderr, "l7conform bench: replay of %s failed:\n%s\n", r.name.c_str(), r.pipeline.output.c_str());
+      return 1;
+    }
+  }
+  return 0;
+}
+
+}  // namespace l7h::cli
