@@ -1,0 +1,74 @@
+// Per-decoder throughput through the production connection path (decoder,
+// buffering, pairing, record building), on synthesized conversations:
+// typical traffic (whole messages) and worst case (one byte per call, which
+// exercises need-more and tail buffering on every byte).
+#include <benchmark/benchmark.h>
+
+#include "l7/registry.h"
+#include "session/connection.h"
+#include "synth/synthesizer.h"
+
+namespace {
+
+struct Workload {
+  const l7::DecoderInfo* decoder = nullptr;
+  std::vector<l7h::synth::ModelMessage> messages;
+  size_t bytes = 0;
+};
+
+Workload workload(const std::string& protocol) {
+  Workload w;
+  w.decoder = l7::findDecoder(protocol);
+  l7h::synth::SynthOptions o;
+  o.protocol = protocol;
+  o.messages = 2000;
+  l7h::synth::Model model;
+  std::string error;
+  if (w.decoder == nullptr || !l7h::synth::buildModel(o, model, error)) return w;
+  w.messages = model.conversations.front().messages;
+  for (const auto& m : w.messages) w.bytes += m.bytes.size();
+  return w;
+}
+
+void run(benchmark::State& state, const std::string& protocol, size_t piece) {
+  const Workload w = workload(protocol);
+  if (w.decoder == nullptr) {
+    state.SkipWithError(("no decoder or generator for " + protocol).c_str());
+    return;
+  }
+  l7h::ReplayOptions options;
+  size_t records = 0;
+  for (auto _ : state) {
+    l7h::OrderedOutput output([&](const l7::Record&) { ++records; });
+    uint64_t seen = 0;
+    l7h::ConnectionCounters counters;
+    l7h::FlowColumns flow;
+    flow.flow_id = 1;
+    flow.decoder = w.decoder;
+    l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
+    uint64_t offset[2] = {0, 0};
+    int64_t ts = 1;
+    for (const auto& m : w.messages) {
+      const int d = static_cast<int>(m.dir);
+      for (size_t pos = 0; pos < m.bytes.size(); pos += piece) {
+        const size_t n = std::min(piece, m.bytes.size() - pos);
+        conn.data(m.dir, offset[d], static_cast<uint32_t>(offset[d]), ts++,
+                  l7::asBytes(std::string_view(m.bytes).substr(pos, n)));
+        offset[d] += n;
+      }
+    }
+    conn.close();
+    output.releaseAll();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * w.bytes));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * w.messages.size()));
+  state.counters["records"] = static_cast<double>(records) / static_cast<double>(state.iterations());
+}
+
+// One line per protocol with a generator.
+void BM_Nats_WholeMessages(benchmark::State& state) { run(state, "nats", 1 << 20); }
+void BM_Nats_OneBytePerCall(benchmark::State& state) { run(state, "nats", 1); }
+BENCHMARK(BM_Nats_WholeMessages);
+BENCHMARK(BM_Nats_OneBytePerCall);
+
+}  // namespace
