@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <deque>
 #include <optional>
 #include <string>
@@ -26,6 +27,11 @@ constexpr uint32_t kMinResponseSize = 4;
 // Loose bounds for frames in sync: keys and versions a future Kafka could use.
 constexpr int16_t kMaxFutureApiKey = 255;
 constexpr int16_t kMaxFutureApiVersion = 127;
+// Client ids are short names ("rdkafka", "consumer-grp-1"); a longer one in
+// a header candidate is taken as noise.
+constexpr int16_t kMaxProbeClientId = 1024;
+constexpr size_t kMaxJunkRun = 64u << 10;
+constexpr std::string_view kJunkReason = "bytes that are not a Kafka frame";
 
 uint32_t be32(Bytes b) noexcept {
   return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
@@ -48,10 +54,13 @@ Check strictRequestHeader(Bytes b, uint64_t max_message_bytes) noexcept {
   if (!requestHeaderHasClientId(key, version)) return Check::kYes;
   if (b.size() < kRequestProbeBytes) return Check::kNeedMore;
   if (size < 10) return Check::kNo;
+  // Every real client names itself (librdkafka "rdkafka", Java "producer-1"):
+  // a null or empty client_id is far more often zeros inside a payload.
   const int16_t id_len = be16s(b.subspan(12));
-  if (id_len == -1) return Check::kYes;
-  if (id_len < 0 || static_cast<uint32_t>(id_len) > size - 10) return Check::kNo;
+  if (id_len <= 0 || id_len > kMaxProbeClientId || static_cast<uint32_t>(id_len) > size - 10) return Check::kNo;
   if (b.size() < kRequestProbeBytes + static_cast<size_t>(id_len)) return Check::kNeedMore;
+  // Printable ASCII, starting with a letter or digit as client ids do.
+  if (!std::isalnum(b[kRequestProbeBytes])) return Check::kNo;
   for (size_t i = 0; i < static_cast<size_t>(id_len); ++i) {
     const uint8_t c = b[kRequestProbeBytes + i];
     if (c < 0x20 || c > 0x7e) return Check::kNo;
@@ -98,17 +107,37 @@ class KafkaDecoder final : public Decoder {
     size_t pos = 0;
     while (true) {
       const Bytes rest = tail.subspan(pos);
-      if (resync_[d]) {
-        const ScanResult scan = scanForFrame(dir, rest);
-        if (scan.junk && !junk_reported_[d] && scan.skip > 0) {
-          emitFailure(dir, sink, pos, scan.skip, std::nullopt, "bytes that are not a Kafka frame");
-          junk_reported_[d] = true;
+      if (resync_[d] && junk_[d]) {
+        // Junk stays unconsumed until its run ends, so the run is reported
+        // as one message of its full length whatever the segmentation;
+        // `scanned_` remembers where no frame can start. Runs longer than
+        // the chunk are reported chunk by chunk, at fixed stream positions.
+        const size_t chunk = junkChunk();
+        const ScanResult scan = scanForFrame(dir, rest.subspan(std::min(scanned_[d], rest.size())));
+        const size_t junk_end = std::min(scanned_[d], rest.size()) + scan.skip;
+        if (scan.found && junk_end <= chunk) {
+          if (junk_end > 0) emitFailure(dir, sink, pos, static_cast<uint32_t>(junk_end), std::nullopt, kJunkReason);
+          pos += junk_end;
+          resync_[d] = junk_[d] = false;
+          scanned_[d] = 0;
+          continue;
         }
+        scanned_[d] = junk_end;
+        if (scanned_[d] >= chunk) {
+          emitFailure(dir, sink, pos, static_cast<uint32_t>(chunk), std::nullopt, kJunkReason);
+          pos += chunk;
+          scanned_[d] -= chunk;
+          continue;
+        }
+        return done(pos);
+      }
+      if (resync_[d]) {
+        // After a gap the bytes before the next frame are the rest of a
+        // frame we lost, not junk: drop them silently.
+        const ScanResult scan = scanForFrame(dir, rest);
         pos += scan.skip;
         if (!scan.found) return done(pos);
         resync_[d] = false;
-        junk_[d] = false;
-        junk_reported_[d] = false;
         continue;
       }
       const size_t header_bytes = dir == Direction::kToServer ? kRequestProbeBytes : kResponseHeaderBytes;
@@ -130,18 +159,24 @@ class KafkaDecoder final : public Decoder {
                     headerOf(dir, rest), "message size over the configured cap");
         dropPendingFor(dir, rest);
         pos += have;
+        if (have == total) continue;
         return FeedResult{static_cast<uint32_t>(pos), 0, total - have};
       }
-      if (total <= rest.size()) {
+      if (total <= limits_.max_buffered_bytes) {
+        if (total > rest.size()) return needMore(pos, static_cast<uint32_t>(total));
         decodeFrame(dir, rest.first(static_cast<size_t>(total)), total, pos, sink);
         pos += static_cast<size_t>(total);
         continue;
       }
-      if (total <= limits_.max_buffered_bytes) return needMore(pos, static_cast<uint32_t>(total));
-      // Larger than we buffer: decode what the prefix holds, skip the rest.
+      // Larger than we buffer: decode what the prefix holds (the same bytes
+      // however much happens to be here already), skip the rest.
       if (rest.size() < limits_.max_buffered_bytes) return needMore(pos, limits_.max_buffered_bytes);
       const size_t prefix = limits_.max_buffered_bytes;
       decodeFrame(dir, rest.first(prefix), total, pos, sink);
+      if (total <= rest.size()) {  // the rest is here already: drop it now
+        pos += static_cast<size_t>(total);
+        continue;
+      }
       pos += prefix;
       return FeedResult{static_cast<uint32_t>(pos), 0, total - prefix};
     }
@@ -151,12 +186,17 @@ class KafkaDecoder final : public Decoder {
     const int d = static_cast<int>(dir);
     resync_[d] = true;
     junk_[d] = false;
-    junk_reported_[d] = false;
+    scanned_[d] = 0;
   }
 
   void onEof(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
     const int d = static_cast<int>(dir);
-    if (tail.empty() || resync_[d]) return;
+    if (tail.empty()) return;
+    if (resync_[d]) {
+      // A junk run still held: report it; after a gap, stay silent.
+      if (junk_[d]) emitFailure(dir, sink, 0, static_cast<uint32_t>(tail.size()), std::nullopt, kJunkReason);
+      return;
+    }
     // A frame cut short by the end of the stream.
     emitFailure(dir, sink, 0, static_cast<uint32_t>(tail.size()), headerOf(dir, tail),
                 "stream ends inside a message");
@@ -173,7 +213,6 @@ class KafkaDecoder final : public Decoder {
   struct ScanResult {
     size_t skip = 0;     // bytes to drop before the frame (or before undecided bytes)
     bool found = false;  // a plausible frame starts at `skip`
-    bool junk = false;   // the dropped bytes were junk (not the tail of a lost frame)
   };
 
   static FeedResult done(size_t pos) { return FeedResult{static_cast<uint32_t>(pos), 0, 0}; }
@@ -184,7 +223,13 @@ class KafkaDecoder final : public Decoder {
   void enterJunk(int d) {
     resync_[d] = true;
     junk_[d] = true;
-    junk_reported_[d] = false;
+    scanned_[d] = 1;  // the frame start just rejected
+  }
+
+  // Longest junk run held before it is reported in pieces; well inside the
+  // buffer cap together with the header bytes a scan may wait for.
+  size_t junkChunk() const {
+    return std::max<size_t>(1, std::min<size_t>(kMaxJunkRun, limits_.max_buffered_bytes / 2));
   }
 
   // While in sync, a frame is trusted when its size and header could be
@@ -208,12 +253,12 @@ class KafkaDecoder final : public Decoder {
   // response whose correlation id a pending request is waiting for.
   ScanResult scanForFrame(Direction dir, Bytes rest) const {
     ScanResult r;
-    r.junk = junk_[static_cast<int>(dir)];
     for (size_t i = 0; i < rest.size(); ++i) {
       const Bytes at = rest.subspan(i);
       Check c = Check::kNo;
       if (dir == Direction::kToServer) {
         c = strictRequestHeader(at, limits_.max_message_bytes);
+        if (c == Check::kYes) c = candidateBodyDecodes(at);
       } else if (at.size() < kResponseHeaderBytes) {
         c = Check::kNeedMore;
       } else {
@@ -227,17 +272,28 @@ class KafkaDecoder final : public Decoder {
         r.found = true;
         return r;
       }
-      if (c == Check::kNeedMore) {
-        // Keep the undecided bytes unless they are already more than a
-        // header could need (a client_id cannot pass 32767 bytes).
-        if (at.size() < kRequestProbeBytes + 0x8000) {
-          r.skip = i;
-          return r;
-        }
+      if (c == Check::kNeedMore) {  // keep the undecided bytes for the next call
+        r.skip = i;
+        return r;
       }
     }
     r.skip = rest.size();
     return r;
+  }
+
+  // A header inside a payload can look right by chance; when the candidate
+  // frame is small enough to wait for, its body must decode too (APIs whose
+  // bodies we know). Bounded so that held junk plus the candidate stays
+  // well inside the buffer cap.
+  Check candidateBodyDecodes(Bytes at) const {
+    const uint64_t total = uint64_t{be32(at)} + 4;
+    if (!decodesBody(be16s(at.subspan(4))) || total > limits_.max_buffered_bytes / 4) return Check::kYes;
+    if (at.size() < total) return Check::kNeedMore;
+    HeaderFields h;
+    RequestInfo info;
+    L7Fields scratch;
+    return parseRequest(at.first(static_cast<size_t>(total)), h, info, scratch) == WireError::kNone ? Check::kYes
+                                                                                                     : Check::kNo;
   }
 
   std::deque<Pending>::iterator findPending(int32_t correlation_id) {
@@ -317,50 +373,47 @@ class KafkaDecoder final : public Decoder {
     return e != WireError::kNone && !(prefix_only && e == WireError::kTruncated);
   }
 
-  void decodeRequest(Bytes frame, bool prefix_only, uint32_t wire_size, size_t offset, MessageSink& sink) {
-    const Direction dir = Direction::kToServer;
-    HeaderFields h;
+  // Header and body of a request frame (or its prefix), without touching
+  // connection state, so the resynchronizer can try candidates with it.
+  WireError parseRequest(Bytes frame, HeaderFields& h, RequestInfo& info, L7Fields& f) const {
     ByteReader hr(frame);
     hr.u32be(h.size);
     hr.i16be(h.api_key);
     hr.i16be(h.api_version);
     hr.i32be(h.correlation_id);
+    const bool flexible = isFlexible(h.api_key, h.api_version);
+    KafkaReader r(hr.rest(), flexible, limits_.max_array_count);
+    if (requestHeaderHasClientId(h.api_key, h.api_version)) {
+      // client_id keeps the classic encoding even in request header v2.
+      KafkaReader classic(hr.rest(), false, limits_.max_array_count);
+      std::string_view client_id;
+      if (!classic.string(client_id)) return classic.error();
+      r = KafkaReader(classic.raw().rest(), flexible, limits_.max_array_count);
+    }
+    if (!decodesBody(h.api_key) || h.api_version > apiMaxVersion(h.api_key)) return WireError::kNone;
+    if (!r.tags()) return r.error();
+    const BodyOptions o{h.api_version, &limits_};
+    switch (h.api_key) {
+      case api::kProduce: return decodeProduceRequest(r, o, info, f);
+      case api::kFetch: return decodeFetchRequest(r, o, info);
+      case api::kApiVersions: return decodeApiVersionsRequest(r, o);
+      default: return decodeGroupRequest(r, h.api_key, o, info);
+    }
+  }
+
+  void decodeRequest(Bytes frame, bool prefix_only, uint32_t wire_size, size_t offset, MessageSink& sink) {
+    const Direction dir = Direction::kToServer;
+    HeaderFields h;
     Message m;
+    L7Fields& f = m.fields;
+    RequestInfo info;
+    const WireError err = parseRequest(frame, h, info, f);
     m.kind = MessageKind::kRequest;
     m.key = PairKey{0, static_cast<uint32_t>(h.correlation_id)};
     m.offset = static_cast<uint32_t>(offset);
     m.wire_size = wire_size;
-    L7Fields& f = m.fields;
     fillHeader(f, h, dir);
     f.response_status = ResponseStatus::kUnknown;
-
-    const bool flexible = isFlexible(h.api_key, h.api_version);
-    KafkaReader r(hr.rest(), flexible, limits_.max_array_count);
-    std::string_view client_id;
-    if (requestHeaderHasClientId(h.api_key, h.api_version)) {
-      bool is_null = false;
-      // client_id keeps the classic encoding even in request header v2.
-      KafkaReader classic(hr.rest(), false, limits_.max_array_count);
-      if (!classic.string(client_id, &is_null)) {
-        if (failed(classic.error(), prefix_only)) return emitFailure(dir, sink, offset, wire_size, h, "request header: client_id runs past the frame");
-      }
-      r = KafkaReader(classic.raw().rest(), flexible, limits_.max_array_count);
-    }
-    RequestInfo info;
-    WireError err = WireError::kNone;
-    if (decodesBody(h.api_key) && h.api_version <= apiMaxVersion(h.api_key)) {
-      if (!r.tags()) {
-        err = r.error();
-      } else {
-        const BodyOptions o{h.api_version, &limits_};
-        switch (h.api_key) {
-          case api::kProduce: err = decodeProduceRequest(r, o, info, f); break;
-          case api::kFetch: err = decodeFetchRequest(r, o, info); break;
-          case api::kApiVersions: err = decodeApiVersionsRequest(r, o); break;
-          default: err = decodeGroupRequest(r, h.api_key, o, info); break;
-        }
-      }
-    }
     remember(h, info);
     if (failed(err, prefix_only)) {
       Message bad;
@@ -482,8 +535,8 @@ class KafkaDecoder final : public Decoder {
 
   DecoderLimits limits_;
   bool resync_[2] = {false, false};
-  bool junk_[2] = {false, false};           // resync caused by junk (not by a gap)
-  bool junk_reported_[2] = {false, false};  // this junk run already has its status-6 message
+  bool junk_[2] = {false, false};  // resync caused by junk (not by a gap)
+  size_t scanned_[2] = {0, 0};     // junk bytes at the tail's front known not to start a frame
   std::deque<Pending> pending_;             // requests awaiting responses, oldest first
 };
 

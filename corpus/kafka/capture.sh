@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Regenerates the Kafka captures in this folder: real librdkafka producer and
+# consumer clients against librdkafka's mock cluster (one broker on
+# 127.0.0.1, random port), captured on lo with dumpcap. Then review and
+# refresh the goldens:
+#   ./build-kafka/l7conform check corpus/kafka --golden golden --update && git diff golden/kafka
+#
+# Needs root (apt, capturing on lo). Every process it starts is stopped by PID.
+set -euo pipefail
+cd "$(dirname "$0")"
+HERE=$(pwd)
+
+need() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+missing=()
+for p in librdkafka-dev gcc tshark; do need "$p" || missing+=("$p"); done
+if ((${#missing[@]})); then
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+gcc -O1 -Wall -Wextra -o "$WORK/kafka_scenarios" client/kafka_scenarios.c -lrdkafka
+
+stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+capture() {  # capture NAME SCENARIO
+  local name=$1 scenario=$2
+  mkfifo "$WORK/go"
+  "$WORK/kafka_scenarios" "$scenario" <"$WORK/go" >"$WORK/out" 2>"$WORK/err" &
+  local client=$!
+  PIDS+=("$client")
+  exec 3>"$WORK/go"  # opening the fifo lets the client start its mock cluster
+  local port=""
+  for _ in $(seq 100); do
+    port=$(head -n1 "$WORK/out" 2>/dev/null || true)
+    [[ -n "$port" ]] && break
+    sleep 0.05
+  done
+  [[ -n "$port" ]] || { echo "no mock cluster port" >&2; cat "$WORK/err" >&2; exit 1; }
+  dumpcap -q -P -i lo -f "tcp port $port" -w "$WORK/$name.pcap" >/dev/null 2>&1 &
+  local cap=$!
+  PIDS+=("$cap")
+  sleep 1  # dumpcap needs a moment before packets are seen
+  echo go >&3
+  exec 3>&-
+  wait "$client" || { echo "scenario $scenario failed" >&2; cat "$WORK/err" >&2; exit 1; }
+  sleep 0.5
+  stop_pid "$cap"
+  rm -f "$WORK/go" "$WORK/out"
+  mv "$WORK/$name.pcap" "$HERE/$name.pcap"
+  echo "wrote corpus/kafka/$name.pcap (port $port, $(tshark -r "$HERE/$name.pcap" 2>/dev/null | wc -l) packets)"
+}
+
+capture produce-headers produce-headers
+capture produce-compressed produce-compressed
+capture produce-error produce-error
+capture consume-group consume-group

@@ -1,0 +1,851 @@
+// Kafka decoder: wire edge cases, every decoded API across header/flexible
+// versions, trace headers (plain, compressed, legacy), caps and resync,
+// segmentation invariance, and the DeepFlow corpus.
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+
+#include "kafka/kafka_api.h"
+#include "kafka/kafka_decoder.h"
+#include "kafka/kafka_errors.h"
+#include "kafka/kafka_records.h"
+#include "kafka_wire_builder.h"
+#include "session/replay.h"
+#include "support/conversation.h"
+
+namespace l7::kafka {
+namespace {
+
+using kafkatest::batch;
+using kafkatest::frame;
+using kafkatest::record;
+using kafkatest::request;
+using kafkatest::response;
+using kafkatest::W;
+using l7test::runConversation;
+using l7test::Split;
+using l7test::Write;
+constexpr Direction kC2S = Direction::kToServer;
+constexpr Direction kS2C = Direction::kToClient;
+
+const std::string kTraceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+const std::string kTraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+// sw8 with trace id "3.4.5" (base64 "My40LjU="), segment "1.2.3", span 4.
+const std::string kSw8 = "1-My40LjU=-MS4yLjM=-4-c2VydmljZQ==-aW5zdGFuY2U=-L2FwcA==-MTI3LjAuMC4xOjgwODA=";
+
+// ---------------------------------------------------------------- bodies
+
+std::string produceRequest(int16_t v, int32_t corr, const std::string& topic, int32_t partition,
+                           const std::string& records, int16_t acks = -1) {
+  const bool flex = v >= 9;
+  W b(flex);
+  if (v >= 3) b.nullStr();
+  b.i16(acks).i32(30000).arr(1);
+  if (v >= 13) b.uuid(0x10); else b.str(topic);
+  b.arr(1).i32(partition).bytes(records).tags().tags().tags();
+  return request(api::kProduce, v, corr, flex, b.str());
+}
+
+struct PartitionResult {
+  int32_t index;
+  int16_t error;
+  int64_t base_offset;
+};
+
+std::string produceResponse(int16_t v, int32_t corr, const std::string& topic,
+                            const std::vector<PartitionResult>& partitions) {
+  const bool flex = v >= 9;
+  W b(flex);
+  b.arr(1);
+  if (v >= 13) b.uuid(0x10); else b.str(topic);
+  b.arr(static_cast<uint32_t>(partitions.size()));
+  for (const auto& p : partitions) {
+    b.i32(p.index).i16(p.error).i64(p.base_offset);
+    if (v >= 2) b.i64(-1);
+    if (v >= 5) b.i64(0);
+    if (v >= 8) b.arr(0).nullStr();
+    b.tags();
+  }
+  b.tags();
+  if (v >= 1) b.i32(0);
+  b.tags();
+  return response(corr, flex, b.str());
+}
+
+std::string fetchRequest(int16_t v, int32_t corr, const std::string& topic, int32_t partition, int64_t offset) {
+  const bool flex = v >= 12;
+  W b(flex);
+  if (v <= 14) b.i32(-1);
+  b.i32(500).i32(1);
+  if (v >= 3) b.i32(52428800);
+  if (v >= 4) b.i8(0);
+  if (v >= 7) b.i32(0).i32(-1);
+  b.arr(1);
+  if (v >= 13) b.uuid(0xa0); else b.str(topic);
+  b.arr(1).i32(partition);
+  if (v >= 9) b.i32(-1);
+  b.i64(offset);
+  if (v >= 12) b.i32(-1);
+  if (v >= 5) b.i64(-1);
+  b.i32(1048576).tags().tags();
+  if (v >= 7) b.arr(0);
+  if (v >= 11) b.str("");
+  b.tags();
+  return request(api::kFetch, v, corr, flex, b.str());
+}
+
+std::string fetchResponse(int16_t v, int32_t corr, const std::string& topic, int32_t partition, int16_t top_error,
+                          int16_t partition_error, const std::string& records) {
+  const bool flex = v >= 12;
+  W b(flex);
+  if (v >= 1) b.i32(0);
+  if (v >= 7) b.i16(top_error).i32(0);
+  b.arr(1);
+  if (v >= 13) b.uuid(0xa0); else b.str(topic);
+  b.arr(1).i32(partition).i16(partition_error).i64(10);
+  if (v >= 4) b.i64(10);
+  if (v >= 5) b.i64(0);
+  if (v >= 4) b.arr(0);
+  if (v >= 11) b.i32(-1);
+  b.bytes(records).tags().tags().tags();
+  return response(corr, flex, b.str());
+}
+
+std::string joinGroupRequest(int16_t v, int32_t corr, const std::string& group) {
+  const bool flex = v >= 6;
+  W b(flex);
+  b.str(group).i32(10000);
+  if (v >= 1) b.i32(300000);
+  b.str("");
+  if (v >= 5) b.nullStr();
+  b.str("consumer").arr(1).str("range").bytes(std::string("\0\1", 2)).tags();
+  if (v >= 8) b.nullStr();
+  b.tags();
+  return request(api::kJoinGroup, v, corr, flex, b.str());
+}
+
+std::string joinGroupResponse(int16_t v, int32_t corr, int16_t error) {
+  const bool flex = v >= 6;
+  W b(flex);
+  if (v >= 2) b.i32(0);
+  b.i16(error).i32(1);
+  if (v >= 7) b.str("consumer");
+  b.str("range").str("m-1");
+  if (v >= 9) b.i8(0);
+  b.str("m-1").arr(1).str("m-1");
+  if (v >= 5) b.nullStr();
+  b.bytes("meta").tags().tags();
+  return response(corr, flex, b.str());
+}
+
+std::string leaveGroupRequest(int16_t v, int32_t corr, const std::string& group) {
+  const bool flex = v >= 4;
+  W b(flex);
+  b.str(group);
+  if (v <= 2) {
+    b.str("m-1");
+  } else {
+    b.arr(1).str("m-1").nullStr();
+    if (v >= 5) b.str("bye");
+    b.tags();
+  }
+  b.tags();
+  return request(api::kLeaveGroup, v, corr, flex, b.str());
+}
+
+std::string leaveGroupResponse(int16_t v, int32_t corr, int16_t error) {
+  const bool flex = v >= 4;
+  W b(flex);
+  if (v >= 1) b.i32(0);
+  b.i16(error);
+  if (v >= 3) b.arr(1).str("m-1").nullStr().i16(error).tags();
+  b.tags();
+  return response(corr, flex, b.str());
+}
+
+std::string syncGroupRequest(int16_t v, int32_t corr, const std::string& group) {
+  const bool flex = v >= 4;
+  W b(flex);
+  b.str(group).i32(1).str("m-1");
+  if (v >= 3) b.nullStr();
+  if (v >= 5) b.str("consumer").str("range");
+  b.arr(1).str("m-1").bytes("assignment").tags().tags();
+  return request(api::kSyncGroup, v, corr, flex, b.str());
+}
+
+std::string syncGroupResponse(int16_t v, int32_t corr, int16_t error) {
+  const bool flex = v >= 4;
+  W b(flex);
+  if (v >= 1) b.i32(0);
+  b.i16(error);
+  if (v >= 5) b.str("consumer").str("range");
+  b.bytes("assignment").tags();
+  return response(corr, flex, b.str());
+}
+
+std::string apiVersionsRequest(int16_t v, int32_t corr) {
+  const bool flex = v >= 3;
+  W b(flex);
+  if (v >= 3) b.str("librdkafka").str("2.0.2").tags();
+  return request(api::kApiVersions, v, corr, flex, b.str());
+}
+
+std::string apiVersionsResponse(int16_t v, int32_t corr, int16_t error) {
+  const bool flex = v >= 3 && error == 0;
+  W b(flex);
+  b.i16(error);
+  if (error == 0) {
+    b.arr(2).i16(0).i16(0).i16(9).tags().i16(1).i16(0).i16(12).tags();
+    if (v >= 1) b.i32(0);
+    b.tags();
+  } else {
+    b.i32(0).i32(0);  // the v0 layout a broker falls back to
+  }
+  return response(corr, /*flexible_header=*/false, b.str());  // ApiVersions: response header v0
+}
+
+std::string tracedRecords(int codec = 0) {
+  return batch({record(std::nullopt, std::nullopt, {{"traceparent", kTraceparent}, {"sw8", kSw8}}),
+                record("k2", "v2", {{"traceparent", "00-11111111111111111111111111111111-2222222222222222-01"}}, 1)},
+               codec);
+}
+
+// --------------------------------------------------------- direct driver
+
+// One message as the session would see it, with its offset made absolute
+// (position in the direction's stream) so any segmentation compares equal.
+struct Seen {
+  Direction dir;
+  MessageKind kind;
+  PairKey key;
+  uint64_t stream_offset;
+  uint32_t wire_size;
+  L7Fields fields;
+  bool operator==(const Seen&) const = default;
+};
+
+void PrintTo(const Seen& s, std::ostream* os) {
+  *os << "{dir " << static_cast<int>(s.dir) << " kind " << static_cast<int>(s.kind) << " id " << s.key.id << " @"
+      << s.stream_offset << "+" << s.wire_size << " " << s.fields.request_type << " v" << s.fields.version
+      << " status " << static_cast<int>(s.fields.response_status) << " '" << s.fields.response_exception << "' "
+      << s.fields.request_resource << "}";
+}
+
+// Follows the feed()/onEof() contract of l7/decoder.h exactly: keeps the
+// unconsumed tail, honours `needed` and `skip`, and re-feeds after a skip
+// drained buffered bytes.
+std::vector<Seen> drive(const std::vector<Write>& writes, Split split, uint64_t seed = 1,
+                        const DecoderLimits& limits = {}) {
+  auto decoder = kafkaDecoderInfo().create(limits);
+  std::vector<Seen> out;
+  struct Side {
+    std::string buf;
+    uint64_t base = 0;  // stream position of buf[0]
+    uint64_t skip = 0;
+    uint32_t needed = 0;
+  } sides[2];
+  struct Sink final : MessageSink {
+    std::vector<Seen>* out;
+    uint64_t base = 0;
+    void onMessage(Direction dir, Message&& m) override {
+      out->push_back(Seen{dir, m.kind, m.key, base + m.offset, m.wire_size, std::move(m.fields)});
+    }
+  } sink;
+  sink.out = &out;
+  uint64_t state = seed;
+  auto next = [&]() {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return state >> 33;
+  };
+  auto feedSide = [&](Direction dir) {
+    Side& s = sides[static_cast<int>(dir)];
+    while (true) {
+      if (s.skip > 0) {
+        const size_t drop = static_cast<size_t>(std::min<uint64_t>(s.skip, s.buf.size()));
+        s.buf.erase(0, drop);
+        s.base += drop;
+        s.skip -= drop;
+      }
+      if (s.buf.empty() || s.skip > 0 || (s.needed > 0 && s.buf.size() < s.needed)) return;
+      sink.base = s.base;
+      const FeedResult r = decoder->feed(dir, asBytes(s.buf), sink);
+      EXPECT_LE(r.consumed, s.buf.size());
+      EXPECT_LE(r.needed, limits.max_buffered_bytes);
+      s.buf.erase(0, r.consumed);
+      s.base += r.consumed;
+      s.needed = r.needed;
+      s.skip = r.skip;
+      if (r.skip == 0 || s.buf.empty()) return;
+    }
+  };
+  for (const Write& w : writes) {
+    size_t pos = 0;
+    while (pos < w.bytes.size()) {
+      size_t n = w.bytes.size() - pos;
+      if (split == Split::kOneByte) n = 1;
+      if (split == Split::kRandom) n = std::min<size_t>(n, 1 + next() % 97);
+      sides[static_cast<int>(w.dir)].buf.append(w.bytes, pos, n);
+      pos += n;
+      feedSide(w.dir);
+    }
+  }
+  for (Direction dir : {kC2S, kS2C}) {
+    Side& s = sides[static_cast<int>(dir)];
+    sink.base = s.base;
+    if (s.skip == 0) decoder->onEof(dir, asBytes(s.buf), sink);
+  }
+  return out;
+}
+
+void expectSegmentationInvariant(const std::vector<Write>& writes, const DecoderLimits& limits = {}) {
+  const auto whole = drive(writes, Split::kWhole, 1, limits);
+  EXPECT_EQ(drive(writes, Split::kOneByte, 1, limits), whole) << "one byte at a time";
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    EXPECT_EQ(drive(writes, Split::kRandom, seed, limits), whole) << "random split, seed " << seed;
+  }
+}
+
+const Record* findType(const std::vector<Record>& records, std::string_view type, size_t nth = 0) {
+  for (const Record& r : records) {
+    if (r.f.request_type == type && nth-- == 0) return &r;
+  }
+  return nullptr;
+}
+
+std::string attr(const Record& r, std::string_view name) {
+  for (const auto& a : r.f.attributes) {
+    if (a.name == name) return a.value;
+  }
+  return "<absent>";
+}
+
+// ------------------------------------------------------------------ tests
+
+TEST(KafkaTables, ApiNames) {
+  EXPECT_EQ(requestTypeName(0), "Produce");
+  EXPECT_EQ(requestTypeName(1), "Fetch");
+  EXPECT_EQ(requestTypeName(12), "Heartbeat");
+  EXPECT_EQ(requestTypeName(18), "ApiVersions");
+  EXPECT_EQ(requestTypeName(36), "SaslAuthenticate");
+  EXPECT_EQ(requestTypeName(68), "ConsumerGroupHeartbeat");
+  EXPECT_EQ(requestTypeName(80), "AddRaftVoter");
+  EXPECT_EQ(requestTypeName(92), "DeleteShareGroupOffsets");
+  EXPECT_EQ(requestTypeName(93), "93");
+  EXPECT_EQ(requestTypeName(-5), "-5");
+  for (int16_t key = 0; key <= 92; ++key) EXPECT_FALSE(apiName(key).empty()) << key;
+  EXPECT_TRUE(plausibleApiVersion(1, 17));
+  EXPECT_FALSE(plausibleApiVersion(1, 40));
+  EXPECT_FALSE(plausibleApiVersion(300, 0));
+}
+
+TEST(KafkaTables, ErrorDescriptions) {
+  EXPECT_EQ(errorDescription(-1), "The server experienced an unexpected error when processing the request.");
+  EXPECT_EQ(errorDescription(0), "");
+  EXPECT_EQ(errorDescription(3), "This server does not host this topic-partition.");
+  EXPECT_EQ(errorName(35), "UNSUPPORTED_VERSION");
+  EXPECT_EQ(errorName(119), "INVALID_REGISTRATION");
+  EXPECT_EQ(errorName(133), "SHARE_SESSION_LIMIT_REACHED");
+  for (int16_t code = 1; code <= 133; ++code) EXPECT_FALSE(errorDescription(code).empty()) << code;
+  EXPECT_EQ(errorDescription(134), "");
+  EXPECT_EQ(errorDescription(-2), "");
+}
+
+TEST(KafkaProduce, EveryVersionMergesRequestAndResponse) {
+  for (int16_t v = 0; v <= 13; ++v) {
+    SCOPED_TRACE("Produce v" + std::to_string(v));
+    const std::string records = v >= 3 ? tracedRecords() : kafkatest::legacyMessageSet("hello");
+    const auto out = runConversation(kafkaDecoderInfo(),
+                                     {{kC2S, produceRequest(v, 7, "orders", 3, records), 100},
+                                      {kS2C, produceResponse(v, 7, "orders", {{3, 0, 120}}), 250}});
+    ASSERT_EQ(out.size(), 1u);
+    const Record& r = out[0];
+    EXPECT_EQ(r.type, RecordType::kSession);
+    EXPECT_EQ(r.f.request_type, "Produce");
+    EXPECT_EQ(r.f.version, std::to_string(v));
+    const std::string topic = v >= 13 ? "10111213-1415-1617-1819-1a1b1c1d1e1f" : "orders";
+    EXPECT_EQ(r.f.request_domain, topic);
+    EXPECT_EQ(r.f.endpoint, topic + "-3");
+    EXPECT_EQ(r.f.request_resource, topic + "-3:120");
+    EXPECT_EQ(r.f.request_id, 7);
+    EXPECT_EQ(r.f.x_request_id_0, "7");
+    EXPECT_EQ(r.f.x_request_id_1, "7");
+    EXPECT_EQ(r.f.response_status, ResponseStatus::kOk);
+    EXPECT_EQ(r.f.response_code, 0);
+    EXPECT_EQ(r.f.response_exception, "");
+    EXPECT_EQ(r.f.request_length, static_cast<int64_t>(produceRequest(v, 7, "orders", 3, records).size() - 4));
+    EXPECT_EQ(r.f.response_length, static_cast<int64_t>(produceResponse(v, 7, "orders", {{3, 0, 120}}).size() - 4));
+    if (v >= 3) {
+      // Both trace headers of the FIRST record (null key and value); the
+      // second record's traceparent is ignored.
+      EXPECT_EQ(r.f.trace_id, kTraceId);
+      EXPECT_EQ(r.f.trace_id_2, "3.4.5");
+      EXPECT_EQ(r.f.span_id, "00f067aa0ba902b7");
+    } else {
+      EXPECT_EQ(r.f.trace_id, "");
+    }
+  }
+}
+
+TEST(KafkaProduce, OffsetOfTheRequestsFirstPartitionAndFirstFailure) {
+  const auto out = runConversation(kafkaDecoderInfo(),
+                                   {{kC2S, produceRequest(7, 1, "t", 2, tracedRecords())},
+                                    {kS2C, produceResponse(7, 1, "t", {{5, 0, 9}, {2, 0, 44}, {6, 19, -1}})}});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].f.request_resource, "t-2:44");
+  EXPECT_EQ(out[0].f.endpoint, "t-2");
+  EXPECT_EQ(out[0].f.response_code, 19);
+  EXPECT_EQ(out[0].f.response_status, ResponseStatus::kServerError);
+  EXPECT_EQ(out[0].f.response_exception, "Messages are rejected since there are fewer in-sync replicas than required.");
+}
+
+TEST(KafkaProduce, AcksZeroIsAnUnansweredRequest) {
+  const auto out = runConversation(kafkaDecoderInfo(),
+                                   {{kC2S, produceRequest(8, 4, "fire", 0, tracedRecords(), /*acks=*/0)},
+                                    {kC2S, apiVersionsRequest(2, 5)},
+                                    {kS2C, apiVersionsResponse(2, 5, 0)}});
+  ASSERT_EQ(out.size(), 2u);
+  const Record* produce = findType(out, "Produce");
+  ASSERT_NE(produce, nullptr);
+  EXPECT_EQ(produce->type, RecordType::kRequest);
+  EXPECT_EQ(produce->f.response_status, ResponseStatus::kUnknown);
+  EXPECT_EQ(produce->f.endpoint, "fire-0");
+  EXPECT_EQ(produce->f.trace_id, kTraceId);
+}
+
+TEST(KafkaProduce, CompressedBatchesYieldTheFirstRecordsHeaders) {
+  for (int codec = 1; codec <= 4; ++codec) {
+    for (bool xerial : {false, true}) {
+      if (xerial && codec != 2) continue;
+      SCOPED_TRACE("codec " + std::to_string(codec) + (xerial ? " xerial" : ""));
+      const std::string records =
+          batch({record(std::nullopt, std::string(3000, 'x'), {{"sw8", kSw8}, {"traceparent", kTraceparent}})},
+                codec, xerial);
+      const auto out = runConversation(kafkaDecoderInfo(), {{kC2S, produceRequest(9, 2, "z", 0, records)},
+                                                            {kS2C, produceResponse(9, 2, "z", {{0, 0, 5}})}});
+      ASSERT_EQ(out.size(), 1u);
+      EXPECT_EQ(out[0].f.trace_id, "3.4.5");
+      EXPECT_EQ(out[0].f.trace_id_2, kTraceId);
+      EXPECT_EQ(out[0].f.span_id, "1.2.3-4");
+      EXPECT_EQ(out[0].f.response_status, ResponseStatus::kOk);
+    }
+  }
+}
+
+TEST(KafkaRecords, DecompressionBombIsCapped) {
+  // 64 MiB of zeros, gzip'd to ~64 KiB: the first "record" claims a huge
+  // length, so no trace, no error, and at most the cap is ever produced.
+  const std::string zeros(64u << 20, '\0');
+  const std::string bomb_records = W().sv(60'000'000).str() + zeros;
+  std::string payload = kafkatest::compress(1, bomb_records);
+  ASSERT_LT(payload.size(), 1u << 20);
+  const std::string bomb = kafkatest::batchWithPayload(payload, 1, 1);
+  L7Fields f;
+  DecoderLimits limits;
+  const RecordSetResult res = applyFirstRecordTrace(asBytes(bomb), limits, f);
+  EXPECT_EQ(res.kind, RecordSetKind::kDecompressFailed);
+  EXPECT_EQ(f.trace_id, "");
+  std::string out;
+  ASSERT_TRUE(decompressPrefix(1, asBytes(payload), 1000, out));
+  EXPECT_EQ(out.size(), 1000u);
+  // Corrupt input is refused, not crashed on.
+  EXPECT_FALSE(decompressPrefix(4, asBytes(std::string("not zstd at all")), 1000, out));
+  EXPECT_FALSE(decompressPrefix(3, asBytes(std::string("not lz4 at all!")), 1000, out));
+  EXPECT_FALSE(decompressPrefix(2, asBytes(std::string("\xff\xff\xff\xff\xff\xff", 6)), 1000, out));
+}
+
+TEST(KafkaRecords, LegacyAndOddRecordSets) {
+  L7Fields f;
+  const DecoderLimits limits;
+  EXPECT_EQ(applyFirstRecordTrace(asBytes(kafkatest::legacyMessageSet("v")), limits, f).kind, RecordSetKind::kLegacy);
+  EXPECT_EQ(applyFirstRecordTrace({}, limits, f).kind, RecordSetKind::kEmpty);
+  std::string bad_magic = tracedRecords();
+  bad_magic[16] = 7;
+  EXPECT_EQ(applyFirstRecordTrace(asBytes(bad_magic), limits, f).kind, RecordSetKind::kUnreadable);
+  // A record set cut inside the first record (a Fetch at max_bytes).
+  const std::string cut = tracedRecords().substr(0, 70);
+  EXPECT_EQ(applyFirstRecordTrace(asBytes(cut), limits, f).kind, RecordSetKind::kUnreadable);
+  EXPECT_EQ(f.trace_id, "");
+  // Headers with a null value are skipped without losing the others.
+  const std::string nulls = batch({record("k", std::nullopt, {{"x", std::nullopt}, {"traceparent", kTraceparent}})});
+  EXPECT_EQ(applyFirstRecordTrace(asBytes(nulls), limits, f).kind, RecordSetKind::kBatch);
+  EXPECT_EQ(f.trace_id, kTraceId);
+}
+
+TEST(KafkaFetch, EveryVersion) {
+  for (int16_t v = 0; v <= 17; ++v) {
+    SCOPED_TRACE("Fetch v" + std::to_string(v));
+    const std::string records = v >= 4 ? tracedRecords() : kafkatest::legacyMessageSet("m");
+    const auto out = runConversation(kafkaDecoderInfo(), {{kC2S, fetchRequest(v, 42, "logs", 1, 36)},
+                                                          {kS2C, fetchResponse(v, 42, "logs", 1, 0, 0, records)}});
+    ASSERT_EQ(out.size(), 1u);
+    const Record& r = out[0];
+    const std::string topic = v >= 13 ? "a0a1a2a3-a4a5-a6a7-a8a9-aaabacadaeaf" : "logs";
+    EXPECT_EQ(r.f.request_type, "Fetch");
+    EXPECT_EQ(r.f.version, std::to_string(v));
+    EXPECT_EQ(r.f.request_domain, topic);
+    EXPECT_EQ(r.f.endpoint, topic + "-1");
+    EXPECT_EQ(r.f.request_resource, topic + "-1:36");
+    EXPECT_EQ(r.f.response_code, 0);
+    EXPECT_EQ(r.f.response_status, ResponseStatus::kOk);
+    EXPECT_EQ(r.f.trace_id, v >= 4 ? kTraceId : "");
+  }
+}
+
+TEST(KafkaFetch, ErrorCodes) {
+  // v7+: the top-level code wins; when 0, the first failing partition.
+  auto run = [](int16_t v, int16_t top, int16_t part) {
+    return runConversation(kafkaDecoderInfo(), {{kC2S, fetchRequest(v, 1, "t", 0, 5)},
+                                                {kS2C, fetchResponse(v, 1, "t", 0, top, part, "")}})[0];
+  };
+  EXPECT_EQ(run(11, 70, 0).f.response_code, 70);
+  EXPECT_EQ(run(11, 0, 1).f.response_code, 1);
+  EXPECT_EQ(run(11, 0, 1).f.response_exception,
+            "The requested offset is not within the range of offsets maintained by the server.");
+  EXPECT_EQ(run(3, 0, 6).f.response_code, 6);
+  EXPECT_EQ(run(3, 0, 6).f.response_status, ResponseStatus::kServerError);
+}
+
+TEST(KafkaGroup, EveryVersionCarriesGroupIdAndErrorCode) {
+  struct Case {
+    std::string type;
+    int16_t max;
+    std::string (*req)(int16_t, int32_t, const std::string&);
+    std::string (*resp)(int16_t, int32_t, int16_t);
+  };
+  const Case cases[] = {{"JoinGroup", 9, joinGroupRequest, joinGroupResponse},
+                        {"LeaveGroup", 5, leaveGroupRequest, leaveGroupResponse},
+                        {"SyncGroup", 5, syncGroupRequest, syncGroupResponse}};
+  for (const Case& c : cases) {
+    for (int16_t v = 0; v <= c.max; ++v) {
+      SCOPED_TRACE(c.type + " v" + std::to_string(v));
+      const int16_t error = v % 2 == 0 ? 0 : 25;
+      const auto out = runConversation(kafkaDecoderInfo(), {{kC2S, c.req(v, 100 + v, "grp-" + c.type)},
+                                                            {kS2C, c.resp(v, 100 + v, error)}});
+      ASSERT_EQ(out.size(), 1u);
+      const Record& r = out[0];
+      EXPECT_EQ(r.f.request_type, c.type);
+      EXPECT_EQ(attr(r, "group_id"), "grp-" + c.type);
+      EXPECT_EQ(r.f.response_code, error);
+      EXPECT_EQ(r.f.response_status, error == 0 ? ResponseStatus::kOk : ResponseStatus::kServerError);
+      EXPECT_EQ(r.f.response_exception, error == 0 ? "" : "The coordinator is not aware of this member.");
+      EXPECT_EQ(r.f.request_domain, "");
+      EXPECT_EQ(r.f.request_resource, "");
+    }
+  }
+}
+
+TEST(KafkaApiVersions, ResponseHeaderStaysV0AndErrorSetsStatusOnly) {
+  for (int16_t v = 0; v <= 4; ++v) {
+    for (int16_t error : {int16_t{0}, int16_t{35}}) {
+      SCOPED_TRACE("ApiVersions v" + std::to_string(v) + " error " + std::to_string(error));
+      const auto out = runConversation(kafkaDecoderInfo(),
+                                       {{kC2S, apiVersionsRequest(v, 1)}, {kS2C, apiVersionsResponse(v, 1, error)}});
+      ASSERT_EQ(out.size(), 1u);
+      EXPECT_EQ(out[0].f.request_type, "ApiVersions");
+      EXPECT_EQ(out[0].f.response_code, std::nullopt);
+      EXPECT_EQ(out[0].f.response_status, error == 0 ? ResponseStatus::kOk : ResponseStatus::kServerError);
+      EXPECT_EQ(out[0].f.response_exception, error == 0 ? "" : "The version of API is not supported.");
+    }
+  }
+}
+
+TEST(KafkaOtherApis, HeaderOnlyWithUnknownStatus) {
+  // Metadata v9 (flexible) and an API key no Kafka defines yet.
+  const std::string metadata = request(3, 9, 11, true, W(true).arr(0).i8(0).i8(0).tags().str());
+  const std::string future = request(120, 0, 12, false, "opaque body");
+  const auto out = runConversation(kafkaDecoderInfo(), {{kC2S, metadata + future},
+                                                        {kS2C, response(12, false, "x") + response(11, true, "body")}});
+  ASSERT_EQ(out.size(), 2u);
+  const Record* m = findType(out, "Metadata");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->type, RecordType::kSession);
+  EXPECT_EQ(m->f.version, "9");
+  EXPECT_EQ(m->f.response_status, ResponseStatus::kUnknown);
+  EXPECT_EQ(m->f.response_code, std::nullopt);
+  EXPECT_EQ(m->f.request_id, 11);
+  const Record* f = findType(out, "120");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->type, RecordType::kSession);
+  EXPECT_EQ(f->f.response_length, 5);
+}
+
+TEST(KafkaPairing, PipelinedRequestsWithOutOfOrderResponses) {
+  const std::string reqs = produceRequest(7, 1, "a", 0, tracedRecords()) + fetchRequest(11, 2, "b", 4, 77) +
+                           joinGroupRequest(5, 3, "g");
+  const std::string resps = joinGroupResponse(5, 3, 0) + produceResponse(7, 1, "a", {{0, 0, 5}}) +
+                            fetchResponse(11, 2, "b", 4, 0, 0, "");
+  for (Split split : {Split::kWhole, Split::kOneByte, Split::kRandom}) {
+    const auto out = runConversation(kafkaDecoderInfo(), {{kC2S, reqs}, {kS2C, resps}}, split, 3);
+    ASSERT_EQ(out.size(), 3u);
+    for (const Record& r : out) EXPECT_EQ(r.type, RecordType::kSession) << r.f.request_type;
+    EXPECT_EQ(findType(out, "Produce")->f.request_resource, "a-0:5");
+    EXPECT_EQ(findType(out, "Fetch")->f.request_resource, "b-4:77");
+    EXPECT_EQ(attr(*findType(out, "JoinGroup"), "group_id"), "g");
+  }
+}
+
+TEST(KafkaPairing, LoneResponseWithoutRequest) {
+  const auto out = runConversation(kafkaDecoderInfo(), {{kS2C, produceResponse(7, 9, "a", {{0, 0, 1}})}});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].type, RecordType::kResponse);
+  EXPECT_EQ(out[0].f.request_type, "");
+  EXPECT_EQ(out[0].f.x_request_id_1, "9");
+  EXPECT_EQ(out[0].f.response_status, ResponseStatus::kUnknown);
+}
+
+TEST(KafkaResync, JunkBetweenFramesGivesOneFailureAndRecovers) {
+  const std::string junk(300, '\xee');
+  const std::vector<Write> writes = {{kC2S, apiVersionsRequest(0, 1) + junk + fetchRequest(4, 2, "t", 0, 9)},
+                                     {kS2C, apiVersionsResponse(0, 1, 0) + fetchResponse(4, 2, "t", 0, 0, 0, "")}};
+  const auto seen = drive(writes, Split::kWhole);
+  size_t failures = 0;
+  for (const Seen& s : seen) failures += s.fields.response_status == ResponseStatus::kParseFailed;
+  EXPECT_EQ(failures, 1u);
+  expectSegmentationInvariant(writes);
+  const auto out = runConversation(kafkaDecoderInfo(), writes);
+  ASSERT_NE(findType(out, "Fetch"), nullptr);
+  EXPECT_EQ(findType(out, "Fetch")->f.request_resource, "t-0:9");
+  EXPECT_EQ(findType(out, "Fetch")->type, RecordType::kSession);
+}
+
+TEST(KafkaResync, MidStreamJoinFindsTheNextRequest) {
+  // The capture starts inside a Produce request and inside its response.
+  const std::string first = produceRequest(7, 1, "a", 0, tracedRecords());
+  const std::string first_resp = produceResponse(7, 1, "a", {{0, 0, 5}});
+  const std::string second = fetchRequest(11, 2, "b", 1, 3);
+  const std::string second_resp = fetchResponse(11, 2, "b", 1, 0, 0, "");
+  l7h::ReplayOptions options;
+  std::vector<Record> records;
+  l7h::OrderedOutput output([&](const Record& r) { records.push_back(r); });
+  uint64_t seen = 0;
+  l7h::ConnectionCounters counters;
+  l7h::FlowColumns flow;
+  flow.flow_id = 1;
+  flow.decoder = &kafkaDecoderInfo();
+  flow.server.port = 9092;
+  {
+    l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
+    conn.gap(kC2S, 0);
+    conn.gap(kS2C, 0);
+    const std::string c2s = first.substr(37) + second;
+    const std::string s2c = first_resp.substr(9) + second_resp;
+    conn.data(kC2S, 0, 1, 10, asBytes(c2s));
+    conn.data(kS2C, 0, 1, 20, asBytes(s2c));
+    conn.close();
+  }
+  output.releaseAll();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].type, RecordType::kSession);
+  EXPECT_EQ(records[0].f.request_resource, "b-1:3");
+  EXPECT_EQ(counters.parse_failures, 0u);
+}
+
+TEST(KafkaCaps, DeclaredSizeOverCapIsReportedAndSkipped) {
+  DecoderLimits limits;
+  limits.max_message_bytes = 1000;
+  const std::string big = produceRequest(7, 1, "a", 0, batch({record("k", std::string(2000, 'v'), {})}));
+  const std::vector<Write> writes = {{kC2S, big + apiVersionsRequest(1, 2)}, {kS2C, apiVersionsResponse(1, 2, 0)}};
+  const auto seen = drive(writes, Split::kWhole, 1, limits);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].fields.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(seen[0].fields.request_type, "Produce");
+  EXPECT_EQ(seen[0].fields.response_exception, "message size over the configured cap");
+  EXPECT_EQ(seen[0].wire_size, big.size());
+  EXPECT_EQ(seen[1].fields.request_type, "ApiVersions");
+  EXPECT_EQ(seen[1].stream_offset, big.size());
+  expectSegmentationInvariant(writes, limits);
+}
+
+TEST(KafkaCaps, FrameLargerThanTheBufferIsDecodedFromItsPrefix) {
+  DecoderLimits limits;
+  limits.max_buffered_bytes = 4096;
+  const std::string big =
+      produceRequest(7, 1, "big-topic", 2, batch({record("k", std::string(20000, 'v'), {{"traceparent", kTraceparent}})}));
+  const std::vector<Write> writes = {{kC2S, big + apiVersionsRequest(1, 2)},
+                                     {kS2C, produceResponse(7, 1, "big-topic", {{2, 0, 8}}) + apiVersionsResponse(1, 2, 0)}};
+  const auto seen = drive(writes, Split::kWhole, 1, limits);
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(seen[0].fields.request_type, "Produce");
+  EXPECT_EQ(seen[0].fields.response_status, ResponseStatus::kUnknown);
+  EXPECT_EQ(seen[0].fields.endpoint, "big-topic-2");
+  // The headers follow the 20000-byte value, past the buffered prefix.
+  EXPECT_EQ(seen[0].fields.trace_id, "");
+  EXPECT_EQ(seen[0].wire_size, big.size());
+  expectSegmentationInvariant(writes, limits);
+}
+
+TEST(KafkaCaps, ArrayCountOverCapIsAParseFailure) {
+  DecoderLimits limits;
+  limits.max_array_count = 10;
+  W b;
+  b.nullStr().i16(1).i32(1000).arr(11);
+  const std::string bad = request(api::kProduce, 7, 1, false, b.str() + std::string(200, '\0'));
+  const std::vector<Write> writes = {{kC2S, bad + apiVersionsRequest(1, 2)}, {kS2C, apiVersionsResponse(1, 2, 0)}};
+  const auto seen = drive(writes, Split::kWhole, 1, limits);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].kind, MessageKind::kOneWay);
+  EXPECT_EQ(seen[0].fields.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(seen[0].fields.response_exception, "Produce request: element count over the cap");
+  EXPECT_EQ(seen[1].fields.request_type, "ApiVersions");
+}
+
+TEST(KafkaCaps, MalformedBodyAndTruncatedStream) {
+  // A Produce v3 body with a topic length past the frame.
+  W b;
+  b.nullStr().i16(1).i32(1000).arr(1).i16(500);
+  const std::string bad = request(api::kProduce, 3, 1, false, b.str());
+  const std::string cut = fetchRequest(4, 2, "t", 0, 0).substr(0, 20);
+  const auto seen = drive({{kC2S, bad + cut}}, Split::kWhole);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].fields.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(seen[0].fields.response_exception, "Produce request: message ends inside a field");
+  EXPECT_EQ(seen[1].fields.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(seen[1].fields.response_exception, "stream ends inside a message");
+  EXPECT_EQ(seen[1].fields.request_type, "Fetch");
+  // Trailing bytes after a complete body are malformed too.
+  const std::string trailing = request(api::kApiVersions, 1, 3, false, "xx");
+  const auto t = drive({{kC2S, trailing}}, Split::kWhole);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].fields.response_exception, "ApiVersions request: impossible length or count");
+}
+
+TEST(KafkaProbe, StrictRequestHeaders) {
+  EXPECT_EQ(probeKafka(asBytes(apiVersionsRequest(3, 1))), ProbeVerdict::kFromClient);
+  EXPECT_EQ(probeKafka(asBytes(produceRequest(9, 1, "t", 0, ""))), ProbeVerdict::kFromClient);
+  EXPECT_EQ(probeKafka(asBytes(apiVersionsRequest(3, 1).substr(0, 13))), ProbeVerdict::kNeedMore);
+  EXPECT_EQ(probeKafka(asBytes(std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))), ProbeVerdict::kNo);
+  EXPECT_EQ(probeKafka(asBytes(std::string("INFO {\"server_id\":\"x\"}\r\n"))), ProbeVerdict::kNo);
+  EXPECT_EQ(probeKafka(asBytes(request(300, 0, 1, false, ""))), ProbeVerdict::kNo);     // unknown key
+  EXPECT_EQ(probeKafka(asBytes(request(1, 60, 1, false, ""))), ProbeVerdict::kNo);      // version out of range
+  EXPECT_EQ(probeKafka(asBytes(request(1, 4, -3, false, ""))), ProbeVerdict::kNo);      // negative correlation id
+  EXPECT_EQ(probeKafka(asBytes(request(18, 0, 1, false, "", "bad\x01id"))), ProbeVerdict::kNo);
+  EXPECT_EQ(probeKafka(asBytes(request(18, 0, 1, false, "", " x"))), ProbeVerdict::kNo);  // not a name
+  EXPECT_EQ(probeKafka(asBytes(request(18, 0, 1, false, "", ""))), ProbeVerdict::kNo);    // empty client_id
+  EXPECT_EQ(probeKafka(asBytes(response(1, false, "abcdefgh"))), ProbeVerdict::kNo);
+}
+
+TEST(KafkaSegmentation, LongConversationIsSplitInvariant) {
+  const std::vector<Write> writes = {
+      {kC2S, apiVersionsRequest(3, 0) + apiVersionsRequest(0, 1)},
+      {kS2C, apiVersionsResponse(3, 0, 35) + apiVersionsResponse(0, 1, 0)},
+      {kC2S, produceRequest(9, 2, "p", 1, tracedRecords(4)) + fetchRequest(13, 3, "", 0, 10)},
+      {kS2C, fetchResponse(13, 3, "", 0, 0, 0, tracedRecords(1)) + produceResponse(9, 2, "p", {{1, 0, 3}})},
+      {kC2S, joinGroupRequest(7, 4, "g") + syncGroupRequest(5, 5, "g") + leaveGroupRequest(5, 6, "g")},
+      {kS2C, joinGroupResponse(7, 4, 79) + syncGroupResponse(5, 5, 0) + leaveGroupResponse(5, 6, 0)},
+  };
+  expectSegmentationInvariant(writes);
+  const auto seen = drive(writes, Split::kWhole);
+  EXPECT_EQ(seen.size(), 14u);
+  for (const Seen& s : seen) EXPECT_NE(s.fields.response_status, ResponseStatus::kParseFailed) << s.fields.request_type;
+}
+
+RC_GTEST_PROP(KafkaProperties, ArbitraryBytesNeverBreakTheContract, ()) {
+  const auto c2s = *rc::gen::container<std::string>(rc::gen::arbitrary<char>());
+  const auto s2c = *rc::gen::container<std::string>(rc::gen::arbitrary<char>());
+  // Half the time, splice a real request in so decoding goes deep.
+  const bool splice = *rc::gen::arbitrary<bool>();
+  const std::string real = produceRequest(9, 1, "t", 0, tracedRecords(*rc::gen::inRange(0, 5)));
+  const std::string mutated = [&] {
+    std::string s = real;
+    const size_t at = *rc::gen::inRange<size_t>(0, s.size());
+    if (at < s.size()) s[at] = *rc::gen::arbitrary<char>();
+    return s;
+  }();
+  const std::vector<Write> writes = {{kC2S, splice ? mutated + c2s : c2s}, {kS2C, s2c}};
+  const auto whole = drive(writes, Split::kWhole);
+  const uint64_t seed = *rc::gen::inRange<uint64_t>(1, 1000);
+  RC_ASSERT(drive(writes, Split::kRandom, seed) == whole);
+}
+
+RC_GTEST_PROP(KafkaProperties, ProduceFieldsRoundTrip, ()) {
+  const int16_t v = *rc::gen::inRange<int16_t>(0, 13);
+  const std::string topic = *rc::gen::nonEmpty(rc::gen::container<std::string>(rc::gen::inRange('a', 'z')));
+  const int32_t partition = *rc::gen::inRange(0, 1000);
+  const int64_t offset = *rc::gen::inRange<int64_t>(0, int64_t{1} << 40);
+  const int32_t corr = *rc::gen::inRange(0, 1 << 30);
+  const auto out = runConversation(kafkaDecoderInfo(), {{kC2S, produceRequest(v, corr, topic, partition, "")},
+                                                        {kS2C, produceResponse(v, corr, topic, {{partition, 0, offset}})}});
+  RC_ASSERT(out.size() == 1u);
+  const std::string shown = v >= 13 ? "10111213-1415-1617-1819-1a1b1c1d1e1f" : topic;
+  RC_ASSERT(out[0].f.request_resource == shown + "-" + std::to_string(partition) + ":" + std::to_string(offset));
+  RC_ASSERT(out[0].f.request_id == corr);
+}
+
+// DeepFlow's captures decode without parse failures, and topic, partition,
+// offset, correlation id, api key/version and error code agree with its
+// .result lines where both define them. DeepFlow takes partition/offset
+// from the LAST partition and does not keep the Produce request's partition
+// (see spec/l7_flow_log.md); every capture here has one partition, so the
+// values coincide.
+TEST(KafkaDeepFlow, AgreesWithResultFiles) {
+  const std::filesystem::path dir = std::filesystem::path(L7_SHARED_CORPUS) / "kafka";
+  if (!std::filesystem::is_directory(dir)) {
+    std::printf("DeepFlow Kafka corpus not found at %s: skipping\n", dir.c_str());
+    GTEST_SKIP();
+  }
+  const std::regex field(R"re((\w+): (Some\()?("[^"]*"|-?\d+|\w+)\)?)re");
+  size_t compared = 0, captures = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".pcap") continue;
+    ++captures;
+    l7h::ReplayOptions options;
+    l7h::ReplayResult rr;
+    const auto records = l7h::replayCaptureToVector(entry.path().string(), options, &rr);
+    ASSERT_TRUE(rr.ok) << rr.error;
+    EXPECT_EQ(rr.stats.parse_failures, 0u) << entry.path();
+    for (const Record& r : records) {
+      EXPECT_EQ(r.l7_protocol, L7Protocol::kKafka) << entry.path();
+      EXPECT_NE(r.f.response_status, ResponseStatus::kParseFailed) << entry.path();
+    }
+    auto result_path = entry.path();
+    result_path.replace_extension(".result");
+    std::ifstream in(result_path);
+    if (!in) continue;  // a capture without DeepFlow output (e.g. perf)
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find("KafkaInfo") == std::string::npos) continue;
+      std::map<std::string, std::string> kv;
+      for (std::sregex_iterator it(line.begin(), line.end(), field), end; it != end; ++it) {
+        std::string value = (*it)[3];
+        if (value.size() >= 2 && value.front() == '"') value = value.substr(1, value.size() - 2);
+        kv.emplace((*it)[1], value);
+      }
+      const bool is_response = kv["msg_type"] == "Response";
+      const Record* match = nullptr;
+      for (const Record& r : records) {
+        if (r.f.request_id && std::to_string(*r.f.request_id) == kv["correlation_id"]) match = &r;
+      }
+      ASSERT_NE(match, nullptr) << line;
+      const Record& r = *match;
+      EXPECT_EQ(r.f.request_type, kv["api_key"]) << line;
+      EXPECT_EQ(r.f.version, kv["api_version"]) << line;
+      EXPECT_EQ(is_response ? r.f.x_request_id_1 : r.f.x_request_id_0, kv["correlation_id"]) << line;
+      if (!kv["topic_name"].empty()) {
+        EXPECT_EQ(r.f.request_domain, kv["topic_name"]) << line;
+        EXPECT_EQ(r.f.endpoint, kv["topic_name"] + "-" + kv["partition"]) << line;
+      }
+      if (kv.count("resource") && !kv["resource"].empty() && kv["resource"] != "None") {
+        EXPECT_EQ(r.f.request_resource, kv["resource"]) << line;  // "$topic-$partition:$offset"
+      }
+      const bool maps_code = kv["api_key"] != "ApiVersions";
+      if (is_response && maps_code && kv["status_code"] != "None") {
+        EXPECT_EQ(r.f.response_code, std::stoll(kv["status_code"])) << line;
+      }
+      if (is_response) {
+        EXPECT_EQ(r.f.response_length, std::stoll(kv["resp_msg_size"])) << line;
+      } else {
+        EXPECT_EQ(r.f.request_length, std::stoll(kv["req_msg_size"])) << line;
+      }
+      ++compared;
+    }
+  }
+  EXPECT_GE(captures, 6u);
+  EXPECT_GE(compared, 10u);
+}
+
+}  // namespace
+}  // namespace l7::kafka
