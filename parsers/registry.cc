@@ -2,6 +2,7 @@
 #include "l7/registry.h"
 
 #include "kafka/kafka_decoder.h"
+#include "mqtt/mqtt_decoder.h"
 #include "nats/nats_decoder.h"
 
 #include <algorithm>
@@ -14,6 +15,7 @@ std::span<const DecoderInfo> allDecoders() noexcept {
   static const std::vector<DecoderInfo> kAll = {
       nats::natsDecoderInfo(),
       kafka::kafkaDecoderInfo(),
+      mqtt::mqttDecoderInfo(),
   };
   return kAll;
 }

@@ -1,0 +1,418 @@
+#include "mqtt/mqtt_decoder.h"
+
+#include <string>
+
+#include "mqtt/mqtt_wire.h"
+
+namespace l7::mqtt {
+namespace {
+
+// Pairing lanes. Packet identifiers are chosen by whoever initiates an
+// exchange, so each exchange kind gets one lane per initiating direction.
+constexpr uint32_t kLaneConnect = 1;
+constexpr uint32_t kLanePing = 2;
+constexpr uint32_t kLanePublishQos1 = 10;  // + initiating direction
+constexpr uint32_t kLanePublishQos2 = 12;  // PUBLISH → PUBREC
+constexpr uint32_t kLanePubrel = 14;       // PUBREL → PUBCOMP
+constexpr uint32_t kLaneSubscribe = 16;
+constexpr uint32_t kLaneUnsubscribe = 18;
+
+// Bytes of an oversized PUBLISH read for its topic and properties.
+constexpr uint32_t kPublishPrefix = 64 * 1024;
+
+uint32_t lane(uint32_t base, Direction initiator) { return base + static_cast<uint32_t>(initiator); }
+
+bool readString(ByteReader& r, std::string_view& out) {
+  uint16_t n = 0;
+  ByteReader save = r;
+  if (!r.u16be(n) || !r.text(n, out)) {
+    r = save;
+    return false;
+  }
+  return true;
+}
+
+bool readBinary(ByteReader& r) {
+  std::string_view ignored;
+  return readString(r, ignored);
+}
+
+// MQTT 5 properties: a length, then identifier-typed values. Every value is
+// read and checked against its type, so a length that lies is caught.
+bool skipProperties(ByteReader& r, uint32_t max_count) {
+  uint32_t length = 0;
+  if (!r.mqttVarint(length)) return false;
+  ByteReader props;
+  if (!r.sub(length, props)) return false;
+  uint32_t count = 0;
+  while (!props.empty()) {
+    if (++count > max_count) return false;
+    uint32_t id = 0;
+    if (!props.mqttVarint(id)) return false;
+    bool ok = false;
+    uint8_t b = 0;
+    uint16_t s = 0;
+    uint32_t w = 0;
+    std::string_view text;
+    switch (id) {
+      case 0x01: case 0x17: case 0x19: case 0x24: case 0x25: case 0x28: case 0x29: case 0x2A:
+        ok = props.u8(b);
+        break;
+      case 0x13: case 0x21: case 0x22: case 0x23:
+        ok = props.u16be(s);
+        break;
+      case 0x02: case 0x11: case 0x18: case 0x27:
+        ok = props.u32be(w);
+        break;
+      case 0x0B:
+        ok = props.mqttVarint(w);
+        break;
+      case 0x03: case 0x08: case 0x12: case 0x15: case 0x1A: case 0x1C: case 0x1F:
+        ok = readString(props, text);
+        break;
+      case 0x09: case 0x16:
+        ok = readBinary(props);
+        break;
+      case 0x26:
+        ok = readString(props, text) && readString(props, text);
+        break;
+      default:
+        ok = false;  // unknown property identifier: malformed
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+class MqttDecoder final : public Decoder {
+ public:
+  explicit MqttDecoder(const DecoderLimits& limits) : limits_(limits) {}
+
+  FeedResult feed(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
+    const int d = static_cast<int>(dir);
+    size_t pos = 0;
+    while (pos < tail.size()) {
+      if (resync_[d]) {
+        pos += findResyncPoint(tail.subspan(pos), d);
+        if (resync_[d]) {
+          // Keep the last few bytes: a fixed header may straddle the cut.
+          const size_t keep = std::min<size_t>(tail.size(), 5);
+          return FeedResult{static_cast<uint32_t>(std::max(pos, tail.size() - keep)), 0, 0};
+        }
+      }
+      FixedHeader h;
+      const Bytes rest = tail.subspan(pos);
+      const HeaderResult hr = parseFixedHeader(rest, allowAuth(), h);
+      if (hr == HeaderResult::kNeedMore) break;
+      if (hr == HeaderResult::kInvalid) {
+        emitFailure(dir, sink, pos, 1, "", "invalid fixed header");
+        resync_[d] = true;
+        ++pos;
+        continue;
+      }
+      const uint64_t total = uint64_t{h.header_size} + h.remaining;
+      if (h.remaining > limits_.max_message_bytes) {
+        emitFailure(dir, sink, pos, h.header_size, packetName(h.type), "remaining length exceeds the cap");
+        return FeedResult{static_cast<uint32_t>(pos + h.header_size), 0, h.remaining};
+      }
+      if (total > rest.size()) {
+        if (total <= limits_.max_buffered_bytes) return FeedResult{static_cast<uint32_t>(pos), static_cast<uint32_t>(total), 0};
+        // Too large to hold: a PUBLISH is decoded from its beginning (topic,
+        // identifier, properties) and the payload passed over unseen.
+        const uint32_t prefix = h.header_size + std::min<uint32_t>(h.remaining, kPublishPrefix);
+        if (h.type != PacketType::kPublish) {
+          emitFailure(dir, sink, pos, h.header_size, packetName(h.type), "packet exceeds the buffering cap");
+          return FeedResult{static_cast<uint32_t>(pos + h.header_size), 0, h.remaining};
+        }
+        if (rest.size() < prefix) return FeedResult{static_cast<uint32_t>(pos), prefix, 0};
+        decodePacket(dir, h, rest.subspan(h.header_size, prefix - h.header_size), false, pos,
+                     static_cast<uint32_t>(total), sink);
+        return FeedResult{static_cast<uint32_t>(pos + prefix), 0, total - prefix};
+      }
+      decodePacket(dir, h, rest.subspan(h.header_size, h.remaining), true, pos, static_cast<uint32_t>(total), sink);
+      pos += total;
+    }
+    return FeedResult{static_cast<uint32_t>(pos), 0, 0};
+  }
+
+  void onGap(Direction dir) noexcept override { resync_[static_cast<int>(dir)] = true; }
+
+  void onEof(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
+    if (tail.empty() || resync_[static_cast<int>(dir)]) return;
+    FixedHeader h;
+    const bool known = parseFixedHeader(tail, allowAuth(), h) == HeaderResult::kOk;
+    emitFailure(dir, sink, 0, static_cast<uint32_t>(tail.size()), known ? packetName(h.type) : "",
+                "stream ended inside a packet");
+  }
+
+ private:
+  bool allowAuth() const { return level_ == 5 || level_ == 0; }
+  bool v5() const { return level_ == 5; }
+
+  // A plausible packet start: a valid fixed header whose packet either ends
+  // the buffer or is followed by another valid fixed header (two in a row
+  // are very unlikely by chance), or is incomplete but fits the caps.
+  size_t findResyncPoint(Bytes data, int d) {
+    for (size_t i = 0; i < data.size(); ++i) {
+      FixedHeader h;
+      const HeaderResult r = parseFixedHeader(data.subspan(i), allowAuth(), h);
+      if (r == HeaderResult::kNeedMore) return i;  // wait for the rest of the header
+      if (r != HeaderResult::kOk || h.remaining > limits_.max_buffered_bytes) continue;
+      const uint64_t end = i + uint64_t{h.header_size} + h.remaining;
+      if (end > data.size()) return i;  // incomplete: decide when it is whole
+      FixedHeader next;
+      const HeaderResult nr = end == data.size() ? HeaderResult::kOk : parseFixedHeader(data.subspan(end), allowAuth(), next);
+      if (nr == HeaderResult::kInvalid) continue;
+      resync_[d] = false;
+      return i;
+    }
+    return data.size();
+  }
+
+  Message base(Direction dir, MessageKind kind, PacketType type, size_t offset, uint32_t wire, uint32_t remaining) const {
+    Message m;
+    m.kind = kind;
+    m.offset = static_cast<uint32_t>(offset);
+    m.wire_size = wire;
+    m.fields.request_type = std::string(packetName(type));
+    m.fields.version = std::string(versionName(level_));
+    m.fields.request_domain = client_id_;
+    m.fields.response_status = kind == MessageKind::kRequest ? ResponseStatus::kUnknown : ResponseStatus::kOk;
+    const bool request_side = kind == MessageKind::kRequest || (kind == MessageKind::kOneWay && dir == Direction::kToServer);
+    (request_side ? m.fields.request_length : m.fields.response_length) = static_cast<int64_t>(remaining);
+    return m;
+  }
+
+  void emitFailure(Direction dir, MessageSink& sink, size_t offset, uint32_t wire, std::string_view type,
+                   std::string_view why) const {
+    Message m;
+    m.kind = MessageKind::kOneWay;
+    m.offset = static_cast<uint32_t>(offset);
+    m.wire_size = wire;
+    m.fields.request_type = std::string(type);
+    m.fields.version = std::string(versionName(level_));
+    m.fields.request_domain = client_id_;
+    m.fields.response_status = ResponseStatus::kParseFailed;
+    m.fields.response_exception = std::string(why);
+    sink.onMessage(dir, std::move(m));
+  }
+
+  void setReason(Message& m, uint8_t code) const {
+    const ReasonInfo info = reasonV5(code);
+    m.fields.response_status = info.status;
+    if (info.status != ResponseStatus::kOk) m.fields.response_exception = std::string(info.name);
+  }
+
+  // `complete` is false for a PUBLISH decoded from a prefix of its body.
+  void decodePacket(Direction dir, const FixedHeader& h, Bytes body, bool complete, size_t offset, uint32_t wire,
+                    MessageSink& sink) {
+    ByteReader r(body);
+    const std::string_view name = packetName(h.type);
+    auto malformed = [&](std::string_view why) { emitFailure(dir, sink, offset, wire, name, why); };
+    const Direction peer = reverse(dir);
+    switch (h.type) {
+      case PacketType::kConnect: {
+        std::string_view protocol, client_id;
+        uint8_t level = 0, flags = 0;
+        uint16_t keep_alive = 0;
+        if (!readString(r, protocol) || !r.u8(level) || !r.u8(flags) || !r.u16be(keep_alive))
+          return malformed("CONNECT variable header truncated");
+        if (!((protocol == "MQTT" && (level == 4 || level == 5)) || (protocol == "MQIsdp" && level == 3)))
+          return malformed("unknown protocol name or level");
+        if ((flags & 0x01) != 0) return malformed("CONNECT reserved flag set");
+        if (level == 5 && !skipProperties(r, limits_.max_array_count)) return malformed("bad CONNECT properties");
+        if (!readString(r, client_id)) return malformed("client identifier truncated");
+        if ((flags & 0x04) != 0) {  // will
+          if (level == 5 && !skipProperties(r, limits_.max_array_count)) return malformed("bad will properties");
+          std::string_view topic;
+          if (!readString(r, topic) || !readBinary(r)) return malformed("will truncated");
+        }
+        if ((flags & 0x80) != 0 && !readBinary(r)) return malformed("user name truncated");
+        if ((flags & 0x40) != 0 && !readBinary(r)) return malformed("password truncated");
+        level_ = level;
+        client_id_ = std::string(client_id);
+        Message m = base(dir, MessageKind::kRequest, h.type, offset, wire, h.remaining);
+        m.key.lane = kLaneConnect;
+        sink.onMessage(dir, std::move(m));
+        return;
+      }
+      case PacketType::kConnack: {
+        uint8_t ack_flags = 0, code = 0;
+        if (!r.u8(ack_flags) || !r.u8(code)) return malformed("CONNACK truncated");
+        if ((ack_flags & 0xFE) != 0) return malformed("CONNACK reserved flags set");
+        if (v5() && !r.empty() && !skipProperties(r, limits_.max_array_count)) return malformed("bad CONNACK properties");
+        Message m = base(dir, MessageKind::kResponse, h.type, offset, wire, h.remaining);
+        m.key.lane = kLaneConnect;
+        m.fields.response_code = code;
+        const ReasonInfo info = v5() ? reasonV5(code) : connackV3(code);
+        m.fields.response_status = info.status;
+        if (info.status != ResponseStatus::kOk) m.fields.response_exception = std::string(info.name);
+        sink.onMessage(dir, std::move(m));
+        return;
+      }
+      case PacketType::kPublish: {
+        const uint8_t qos = (h.flags >> 1) & 3;
+        std::string_view topic;
+        uint16_t packet_id = 0;
+        if (!readString(r, topic)) return malformed("topic truncated");
+        if (qos > 0 && !r.u16be(packet_id)) return malformed("packet identifier truncated");
+        if (qos > 0 && packet_id == 0) return malformed("packet identifier 0");
+        if ((h.flags & 0x08) != 0 && qos == 0) return malformed("DUP set on a QoS 0 PUBLISH");
+        if (v5() && !skipProperties(r, limits_.max_array_count)) return malformed("bad PUBLISH properties");
+        (void)complete;
+        const MessageKind kind = qos == 0 ? MessageKind::kOneWay : MessageKind::kRequest;
+        Message m = base(dir, kind, h.type, offset, wire, h.remaining);
+        if (qos > 0) m.key = PairKey{lane(qos == 1 ? kLanePublishQos1 : kLanePublishQos2, dir), packet_id};
+        m.fields.request_resource = std::string(topic);
+        m.fields.endpoint = m.fields.request_resource;
+        sink.onMessage(dir, std::move(m));
+        return;
+      }
+      case PacketType::kPuback:
+      case PacketType::kPubrec:
+      case PacketType::kPubcomp: {
+        uint16_t packet_id = 0;
+        if (!r.u16be(packet_id)) return malformed("packet identifier truncated");
+        uint8_t code = 0;
+        if (v5() && !r.empty()) {
+          if (!r.u8(code)) return malformed("reason code truncated");
+          if (!r.empty() && !skipProperties(r, limits_.max_array_count)) return malformed("bad properties");
+        }
+        Message m = base(dir, MessageKind::kResponse, h.type, offset, wire, h.remaining);
+        const uint32_t base_lane = h.type == PacketType::kPuback   ? kLanePublishQos1
+                                   : h.type == PacketType::kPubrec ? kLanePublishQos2
+                                                                   : kLanePubrel;
+        m.key = PairKey{lane(base_lane, peer), packet_id};
+        if (v5()) setReason(m, code);
+        sink.onMessage(dir, std::move(m));
+        return;
+      }
+      case PacketType::kPubrel: {
+        uint16_t packet_id = 0;
+        if (!r.u16be(packet_id)) return malformed("packet identifier truncated");
+        uint8_t code = 0;
+        if (v5() && !r.empty()) {
+          if (!r.u8(code)) return malformed("reason code truncated");
+          if (!r.empty() && !skipProperties(r, limits_.max_array_count)) return malformed("bad properties");
+        }
+        Message m = base(dir, MessageKind::kRequest, h.type, offset, wire, h.remaining);
+        m.key = PairKey{lane(kLanePubrel, dir), packet_id};
+        sink.onMessage(dir, std::move(m));
+        return;
+      }
+      case PacketType::kSubscribe:
+      case PacketType::kUnsubscribe: {
+        const bool subscribe = h.type == PacketType::kSubscribe;
+        uint16_t packet_id = 0;
+        if (!r.u16be(packet_id)) return malformed("packet identifier truncated");
+        if (v5() && !skipProperties(r, limits_.max_array_count)) return malformed("bad properties");
+        std::string filters;
+        uint32_t count = 0;
+        while (!r.empty()) {
+          std::string_view filter;
+          if (!readString(r, filter)) return malformed("topic filter truncated");
+          if (subscribe) {
+            uint8_t options = 0;
+            if (!r.u8(options)) return malformed("subscription options truncated");
+            if ((options & 0x03) == 3) return malformed("QoS 3 requested");
+          }
+          if (++count > limits_.max_array_count) return malformed("too many topic filters");
+          if (!filters.empty()) filters.push_back(',');
+          filters.append(filter);
+        }
+        if (count == 0) return malformed("no topic filter");
+        Message m = base(dir, MessageKind::kRequest, h.type, offset, wire, h.remaining);
+        m.key = PairKey{subscribe ? kLaneSubscribe : kLaneUnsubscribe, packet_id};
+        m.fields.request_resource = filters;
+        m.fields.endpoint = filters;
+        sink.onMessage(dir, std::move(m));
+        return;
+      }
+      case PacketType::kSuback:
+      case PacketType::kUnsuback: {
+        const bool suback = h.type == PacketType::kSuback;
+        uint16_t packet_id = 0;
+        if (!r.u16be(packet_id)) return malformed("packet identifier truncated");
+        if (v5() && !skipProperties(r, limits_.max_array_count)) return malformed("bad properties");
+        Message m = base(dir, MessageKind::kResponse, h.type, offset, wire, h.remaining);
+        m.key = PairKey{suback ? kLaneSubscribe : kLaneUnsubscribe, packet_id};
+        // The first refused filter decides the status (3.1.1: 0x80 failure;
+        // 5.0: reason codes).
+        uint8_t code = 0;
+        while (r.u8(code)) {
+          if (code >= 0x80) {
+            if (v5()) {
+              setReason(m, code);
+            } else {
+              m.fields.response_status = ResponseStatus::kServerError;
+              m.fields.response_exception = "subscription refused";
+            }
+            break;
+          }
+        }
+        sink.onMessage(dir, std::move(m));
+        return;
+      }
+      case PacketType::kPingreq: {
+        Message m = base(dir, MessageKind::kRequest, h.type, offset, wire, h.remaining);
+        m.key.lane = kLanePing;
+        sink.onMessage(dir, std::move(m));
+        return;
+      }
+      case PacketType::kPingresp: {
+        Message m = base(dir, MessageKind::kResponse, h.type, offset, wire, h.remaining);
+        m.key.lane = kLanePing;
+        sink.onMessage(dir, std::move(m));
+        return;
+      }
+      case PacketType::kDisconnect:
+      case PacketType::kAuth: {
+        Message m = base(dir, MessageKind::kOneWay, h.type, offset, wire, h.remaining);
+        uint8_t code = 0;
+        if (v5() && r.u8(code)) {
+          if (!r.empty() && !skipProperties(r, limits_.max_array_count)) return malformed("bad properties");
+          setReason(m, code);
+        }
+        sink.onMessage(dir, std::move(m));
+        return;
+      }
+    }
+  }
+
+  DecoderLimits limits_;
+  uint8_t level_ = 0;  // 0 until a CONNECT is seen: parsed as 3.1.1
+  std::string client_id_;
+  bool resync_[2] = {false, false};
+};
+
+std::unique_ptr<Decoder> createMqtt(const DecoderLimits& limits) { return std::make_unique<MqttDecoder>(limits); }
+
+constexpr uint16_t kMqttPorts[] = {1883, 8883};
+constexpr std::string_view kMqttVersions[] = {"3.1", "3.1.1", "5.0"};
+
+}  // namespace
+
+ProbeVerdict probeMqtt(Bytes first_bytes) noexcept {
+  // Only a CONNECT identifies MQTT from its first bytes; anything else is
+  // left to the well-known ports and the decoder's resynchronization.
+  FixedHeader h;
+  const HeaderResult hr = parseFixedHeader(first_bytes, true, h);
+  if (hr == HeaderResult::kNeedMore) return first_bytes.size() < 5 ? ProbeVerdict::kNeedMore : ProbeVerdict::kNo;
+  if (hr != HeaderResult::kOk || h.type != PacketType::kConnect) return ProbeVerdict::kNo;
+  ByteReader r(first_bytes.subspan(h.header_size));
+  uint16_t n = 0;
+  std::string_view name;
+  uint8_t level = 0;
+  if (!r.u16be(n)) return ProbeVerdict::kNeedMore;
+  if (n != 4 && n != 6) return ProbeVerdict::kNo;
+  if (!r.text(n, name) || !r.u8(level)) return ProbeVerdict::kNeedMore;
+  if ((name == "MQTT" && (level == 4 || level == 5)) || (name == "MQIsdp" && level == 3)) return ProbeVerdict::kFromClient;
+  return ProbeVerdict::kNo;
+}
+
+const DecoderInfo& mqttDecoderInfo() {
+  static const DecoderInfo info{L7Protocol::kMqtt, "MQTT", "mqtt", kMqttPorts, probeMqtt, createMqtt, kMqttVersions};
+  return info;
+}
+
+}  // namespace l7::mqtt
