@@ -8,17 +8,26 @@
 
 #include <algorithm>
 #include <cstring>
-#include <memory>
 
 #include "kafka/kafka_records.h"
 
 namespace l7::kafka {
 namespace {
 
-bool gunzipPrefix(Bytes input, size_t max_out, std::string& out) {
+struct ZlibContext {
   z_stream s{};
   // 15 + 32: zlib or gzip header, detected automatically.
-  if (inflateInit2(&s, 15 + 32) != Z_OK) return false;
+  bool ok = inflateInit2(&s, 15 + 32) == Z_OK;
+  ~ZlibContext() {
+    if (ok) inflateEnd(&s);
+  }
+};
+
+bool gunzipPrefix(Bytes input, size_t max_out, std::string& out) {
+  // Reused per thread, like the other codecs' contexts (see below).
+  thread_local ZlibContext holder;
+  if (!holder.ok || inflateReset(&holder.s) != Z_OK) return false;
+  z_stream& s = holder.s;
   out.resize(max_out);
   s.next_in = const_cast<Bytef*>(input.data());
   s.avail_in = static_cast<uInt>(std::min<size_t>(input.size(), 0xffffffffu));
@@ -27,7 +36,6 @@ bool gunzipPrefix(Bytes input, size_t max_out, std::string& out) {
   int rc = Z_OK;
   while (s.avail_out > 0 && rc == Z_OK) rc = inflate(&s, Z_NO_FLUSH);
   const size_t produced = max_out - s.avail_out;
-  inflateEnd(&s);
   out.resize(produced);
   // Z_BUF_ERROR: input ended early (a prefix) or output full; both fine.
   return rc == Z_OK || rc == Z_STREAM_END || (rc == Z_BUF_ERROR && produced > 0);
@@ -69,10 +77,25 @@ bool snappyPrefix(Bytes input, size_t max_out, std::string& out) {
   return !out.empty();
 }
 
-bool lz4Prefix(Bytes input, size_t max_out, std::string& out) {
+// Decompression contexts are costly to create (zstd allocates its window
+// tables); one per thread is reused, reset before every use.
+struct Lz4Context {
   LZ4F_dctx* ctx = nullptr;
-  if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION))) return false;
-  std::unique_ptr<LZ4F_dctx, decltype(&LZ4F_freeDecompressionContext)> guard(ctx, LZ4F_freeDecompressionContext);
+  Lz4Context() {
+    if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION))) ctx = nullptr;
+  }
+  ~Lz4Context() { LZ4F_freeDecompressionContext(ctx); }
+};
+struct ZstdContext {
+  ZSTD_DCtx* ctx = ZSTD_createDCtx();
+  ~ZstdContext() { ZSTD_freeDCtx(ctx); }
+};
+
+bool lz4Prefix(Bytes input, size_t max_out, std::string& out) {
+  thread_local Lz4Context holder;
+  LZ4F_dctx* ctx = holder.ctx;
+  if (ctx == nullptr) return false;
+  LZ4F_resetDecompressionContext(ctx);
   out.resize(max_out);
   size_t in_pos = 0, out_pos = 0;
   bool ok = true;
@@ -94,9 +117,10 @@ bool lz4Prefix(Bytes input, size_t max_out, std::string& out) {
 }
 
 bool zstdPrefix(Bytes input, size_t max_out, std::string& out) {
-  ZSTD_DCtx* ctx = ZSTD_createDCtx();
+  thread_local ZstdContext holder;
+  ZSTD_DCtx* ctx = holder.ctx;
   if (ctx == nullptr) return false;
-  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> guard(ctx, ZSTD_freeDCtx);
+  ZSTD_DCtx_reset(ctx, ZSTD_reset_session_only);
   // A frame may demand a window of up to 2^31 bytes; refuse windows past
   // 16 MiB so a hostile header cannot make us allocate them.
   ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, 24);

@@ -16,6 +16,11 @@ namespace l7::kafka {
 namespace {
 
 constexpr std::array<uint16_t, 1> kPorts = {9092};
+// The `version` column is request_api_version: Produce 0-13, Fetch 0-17,
+// JoinGroup 0-9, LeaveGroup/SyncGroup 0-5 and ApiVersions 0-4 are decoded
+// in full, every other API by its header (README.md).
+constexpr std::string_view kVersions[] = {"0", "1", "2",  "3",  "4",  "5",  "6",  "7",  "8",
+                                          "9", "10", "11", "12", "13", "14", "15", "16", "17"};
 
 // length(4) api_key(2) api_version(2) correlation_id(4) client_id length(2)
 constexpr size_t kRequestProbeBytes = 14;
@@ -554,7 +559,7 @@ ProbeVerdict probeKafka(Bytes first_bytes) noexcept {
 }
 
 const DecoderInfo& kafkaDecoderInfo() {
-  static const DecoderInfo info{L7Protocol::kKafka, "Kafka", "kafka", kPorts, &probeKafka, &createKafka};
+  static const DecoderInfo info{L7Protocol::kKafka, "Kafka", "kafka", kPorts, &probeKafka, &createKafka, kVersions};
   return info;
 }
 

@@ -15,8 +15,9 @@ constexpr size_t kMagicOffset = 16;
 constexpr size_t kAttributesOffset = 21;
 constexpr size_t kRecordCountOffset = 57;
 constexpr size_t kBatchHeaderSize = 61;
-// A first attempt decompresses this much; most first records fit.
-constexpr size_t kFirstDecompressAttempt = 64u << 10;
+// A first attempt decompresses this much; most first records fit, and a
+// larger one costs a second pass up to the cap.
+constexpr size_t kFirstDecompressAttempt = 4u << 10;
 
 enum class FirstRecord : uint8_t { kRead, kTruncated, kMalformed };
 
