@@ -63,3 +63,13 @@ capture produce-headers produce-headers
 capture produce-compressed produce-compressed
 capture produce-error produce-error
 capture consume-group consume-group
+
+# Synthesized captures for the versions the mock broker does not speak
+# (flexible Produce/Fetch, topic ids, flexible group APIs): built by the
+# kafka_synth_captures target of tests/kafka from the protocol layouts.
+SYNTH=${KAFKA_SYNTH:-$HERE/../../build-kafka/tests/kafka/kafka_synth_captures}
+if [[ -x "$SYNTH" ]]; then
+  "$SYNTH" "$HERE"
+else
+  echo "skipping synth-*.pcap: build the kafka_synth_captures target (or set KAFKA_SYNTH)" >&2
+fi

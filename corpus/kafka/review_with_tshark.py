@@ -20,7 +20,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIELDS = ["tcp.stream", "tcp.srcport", "tcp.dstport", "kafka.len", "kafka.request_key", "kafka.response_key",
           "kafka.request.version", "kafka.response.version", "kafka.correlation_id", "kafka.topic_name",
           "kafka.partition_id", "kafka.offset", "kafka.error", "kafka.consumer_group", "kafka.header_key",
-          "kafka.header_value"]
+          "kafka.header_value", "kafka.unsupported_api_version"]
 NAMES = {0: "Produce", 1: "Fetch", 2: "ListOffsets", 3: "Metadata", 8: "OffsetCommit", 9: "OffsetFetch",
          10: "FindCoordinator", 11: "JoinGroup", 12: "Heartbeat", 13: "LeaveGroup", 14: "SyncGroup",
          18: "ApiVersions", 22: "InitProducerId"}
@@ -57,6 +57,7 @@ def first(values, default=""):
 def main():
     mismatches = 0
     checked = 0
+    skipped = []
     for pcap in sorted((ROOT / "corpus/kafka").glob("*.pcap")):
         golden = [json.loads(l) for l in (ROOT / "golden/kafka" / (pcap.stem + ".jsonl")).read_text().splitlines()]
         port, messages = tshark_messages(pcap)
@@ -80,6 +81,15 @@ def main():
             if req is None:
                 check("request present", "yes", "no")
                 continue
+            # tshark 4.0 dissects Produce v0-8, Fetch v0-11, JoinGroup v0-7,
+            # LeaveGroup v0-4, ApiVersions v0-3: beyond that it says so, and
+            # only the header (key, version, length) is compared.
+            # (An ApiVersions response is flagged for the versions it lists;
+            # only its header fields are compared anyway.)
+            header_only = int(req["kafka.request_key"][0]) != 18 and any(
+                m is not None and m["kafka.unsupported_api_version"] != [""] for m in (req, resp))
+            if header_only:
+                skipped.append(f"{pcap.name} {r['request_type']} v{r['version']}")
             api_key = int(req["kafka.request_key"][0])
             check("request_type", r["request_type"], NAMES.get(api_key, str(api_key)))
             check("version", r["version"], req["kafka.request.version"][0])
@@ -87,6 +97,8 @@ def main():
                 check("request_length", r["request_length"], req["kafka.len"][0])
             if resp is not None and len(resp["kafka.len"]) == 1:
                 check("response_length", r["response_length"], resp["kafka.len"][0])
+            if header_only:
+                continue
             if api_key in (0, 1) and len(req["kafka.correlation_id"]) == 1:
                 topic = first(req["kafka.topic_name"])
                 part = first(req["kafka.partition_id"])
@@ -119,6 +131,8 @@ def main():
                 names = r["attribute_names"]
                 ours = r["attribute_values"][names.index("group_id")] if "group_id" in names else ""
                 check("group_id", ours, first(req["kafka.consumer_group"]))
+    if skipped:
+        print(f"header only (version beyond tshark's dissector): {len(skipped)}: " + ", ".join(sorted(set(skipped))))
     print(f"{checked} field comparisons, {mismatches} mismatches")
     return 1 if mismatches else 0
 
