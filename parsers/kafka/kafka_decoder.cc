@@ -267,10 +267,11 @@ class KafkaDecoder final : public Decoder {
       } else if (at.size() < kResponseHeaderBytes) {
         c = Check::kNeedMore;
       } else {
+        // A response carries nothing to check but its size and a
+        // correlation_id that a pending request waits for.
         const uint32_t size = be32(at);
-        c = size >= kMinResponseSize + 2 && size <= limits_.max_message_bytes && findPending(static_cast<int32_t>(be32(at.subspan(4)))) != pending_.end()
-                ? Check::kYes
-                : Check::kNo;
+        const bool awaited = findPending(static_cast<int32_t>(be32(at.subspan(4)))) != pending_.end();
+        c = size >= kMinResponseSize + 2 && size <= limits_.max_message_bytes && awaited ? Check::kYes : Check::kNo;
       }
       if (c == Check::kYes) {
         r.skip = i;
@@ -427,7 +428,7 @@ class KafkaDecoder final : public Decoder {
       bad.wire_size = wire_size;
       fillHeader(bad.fields, h, dir);
       bad.fields.response_status = ResponseStatus::kParseFailed;
-      bad.fields.response_exception = std::string(apiName(h.api_key)) + " request: " + std::string(wireErrorText(err));
+      bad.fields.response_exception = requestTypeName(h.api_key) + " request: " + std::string(wireErrorText(err));
       sink.onMessage(dir, std::move(bad));
       return;
     }
@@ -491,7 +492,7 @@ class KafkaDecoder final : public Decoder {
       bad.wire_size = wire_size;
       fillHeader(bad.fields, h, dir);
       bad.fields.response_status = ResponseStatus::kParseFailed;
-      bad.fields.response_exception = std::string(apiName(h.api_key)) + " response: " + std::string(wireErrorText(err));
+      bad.fields.response_exception = requestTypeName(h.api_key) + " response: " + std::string(wireErrorText(err));
       sink.onMessage(dir, std::move(bad));
       return;
     }
