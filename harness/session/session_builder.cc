@@ -137,6 +137,9 @@ bool SessionBuilder::decideByProbe(ConnState& st, const HeldChunk& chunk, bool& 
     // With a handshake the client is known; a probe that disagrees is not
     // this protocol (or not a message start), so keep looking.
     if (st.info.handshake_seen && sender_is_client_side != 0) continue;
+    // The probe saw a message start at the first byte of this side: the
+    // decoder need not resynchronize there even if the capture joined late.
+    st.aligned_side = chunk.side;
     start(st, &d, sender_is_client_side);
     return true;
   }
@@ -187,9 +190,11 @@ void SessionBuilder::start(ConnState& st, const l7::DecoderInfo* decoder, int cl
   ConnectionOutput out{&output_, &seen_counter_, &per_protocol_[decoder]};
   st.conn = std::make_unique<Connection>(flow, options_, out);
   if (!st.info.handshake_seen) {
-    // Joined mid-stream: the decoder must resynchronize on both directions.
-    st.conn->gap(l7::Direction::kToServer, 0);
-    st.conn->gap(l7::Direction::kToClient, 0);
+    // Joined mid-stream: the decoder must resynchronize, except on a side
+    // whose first bytes the probe recognized as a message start.
+    for (int side = 0; side < 2; ++side) {
+      if (side != st.aligned_side) st.conn->gap(directionOf(st, side), 0);
+    }
   }
   std::vector<HeldChunk> held = std::move(st.held);
   st.held.clear();

@@ -11,7 +11,7 @@ namespace l7h::cli {
 
 int synthCommand(Args args) {
   std::string protocol, version, output, expect, segmentation = "whole", link = "ethernet";
-  int64_t seed = 1, count = 50, connections = 1, mss = 1460, retransmit = 0, reorder = 0, vlan = -1;
+  int64_t seed = 1, plan_seed = -1, count = 50, connections = 1, mss = 1460, retransmit = 0, reorder = 0, vlan = -1;
   bool ipv6 = false, pcapng = false, no_handshake = false, drop_one = false;
   std::string known;
   for (const auto& g : synth::generators()) known += (known.empty() ? "" : ", ") + std::string(g.protocol);
@@ -22,6 +22,7 @@ int synthCommand(Args args) {
   p.option("--protocol", &protocol, "P", "protocol to synthesize (registry key)");
   p.option("--version", &version, "V", "protocol version (default: the generator's first; see l7conform versions)");
   p.option("--seed", &seed, "N", "random seed (default 1)");
+  p.option("--plan-seed", &plan_seed, "N", "seed of the packet plan only (default: --seed); reproduces property cases");
   p.option("--count", &count, "M", "messages per connection (default 50)");
   p.option("--connections", &connections, "C", "concurrent connections (default 1)");
   p.option("--segmentation", &segmentation, "MODE", "whole | coalesced | random | one-byte (default whole)");
@@ -57,7 +58,7 @@ int synthCommand(Args args) {
   o.connections = static_cast<size_t>(connections);
   o.ipv6 = ipv6;
   if (!synth::parseSegmentation(segmentation, o.plan.segmentation)) return fail("unknown segmentation '" + segmentation + "'");
-  o.plan.seed = static_cast<uint64_t>(seed);
+  o.plan.seed = static_cast<uint64_t>(plan_seed >= 0 ? plan_seed : seed);
   o.plan.mss = static_cast<size_t>(mss);
   o.plan.retransmit_percent = static_cast<uint32_t>(retransmit);
   o.plan.reorder_percent = static_cast<uint32_t>(reorder);

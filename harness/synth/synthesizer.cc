@@ -5,6 +5,7 @@
 
 #include "l7/record_json.h"
 #include "session/replay.h"
+#include "synth/mqtt_synth.h"
 #include "synth/nats_synth.h"
 
 namespace l7h::synth {
@@ -13,6 +14,7 @@ const std::vector<Generator>& generators() {
   // THE generator list: one line per protocol.
   static const std::vector<Generator> kAll = {
       natsGenerator(),
+      mqttGenerator(),
   };
   return kAll;
 }

@@ -1,5 +1,6 @@
 #include "mqtt/mqtt_decoder.h"
 
+#include <cstdint>
 #include <string>
 
 #include "mqtt/mqtt_wire.h"
@@ -93,9 +94,11 @@ class MqttDecoder final : public Decoder {
     size_t pos = 0;
     while (pos < tail.size()) {
       if (resync_[d]) {
-        pos += findResyncPoint(tail.subspan(pos), d);
+        const Resync found = findResyncPoint(dir, tail.subspan(pos));
+        pos += found.offset;
+        if (found.wait) return FeedResult{static_cast<uint32_t>(pos), 0, 0};  // candidate kept, need more
         if (resync_[d]) {
-          // Keep the last few bytes: a fixed header may straddle the cut.
+          // Nothing plausible: keep the last few bytes, a header may straddle the cut.
           const size_t keep = std::min<size_t>(tail.size(), 5);
           return FeedResult{static_cast<uint32_t>(std::max(pos, tail.size() - keep)), 0, 0};
         }
@@ -138,10 +141,25 @@ class MqttDecoder final : public Decoder {
   void onGap(Direction dir) noexcept override { resync_[static_cast<int>(dir)] = true; }
 
   void onEof(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
-    if (tail.empty() || resync_[static_cast<int>(dir)]) return;
+    const int d = static_cast<int>(dir);
+    size_t pos = 0;
+    if (resync_[d]) {
+      // Nothing more will come: a complete, valid last packet is accepted
+      // without the following header that resync normally waits for.
+      const Resync found = findResyncPoint(dir, tail, /*at_end=*/true);
+      if (resync_[d]) return;  // only the debris of a gap
+      pos = found.offset;
+    }
+    if (pos < tail.size()) {
+      // Offsets of what feed() emits are relative to the span it was given.
+      OffsetSink shifted(sink, static_cast<uint32_t>(pos));
+      pos += feed(dir, tail.subspan(pos), shifted).consumed;
+    }
+    if (pos >= tail.size() || resync_[d]) return;
     FixedHeader h;
-    const bool known = parseFixedHeader(tail, allowAuth(), h) == HeaderResult::kOk;
-    emitFailure(dir, sink, 0, static_cast<uint32_t>(tail.size()), known ? packetName(h.type) : "",
+    const Bytes rest = tail.subspan(pos);
+    const bool known = parseFixedHeader(rest, allowAuth(), h) == HeaderResult::kOk;
+    emitFailure(dir, sink, pos, static_cast<uint32_t>(rest.size()), known ? packetName(h.type) : "",
                 "stream ended inside a packet");
   }
 
@@ -149,24 +167,112 @@ class MqttDecoder final : public Decoder {
   bool allowAuth() const { return level_ == 5 || level_ == 0; }
   bool v5() const { return level_ == 5; }
 
-  // A plausible packet start: a valid fixed header whose packet either ends
-  // the buffer or is followed by another valid fixed header (two in a row
-  // are very unlikely by chance), or is incomplete but fits the caps.
-  size_t findResyncPoint(Bytes data, int d) {
-    for (size_t i = 0; i < data.size(); ++i) {
-      FixedHeader h;
-      const HeaderResult r = parseFixedHeader(data.subspan(i), allowAuth(), h);
-      if (r == HeaderResult::kNeedMore) return i;  // wait for the rest of the header
-      if (r != HeaderResult::kOk || h.remaining > limits_.max_buffered_bytes) continue;
-      const uint64_t end = i + uint64_t{h.header_size} + h.remaining;
-      if (end > data.size()) return i;  // incomplete: decide when it is whole
-      FixedHeader next;
-      const HeaderResult nr = end == data.size() ? HeaderResult::kOk : parseFixedHeader(data.subspan(end), allowAuth(), next);
-      if (nr == HeaderResult::kInvalid) continue;
-      resync_[d] = false;
-      return i;
+  // Packets only one side may send (MQTT 3.1.1 §3, 5.0 §3).
+  static bool allowedFrom(PacketType t, Direction dir) {
+    switch (t) {
+      case PacketType::kConnect:
+      case PacketType::kSubscribe:
+      case PacketType::kUnsubscribe:
+      case PacketType::kPingreq:
+        return dir == Direction::kToServer;
+      case PacketType::kConnack:
+      case PacketType::kSuback:
+      case PacketType::kUnsuback:
+      case PacketType::kPingresp:
+        return dir == Direction::kToClient;
+      default:
+        return true;
     }
-    return data.size();
+  }
+
+  struct OffsetSink final : MessageSink {
+    OffsetSink(MessageSink& inner, uint32_t shift) : inner_(inner), shift_(shift) {}
+    void onMessage(Direction dir, Message&& m) override {
+      m.offset += shift_;
+      inner_.onMessage(dir, std::move(m));
+    }
+    MessageSink& inner_;
+    uint32_t shift_;
+  };
+
+  // Collects what a dry-run decode would emit, to validate resync candidates.
+  struct ProbeSink final : MessageSink {
+    bool failed = false;
+    void onMessage(Direction, Message&& m) override { failed = m.fields.response_status == ResponseStatus::kParseFailed; }
+  };
+
+  struct Resync {
+    size_t offset = 0;
+    bool wait = false;  // a candidate at `offset` needs more bytes to be judged
+  };
+
+  // How many complete, valid packets (legal from this side, body decoding
+  // without error) follow each other from `i`; `end` is where the chain
+  // stops and `open` tells whether it stops at a valid but incomplete one.
+  struct Chain {
+    size_t packets = 0;
+    size_t end = 0;
+    bool open = false;
+  };
+  Chain chainFrom(Direction dir, Bytes data, size_t i, size_t max_packets) {
+    Chain c;
+    c.end = i;
+    while (c.packets < max_packets && c.end < data.size()) {
+      FixedHeader h;
+      const HeaderResult r = parseFixedHeader(data.subspan(c.end), allowAuth(), h);
+      if (r == HeaderResult::kNeedMore) {
+        c.open = true;
+        break;
+      }
+      if (r != HeaderResult::kOk || !allowedFrom(h.type, dir) || h.remaining > limits_.max_buffered_bytes) break;
+      const uint64_t stop = c.end + uint64_t{h.header_size} + h.remaining;
+      if (stop > data.size()) {
+        c.open = true;
+        break;
+      }
+      ProbeSink probe;
+      decodePacket(dir, h, data.subspan(c.end + h.header_size, h.remaining), true, c.end, 0, probe, /*dry_run=*/true);
+      if (probe.failed) break;
+      ++c.packets;
+      c.end = static_cast<size_t>(stop);
+    }
+    // Ending exactly where the data ends, the next packet may still come.
+    if (c.end == data.size()) c.open = true;
+    return c;
+  }
+
+  // After a gap, a packet start is accepted when two complete, valid
+  // packets follow each other from it (random payload bytes pass one check
+  // often, a chain of them rarely); with one and the next still arriving,
+  // wait. At the end of the stream, nothing more will arrive: the start
+  // whose chain covers the rest exactly with the most packets wins.
+  Resync findResyncPoint(Direction dir, Bytes data, bool at_end = false) {
+    const int d = static_cast<int>(dir);
+    constexpr size_t kEndScanLimit = 1 << 20;
+    size_t best = data.size();
+    size_t best_packets = 0;
+    for (size_t i = 0; i < data.size(); ++i) {
+      if (at_end) {
+        if (data.size() > kEndScanLimit && i > 0) break;
+        const Chain c = chainFrom(dir, data, i, SIZE_MAX);
+        if (c.packets > best_packets && c.end == data.size()) {
+          best = i;
+          best_packets = c.packets;
+        }
+        continue;
+      }
+      const Chain c = chainFrom(dir, data, i, 2);
+      if (c.packets >= 2) {
+        resync_[d] = false;
+        return {i, false};
+      }
+      if (c.open && (c.packets == 1 || c.end == i)) return {i, true};  // judge it when more has arrived
+    }
+    if (at_end && best_packets > 0) {
+      resync_[d] = false;
+      return {best, false};
+    }
+    return {data.size(), false};
   }
 
   Message base(Direction dir, MessageKind kind, PacketType type, size_t offset, uint32_t wire, uint32_t remaining) const {
@@ -204,12 +310,14 @@ class MqttDecoder final : public Decoder {
   }
 
   // `complete` is false for a PUBLISH decoded from a prefix of its body.
+  // A dry run validates without changing connection state.
   void decodePacket(Direction dir, const FixedHeader& h, Bytes body, bool complete, size_t offset, uint32_t wire,
-                    MessageSink& sink) {
+                    MessageSink& sink, bool dry_run = false) {
     ByteReader r(body);
     const std::string_view name = packetName(h.type);
     auto malformed = [&](std::string_view why) { emitFailure(dir, sink, offset, wire, name, why); };
     const Direction peer = reverse(dir);
+    if (!allowedFrom(h.type, dir)) return malformed("packet type not allowed from this side");
     switch (h.type) {
       case PacketType::kConnect: {
         std::string_view protocol, client_id;
@@ -229,8 +337,10 @@ class MqttDecoder final : public Decoder {
         }
         if ((flags & 0x80) != 0 && !readBinary(r)) return malformed("user name truncated");
         if ((flags & 0x40) != 0 && !readBinary(r)) return malformed("password truncated");
-        level_ = level;
-        client_id_ = std::string(client_id);
+        if (!dry_run) {
+          level_ = level;
+          client_id_ = std::string(client_id);
+        }
         Message m = base(dir, MessageKind::kRequest, h.type, offset, wire, h.remaining);
         m.key.lane = kLaneConnect;
         sink.onMessage(dir, std::move(m));

@@ -142,6 +142,12 @@ TEST_P(Roundtrip, AGapLosesOnlyTheTrafficItTouches) {
           break;
         }
       }
+      if (!found) {
+        RC_LOG() << "lost one-way message " << i << " (" << m.fields.request_type << ", " << m.bytes.size()
+                 << " bytes, direction " << static_cast<int>(m.dir) << "); affected:";
+        for (size_t a : affected) RC_LOG() << " " << a;
+        RC_LOG() << "\n";
+      }
       RC_ASSERT(found);
     }
   });
