@@ -67,8 +67,12 @@ void run(benchmark::State& state, const std::string& protocol, size_t piece) {
 
 // One line per protocol with a generator.
 void BM_Nats_WholeMessages(benchmark::State& state) { run(state, "nats", 1 << 20); }
+void BM_Mqtt_WholeMessages(benchmark::State& state) { run(state, "mqtt", 1 << 20); }
+void BM_Mqtt_OneBytePerCall(benchmark::State& state) { run(state, "mqtt", 1); }
 void BM_Nats_OneBytePerCall(benchmark::State& state) { run(state, "nats", 1); }
 BENCHMARK(BM_Nats_WholeMessages);
 BENCHMARK(BM_Nats_OneBytePerCall);
+BENCHMARK(BM_Mqtt_WholeMessages);
+BENCHMARK(BM_Mqtt_OneBytePerCall);
 
 }  // namespace
