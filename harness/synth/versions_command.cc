@@ -48,7 +48,14 @@ int versionsCommand(Args args) {
   bool all_pass = true;
   for (const l7::DecoderInfo& d : l7::allDecoders()) {
     const synth::Generator* g = synth::findGenerator(d.key);
-    std::set<std::string> versions;
+    // Numeric versions in numeric order ("2" before "10"), others as text.
+    auto byVersion = [](const std::string& a, const std::string& b) {
+      const bool na = !a.empty() && a.find_first_not_of("0123456789") == std::string::npos;
+      const bool nb = !b.empty() && b.find_first_not_of("0123456789") == std::string::npos;
+      if (na && nb) return a.size() != b.size() ? a.size() < b.size() : a < b;
+      return a < b;
+    };
+    std::set<std::string, decltype(byVersion)> versions(byVersion);
     for (std::string_view v : d.versions) versions.emplace(v);
     if (g != nullptr) versions.insert(g->versions.begin(), g->versions.end());
     if (versions.empty()) versions.insert("(not stated)");
