@@ -26,12 +26,12 @@ for name in "${targets[@]}"; do
   proto=${name#fuzz_}
   dict=()
   [[ -f $HERE/dict/$proto.dict ]] && dict=(-dict="$HERE/dict/$proto.dict")
+  mkdir -p "$HERE/regressions/$name"  # libFuzzer writes findings there
   echo "[fuzz] $name for ${SECS}s (corpus: $before inputs in $work)"
   "$bin" "${dict[@]}" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$HERE/regressions/$name/" "$work" 2>&1 | tee "$BUILD/fuzz-work/$name.log" |
     grep -E '^#[0-9]+.*(pulse|DONE)|ERROR|SUMMARY' || true
-  mkdir -p "$HERE/regressions/$name"
-  rmdir "$HERE/regressions/$name" 2>/dev/null || true
+  rmdir "$HERE/regressions/$name" 2>/dev/null || true  # keep it only when something was found
   after=$(ls "$work" | wc -l)
   execs=$(grep -m1 'stat::number_of_executed_units' "$BUILD/fuzz-work/$name.log" | awk '{print $2}')
   rate=$(grep -m1 'stat::average_exec_per_sec' "$BUILD/fuzz-work/$name.log" | awk '{print $2}')
