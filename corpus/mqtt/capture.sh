@@ -10,24 +10,8 @@ cd "$(dirname "$0")"
 HERE=$(pwd)
 PORT=${MQTT_PORT:-1883}
 
-need() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-missing=()
-for p in mosquitto mosquitto-clients python3-paho-mqtt tshark; do need "$p" || missing+=("$p"); done
-if ((${#missing[@]})); then
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-
-WORK=$(mktemp -d)
-chmod 755 "$WORK"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+source ../capture-lib.sh
+ensure_packages mosquitto mosquitto-clients python3-paho-mqtt tshark
 
 start_broker() {  # start_broker [password]
   {
@@ -47,26 +31,11 @@ start_broker() {  # start_broker [password]
   mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 &
   BROKER=$!
   PIDS+=("$BROKER")
-  for _ in $(seq 50); do
-    (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "mosquitto did not start" >&2
-  cat "$WORK/mosquitto.log" >&2
-  exit 1
+  wait_for_port "$PORT" "$WORK/mosquitto.log"
 }
 
-capture() {  # capture NAME SCENARIO
-  dumpcap -q -P -i lo -f "tcp port $PORT" -w "$WORK/$1.pcap" >/dev/null 2>&1 &
-  local cap=$!
-  PIDS+=("$cap")
-  sleep 1
-  /usr/bin/python3 client.py "$2" "$PORT"  # Debian's python has python3-paho-mqtt
-  sleep 0.5
-  stop_pid "$cap"
-  mv "$WORK/$1.pcap" "$HERE/$1.pcap"
-  chmod 644 "$HERE/$1.pcap"
-  echo "wrote corpus/mqtt/$1.pcap ($(tshark -r "$HERE/$1.pcap" 2>/dev/null | wc -l) packets)"
+capture() {  # capture NAME SCENARIO (Debian's python has python3-paho-mqtt)
+  capture_loopback "$HERE/$1.pcap" "$PORT" /usr/bin/python3 client.py "$2" "$PORT"
 }
 
 start_broker

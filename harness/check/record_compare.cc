@@ -128,6 +128,19 @@ CompareResult compareRecords(const JsonRecords& expected, const JsonRecords& act
       by_start.erase(it);
     }
   }
+  // Last pass: whatever is still unpaired pairs up in order, so a capture
+  // whose timestamps or sequence numbers all moved shows field diffs, and
+  // only a difference in count shows as missing or extra records.
+  {
+    size_t next_actual = 0;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      if (partner[i] >= 0) continue;
+      while (next_actual < actual.size() && used[next_actual]) ++next_actual;
+      if (next_actual == actual.size()) break;
+      partner[i] = static_cast<long>(next_actual);
+      used[next_actual] = true;
+    }
+  }
   for (size_t i = 0; i < expected.size(); ++i) {
     if (partner[i] < 0) {
       ++r.missing;

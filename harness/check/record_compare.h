@@ -5,8 +5,9 @@
 // external implementation (--impl) and hand-edited goldens are all judged the
 // same way. Alignment: records match on (start_time, flow_id, type,
 // req_tcp_seq, resp_tcp_seq) first, in order of appearance; whatever is left
-// pairs up by position inside the same start_time, so a record whose
-// identity columns changed still shows as a field diff, not missing+extra.
+// pairs up by position inside the same start_time, then by position overall,
+// so a record whose identity columns changed still shows as a field diff,
+// not missing+extra.
 #pragma once
 
 #include <cstdio>

@@ -118,42 +118,39 @@ ReplayResult run(PcapInput& source, const ReplayOptions& options, const RecordCa
 
 }  // namespace
 
-ReplayResult replayCapture(const std::string& path, const ReplayOptions& options, const RecordCallback& on_record) {
-  std::string error;
-  auto source = PcapInput::openFile(path, error);
+namespace {
+
+ReplayResult runOrFail(std::unique_ptr<PcapInput> source, const std::string& error, const ReplayOptions& options,
+                       const RecordCallback& on_record, const std::atomic<bool>* stop) {
   if (!source) {
     ReplayResult r;
     r.ok = false;
     r.error = error;
     return r;
   }
-  return run(*source, options, on_record, nullptr);
+  return run(*source, options, on_record, stop);
+}
+
+}  // namespace
+
+ReplayResult replayCapture(const std::string& path, const ReplayOptions& options, const RecordCallback& on_record) {
+  std::string error;
+  auto source = PcapInput::openFile(path, error);
+  return runOrFail(std::move(source), error, options, on_record, nullptr);
 }
 
 ReplayResult replayCaptureBytes(std::span<const uint8_t> capture, const ReplayOptions& options,
                                 const RecordCallback& on_record) {
   std::string error;
   auto source = PcapInput::openMemory(capture, error);
-  if (!source) {
-    ReplayResult r;
-    r.ok = false;
-    r.error = error;
-    return r;
-  }
-  return run(*source, options, on_record, nullptr);
+  return runOrFail(std::move(source), error, options, on_record, nullptr);
 }
 
 ReplayResult replayLive(const std::string& interface, const std::string& bpf_filter, const ReplayOptions& options,
                         const RecordCallback& on_record, const std::atomic<bool>& stop) {
   std::string error;
   auto source = PcapInput::openLive(interface, bpf_filter, error);
-  if (!source) {
-    ReplayResult r;
-    r.ok = false;
-    r.error = error;
-    return r;
-  }
-  return run(*source, options, on_record, &stop);
+  return runOrFail(std::move(source), error, options, on_record, &stop);
 }
 
 std::vector<l7::Record> replayCaptureToVector(const std::string& path, const ReplayOptions& options,

@@ -380,13 +380,22 @@ class MqttDecoder final : public Decoder {
       }
       case PacketType::kPuback:
       case PacketType::kPubrec:
+      case PacketType::kPubrel:
       case PacketType::kPubcomp: {
+        // The four publish acknowledgements share one layout: packet
+        // identifier, then (5.0, optional) a reason code and properties.
         uint16_t packet_id = 0;
         if (!r.u16be(packet_id)) return malformed("packet identifier truncated");
         uint8_t code = 0;
         if (v5() && !r.empty()) {
           if (!r.u8(code)) return malformed("reason code truncated");
           if (!r.empty() && !skipProperties(r, limits_.max_array_count)) return malformed("bad properties");
+        }
+        if (h.type == PacketType::kPubrel) {  // the second QoS 2 exchange starts here
+          Message m = base(dir, MessageKind::kRequest, h.type, offset, wire, h.remaining);
+          m.key = PairKey{lane(kLanePubrel, dir), packet_id};
+          sink.onMessage(dir, std::move(m));
+          return;
         }
         Message m = base(dir, MessageKind::kResponse, h.type, offset, wire, h.remaining);
         const uint32_t base_lane = h.type == PacketType::kPuback   ? kLanePublishQos1
@@ -394,19 +403,6 @@ class MqttDecoder final : public Decoder {
                                                                    : kLanePubrel;
         m.key = PairKey{lane(base_lane, peer), packet_id};
         if (v5()) setReason(m, code);
-        sink.onMessage(dir, std::move(m));
-        return;
-      }
-      case PacketType::kPubrel: {
-        uint16_t packet_id = 0;
-        if (!r.u16be(packet_id)) return malformed("packet identifier truncated");
-        uint8_t code = 0;
-        if (v5() && !r.empty()) {
-          if (!r.u8(code)) return malformed("reason code truncated");
-          if (!r.empty() && !skipProperties(r, limits_.max_array_count)) return malformed("bad properties");
-        }
-        Message m = base(dir, MessageKind::kRequest, h.type, offset, wire, h.remaining);
-        m.key = PairKey{lane(kLanePubrel, dir), packet_id};
         sink.onMessage(dir, std::move(m));
         return;
       }

@@ -34,18 +34,24 @@ TEST(RecordCompare, ReportsOnlyTheFieldsThatDiffer) {
       "\n");
   const auto r = compareRecords(expected, actual);
   EXPECT_EQ(r.matched, 0u);
-  EXPECT_EQ(r.mismatched, 1u);
-  EXPECT_EQ(r.missing, 1u);
-  EXPECT_EQ(r.extra, 1u);
-  ASSERT_EQ(r.diffs.size(), 1u);
+  EXPECT_EQ(r.mismatched, 2u);  // the second pair differs in identity too: shown as field diffs
+  EXPECT_EQ(r.missing, 0u);
+  EXPECT_EQ(r.extra, 0u);
+  ASSERT_EQ(r.diffs.size(), 2u);
   ASSERT_EQ(r.diffs[0].fields.size(), 1u);
   EXPECT_EQ(r.diffs[0].fields[0].key, "endpoint");
   EXPECT_EQ(r.diffs[0].fields[0].expected, "\"a\"");
   EXPECT_EQ(r.diffs[0].fields[0].actual, "\"x\"");
   const std::string text = formatComparison("nats/x", r, expected, actual, 10);
   EXPECT_NE(text.find("endpoint: expected \"a\", got \"x\""), std::string::npos) << text;
-  EXPECT_NE(text.find("missing"), std::string::npos);
-  EXPECT_NE(text.find("extra record"), std::string::npos);
+  EXPECT_NE(text.find("request_type: expected \"SUB\", got \"MSG\""), std::string::npos) << text;
+  // A record with no counterpart at all is missing (or extra).
+  const auto fewer = compareRecords(expected, JsonRecords(actual.begin(), actual.begin() + 1));
+  EXPECT_EQ(fewer.missing, 1u);
+  EXPECT_NE(formatComparison("nats/x", fewer, expected, actual, 10).find("missing"), std::string::npos);
+  const auto more = compareRecords(JsonRecords(expected.begin(), expected.begin() + 1), actual);
+  EXPECT_EQ(more.extra, 1u);
+  EXPECT_NE(formatComparison("nats/x", more, expected, actual, 10).find("extra record"), std::string::npos);
 }
 
 TEST(RecordCompare, IdenticalSetsMatchAndChangedIdentityStillDiffs) {
