@@ -40,6 +40,7 @@ void SessionBuilder::onData(ConnId id, const DataChunk& chunk) {
   if (it == conns_.end()) return;
   ConnState& st = it->second;
   st.last_ts_us = chunk.ts_us;
+  st.saw_data = true;
   if (st.ignored) return;
   if (st.decided) {
     st.conn->data(directionOf(st, chunk.side), chunk.stream_offset, chunk.tcp_seq, chunk.ts_us, chunk.data);
@@ -84,9 +85,11 @@ void SessionBuilder::onClose(ConnId id, int64_t ts_us) {
   if (it == conns_.end()) return;
   ConnState& st = it->second;
   st.last_ts_us = ts_us;
-  if (!st.decided) tryDecide(st, /*force=*/true);
+  if (!st.decided && st.saw_data) tryDecide(st, /*force=*/true);
   if (st.decided && !st.ignored) st.conn->close();
-  if (!st.decided || st.ignored) ++unclassified_;
+  // A connection that never carried a byte (a port scan, a refused SYN) has
+  // no protocol to recognize: it is not "unclassified".
+  if ((!st.decided || st.ignored) && st.saw_data) ++unclassified_;
   conns_.erase(it);
 }
 

@@ -67,7 +67,8 @@ class SessionBuilder final : public StreamSink {
     std::vector<HeldChunk> held;  // bytes seen before the protocol is known
     size_t held_bytes = 0;
     bool side_closed[2] = {false, false};
-    int aligned_side = -1;  // side whose first held byte the probe recognized as a message start
+    int aligned_side = -1;
+    bool saw_data = false;  // side whose first held byte the probe recognized as a message start
     int64_t last_ts_us = 0;
   };
 
