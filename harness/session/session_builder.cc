@@ -107,14 +107,13 @@ void SessionBuilder::onClock(int64_t ts_us) {
 void SessionBuilder::tryDecide(ConnState& st, bool force) {
   if (st.held.empty() && !force) return;
   bool need_more = false;
-  if (forced_ == nullptr) {
-    for (const HeldChunk& chunk : st.held) {
-      bool chunk_needs_more = false;
-      if (decideByProbe(st, chunk, chunk_needs_more)) return;
-      need_more = need_more || chunk_needs_more;
-    }
-    if (need_more && !force) return;
+  for (const HeldChunk& chunk : st.held) {
+    bool chunk_needs_more = false;
+    // A forced protocol still asks its own probe which side is the client.
+    if (decideByProbe(st, chunk, chunk_needs_more)) return;
+    need_more = need_more || chunk_needs_more;
   }
+  if (need_more && !force) return;
   if (decideByPort(st)) return;
   st.decided = true;
   st.ignored = true;
@@ -129,7 +128,9 @@ bool SessionBuilder::decideByProbe(ConnState& st, const HeldChunk& chunk, bool& 
   for (const HeldChunk& c : st.held) {
     if (c.side == chunk.side) side_bytes.insert(side_bytes.end(), c.bytes.begin(), c.bytes.end());
   }
-  for (const l7::DecoderInfo& d : l7::allDecoders()) {
+  const std::span<const l7::DecoderInfo> candidates =
+      forced_ != nullptr ? std::span<const l7::DecoderInfo>(forced_, 1) : l7::allDecoders();
+  for (const l7::DecoderInfo& d : candidates) {
     const l7::ProbeVerdict v = d.probe(l7::Bytes(side_bytes));
     if (v == l7::ProbeVerdict::kNeedMore) {
       need_more = true;
