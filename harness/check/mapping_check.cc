@@ -121,7 +121,7 @@ std::vector<MappingViolation> checkMapping(const MappingTable& table, const Json
       for (const auto& n : names->value().as_array()) {
         if (!n.is_string()) continue;
         const std::string column = "attribute." + std::string(n.as_string());
-        if (ruleFor(column) == nullptr)
+        if (ruleFor(column) == nullptr && ruleFor("attribute.*") == nullptr)
           out.push_back({i, label + ": attribute " + std::string(n.as_string()) + " is not in the mapping table"});
       }
     }

@@ -14,5 +14,6 @@ int checkCommand(Args args);
 int synthCommand(Args args);
 int versionsCommand(Args args);
 int benchCommand(Args args);
+int skywalkingCommand(Args args);
 
 }  // namespace l7h::cli
