@@ -24,6 +24,7 @@ for name in "${targets[@]}"; do
   cp -rn "$HERE/corpus/$name/." "$work/" 2>/dev/null || true
   before=$(ls "$work" | wc -l)
   proto=${name#fuzz_}
+  proto=${proto#roundtrip_}
   dict=()
   [[ -f $HERE/dict/$proto.dict ]] && dict=(-dict="$HERE/dict/$proto.dict")
   mkdir -p "$HERE/regressions/$name"  # libFuzzer writes findings there

@@ -16,6 +16,7 @@ for target in "$BUILD"/fuzz/fuzz_*; do
   cp -r "$HERE/corpus/$name/." "$WORK/$name/" 2>/dev/null || true
   dict=()
   proto=${name#fuzz_}
+  proto=${proto#roundtrip_}
   [[ -f $HERE/dict/$proto.dict ]] && dict=(-dict="$HERE/dict/$proto.dict")
   if "$target" "${dict[@]}" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
       -artifact_prefix="$WORK/$name-" -print_final_stats=1 "$WORK/$name" >"$WORK/$name.log" 2>&1; then
