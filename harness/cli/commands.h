@@ -15,5 +15,6 @@ int synthCommand(Args args);
 int versionsCommand(Args args);
 int benchCommand(Args args);
 int skywalkingCommand(Args args);
+int serveCommand(Args args);
 
 }  // namespace l7h::cli
