@@ -123,27 +123,47 @@ std::vector<CapturedFrame> Packetizer::finish() {
   }
 
   // 3. Placement of each write: the first packet in capture order that
-  // carries its first byte (the reassembler keeps the first copy).
+  // carries its first byte (the reassembler keeps the first copy). Packets
+  // are indexed per direction by offset, so this stays O(n log n).
+  struct Carrier {
+    uint64_t offset, end;
+    size_t order;  // position in capture order
+  };
+  std::vector<Carrier> carriers[2];
+  std::vector<std::pair<uint64_t, uint64_t>> dropped[2];
+  for (size_t k = 0; k < packets.size(); ++k) {
+    const Packet& p = packets[k];
+    const int d = static_cast<int>(p.dir);
+    if (p.dropped) {
+      dropped[d].emplace_back(p.offset, p.offset + p.payload.size());
+    } else if (!p.payload.empty()) {
+      carriers[d].push_back(Carrier{p.offset, p.offset + p.payload.size(), k});
+    }
+  }
+  for (auto& c : carriers) {
+    std::sort(c.begin(), c.end(), [](const Carrier& a, const Carrier& b) { return a.offset < b.offset; });
+  }
   placements_.assign(writes_.size(), Placement{});
   for (size_t i = 0; i < writes_.size(); ++i) {
     const Write& w = writes_[i];
+    const int d = static_cast<int>(w.dir);
     const uint32_t isn = w.dir == l7::Direction::kToServer ? conv_.client_isn : conv_.server_isn;
     placements_[i].tcp_seq = isn + 1 + static_cast<uint32_t>(w.offset);
     placements_[i].ts_us = w.ts_us;
-    bool found = false;
-    for (const Packet& p : packets) {
-      if (p.dir != w.dir || p.dropped) continue;
-      if (w.offset >= p.offset && w.offset < p.offset + p.payload.size()) {
-        placements_[i].ts_us = p.ts_us;
-        found = true;
-        break;
-      }
+    const auto& c = carriers[d];
+    // Carriers starting at or before the first byte; the ones that cover it
+    // are among the last few (a packet is at most one MSS long).
+    auto it = std::upper_bound(c.begin(), c.end(), w.offset, [](uint64_t v, const Carrier& x) { return v < x.offset; });
+    size_t best = SIZE_MAX;
+    for (int back = 0; it != c.begin() && back < 256; ++back) {
+      --it;
+      if (it->end > w.offset && it->order < best) best = it->order;
     }
-    for (const Packet& p : packets) {
-      const bool overlaps = p.dir == w.dir && p.offset < w.offset + w.bytes.size() && w.offset < p.offset + p.payload.size();
-      if (p.dropped && overlaps) placements_[i].lost = true;
+    if (best != SIZE_MAX) placements_[i].ts_us = packets[best].ts_us;
+    for (const auto& [from, to] : dropped[d]) {
+      if (from < w.offset + w.bytes.size() && w.offset < to) placements_[i].lost = true;
     }
-    if (!found && !w.bytes.empty()) placements_[i].lost = true;
+    if (best == SIZE_MAX && !w.bytes.empty()) placements_[i].lost = true;
   }
 
   // 4. Frames: handshake, data (acks follow what the peer sent so far), FIN.
