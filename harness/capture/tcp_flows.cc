@@ -133,16 +133,19 @@ void PacketPipeline::handleSegment(const TcpSegment& seg) {
     closeConnection(key, seg.ts_us, false);
     return;
   }
-  if (has_data && !syn) acceptData(c, s, seg);
-
-  // The peer acknowledged bytes of ours we never saw: they were on the wire
-  // but not in the capture. Declare the hole a gap instead of waiting.
+  // The peer acknowledged bytes of its own that we never saw: they were on
+  // the wire but not in the capture. Declare the hole a gap instead of
+  // waiting, and deliver the peer's held bytes BEFORE this segment's data:
+  // the peer sent them before this side answered (a response must not reach
+  // the decoder ahead of the request it answers).
   if (ack && peer.seq_known && !peer.ahead.empty() && seqDiff(seg.ack, peer.next_seq) > 0) {
     const uint64_t acked_offset = peer.next_offset + static_cast<uint32_t>(seqDiff(seg.ack, peer.next_seq));
     const uint64_t first_ahead = peer.ahead.begin()->first;
     gapTo(c, 1 - s, std::min(acked_offset, first_ahead), seg.ts_us);
     drainAhead(c, 1 - s);
   }
+  if (has_data && !syn) acceptData(c, s, seg);
+
   if ((seg.flags & tcpflag::kFin) != 0 && !me.closed) closeSide(c, s, seg.ts_us);
   if (c.side[0].closed && c.side[1].closed) closeConnection(key, seg.ts_us, false);
 }

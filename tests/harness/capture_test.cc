@@ -30,6 +30,7 @@ struct Recorded {
   std::map<ConnId, int> side_closed[2];
   std::vector<ConnId> closed;
   std::map<ConnId, std::vector<uint32_t>> first_seq[2];
+  std::vector<std::string> events;  // "<side>:<bytes>" and "<side>:gap", in delivery order
 };
 
 class RecordingSink final : public StreamSink {
@@ -41,8 +42,10 @@ class RecordingSink final : public StreamSink {
     EXPECT_EQ(c.stream_offset, s.size() + r.gap_bytes[c.side][id]) << "contiguous delivery";
     if (s.empty() && r.gap_bytes[c.side][id] == 0) r.first_seq[c.side][id].push_back(c.tcp_seq);
     s.append(reinterpret_cast<const char*>(c.data.data()), c.data.size());
+    r.events.push_back(std::to_string(c.side) + ":" + std::string(reinterpret_cast<const char*>(c.data.data()), c.data.size()));
   }
   void onGap(ConnId id, int side, uint64_t missing, int64_t) override {
+    r.events.push_back(std::to_string(side) + ":gap");
     r.gaps[side][id]++;
     r.gap_bytes[side][id] += missing;
   }
@@ -177,6 +180,33 @@ TEST(Capture, DroppedSegmentBecomesAGapOfTheRightSize) {
   EXPECT_EQ(gaps, 1);
   EXPECT_EQ(r.rec.gap_bytes[0][1] + r.rec.gap_bytes[1][1], 1u);
   EXPECT_EQ(r.rec.bytes[0][1].size() + r.rec.bytes[1][1].size(), 2 * kRequest.size() + kResponse.size() - 1);
+}
+
+// A segment lost from the capture (not from the wire): when the server's
+// reply acknowledges past the hole, the client's held bytes are delivered
+// before the reply itself, so a decoder sees the request before its response.
+TEST(Capture, AckPastAHoleDeliversThePeersHeldBytesFirst) {
+  const auto conv = conversation(true);
+  std::vector<CapturedFrame> frames;
+  auto add = [&](bool from_client, uint32_t seq, uint32_t ack, uint8_t flags, const std::string& payload) {
+    TcpFrameSpec spec;
+    spec.src = from_client ? conv.client : conv.server;
+    spec.dst = from_client ? conv.server : conv.client;
+    spec.seq = seq;
+    spec.ack = ack;
+    spec.flags = flags;
+    spec.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+    frames.push_back({static_cast<int64_t>(frames.size() + 1), buildTcpFrame(spec)});
+  };
+  add(true, 1000, 0, 0x02, "");          // SYN
+  add(false, 5000, 1001, 0x12, "");      // SYN-ACK
+  add(true, 1001, 5001, 0x10, "");       // ACK
+  // The client's "lost!" at 1001 is not in the capture; "held" waits behind it.
+  add(true, 1006, 5001, 0x18, "held");
+  add(false, 5001, 1010, 0x18, "reply");  // acknowledges both
+  Replayed r = replayFrames(LinkType::kEthernet, frames);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.rec.events, (std::vector<std::string>{"0:gap", "0:held", "1:reply"}));
 }
 
 TEST(Capture, MidStreamStart) {
