@@ -1,12 +1,14 @@
 // Kafka decoder throughput through the connection path: Produce v9
 // (flexible) requests with a traced record batch, and their responses,
-// built with the Kafka tests' message builders (written from the protocol
-// layouts, independent of the decoder). Whole frames and one byte per call.
+// built with the synthesizer's Kafka message builders (written from the
+// protocol layouts, independent of the decoder). Whole frames and one byte per call.
 #include <benchmark/benchmark.h>
 
-#include "kafka/kafka_messages.h"
+#include "synth/kafka_messages.h"
 #include "l7/registry.h"
 #include "session/connection.h"
+
+namespace kafkatest = l7h::synth::kafkawire;
 
 namespace {
 

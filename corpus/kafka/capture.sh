@@ -66,7 +66,8 @@ capture consume-group consume-group
 
 # Synthesized captures for the versions the mock broker does not speak
 # (flexible Produce/Fetch, topic ids, flexible group APIs): built by the
-# kafka_synth_captures target of tests/kafka from the protocol layouts.
+# kafka_synth_captures target of tests/kafka from the protocol layouts
+# (harness/synth/kafka_messages.h).
 SYNTH=${KAFKA_SYNTH:-$HERE/../../build-kafka/tests/kafka/kafka_synth_captures}
 if [[ -x "$SYNTH" ]]; then
   "$SYNTH" "$HERE"

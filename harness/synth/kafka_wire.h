@@ -1,6 +1,8 @@
-// Test-only builders for Kafka frames, record batches and compressed blobs.
-// Encodings follow https://kafka.apache.org/protocol#protocol_types and the
-// record batch format of https://kafka.apache.org/documentation/#recordbatch.
+// Kafka frames, record batches and compressed blobs, built from the
+// encodings of https://kafka.apache.org/protocol#protocol_types and the record
+// batch format of https://kafka.apache.org/documentation/#recordbatch. Used by
+// the synthesizer, the unit tests and the benchmarks; it shares nothing with
+// the decoder.
 #pragma once
 
 #include <lz4frame.h>
@@ -14,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-namespace kafkatest {
+namespace l7h::synth::kafkawire {
 
 class W {
  public:
@@ -158,4 +160,4 @@ inline std::string legacyMessageSet(const std::string& value) {
   return W().i64(0).i32(static_cast<int32_t>(message.str().size())).str() + message.str();
 }
 
-}  // namespace kafkatest
+}  // namespace l7h::synth::kafkawire

@@ -6,38 +6,14 @@
 
 #include <string>
 
+#include "synth/trace_headers.h"
+
 namespace l7h::synth {
 namespace {
 
 constexpr const char* kServerNames[] = {"nats-a", "edge-1", "us-south-nats-demo"};
 constexpr const char* kServerVersions[] = {"2.9.15", "2.10.7", "2.11.0"};
 constexpr const char* kTokens[] = {"orders", "payments", "eu", "new", "_INBOX", "jobs", "resize", "x", "time", ">"};
-
-std::string hex(Rng& rng, size_t digits) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < digits; ++i) s.push_back(kHex[rng.below(16)]);
-  if (s.find_first_not_of('0') == std::string::npos) s.back() = '1';  // all-zero ids are invalid
-  return s;
-}
-
-std::string base64(const std::string& in) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    for (int k = 18; k >= 0; k -= 6) out.push_back(kAlphabet[(v >> k) & 63]);
-  }
-  if (i + 1 == in.size()) {
-    const uint32_t v = uint8_t(in[i]) << 16;
-    out += {kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    const uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += {kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], '='};
-  }
-  return out;
-}
 
 std::string subject(Rng& rng, bool wildcard_ok) {
   std::string s;
@@ -64,29 +40,10 @@ struct Trace {
 };
 
 Trace trace(Rng& rng) {
-  Trace t;
-  const uint64_t choice = rng.below(4);  // none, traceparent, sw8, both
-  std::string first_span;
-  if (choice == 1 || choice == 3) {
-    const std::string id = hex(rng, 32), parent = hex(rng, 16);
-    t.header_lines += "traceparent: 00-" + id + "-" + parent + "-01\r\n";
-    t.trace_id = id;
-    t.span_id = parent;
-  }
-  if (choice == 2 || choice == 3) {
-    const std::string id = hex(rng, 32) + "." + std::to_string(rng.below(100)), segment = hex(rng, 32);
-    const uint64_t span = rng.below(20);
-    t.header_lines += "sw8: 1-" + base64(id) + "-" + base64(segment) + "-" + std::to_string(span) + "-" +
-                      base64("svc") + "-" + base64("inst") + "-" + base64("/ep") + "-" + base64("127.0.0.1:4222") +
-                      "\r\n";
-    if (t.trace_id.empty()) {
-      t.trace_id = id;
-      t.span_id = segment + "-" + std::to_string(span);
-    } else {
-      t.trace_id_2 = id;
-    }
-  }
-  return t;
+  const SynthTrace t = randomTrace(rng, /*any_order=*/false);
+  Trace out{"", t.trace_id, t.trace_id_2, t.span_id};
+  for (const auto& [name, value] : t.headers) out.header_lines += name + ": " + value + "\r\n";
+  return out;
 }
 
 std::string endpointOf(const std::string& s) { return s.substr(0, s.find('.')); }
@@ -122,7 +79,7 @@ void generateNats(Rng& rng, const std::string& version, size_t messages, ModelCo
   const bool headers = version == "1";
   conv.endpoints.server.port = 4222;
   Builder b{conv, kServerVersions[rng.below(3)], kServerNames[rng.below(3)]};
-  const std::string info = std::string("INFO {\"server_id\":\"NB") + hex(rng, 8) + "\",\"server_name\":\"" + b.server_name +
+  const std::string info = std::string("INFO {\"server_id\":\"NB") + randomHex(rng, 8) + "\",\"server_name\":\"" + b.server_name +
                            "\",\"version\":\"" + b.version + "\",\"proto\":" + version +
                            ",\"headers\":" + (headers ? "true" : "false") + ",\"max_payload\":1048576}\r\n";
   b.add(Direction::kToClient, info, MessageKind::kRequest, "INFO");
@@ -133,7 +90,7 @@ void generateNats(Rng& rng, const std::string& version, size_t messages, ModelCo
   while (conv.messages.size() < messages) {
     const uint64_t pick = rng.below(headers ? 11 : 9);
     const std::string subj = subject(rng, false);
-    const std::string reply = rng.below(3) == 0 ? " _INBOX." + hex(rng, 8) : "";
+    const std::string reply = rng.below(3) == 0 ? " _INBOX." + randomHex(rng, 8) : "";
     switch (pick) {
       case 0: case 1: {  // PUB
         const std::string p = payload(rng);
@@ -183,7 +140,7 @@ void generateNats(Rng& rng, const std::string& version, size_t messages, ModelCo
       case 9:
       case 10: {  // HPUB / HMSG with NATS/1.0 headers, maybe trace context
         const Trace t = trace(rng);
-        const std::string block = "NATS/1.0\r\n" + t.header_lines + "X-Id: " + hex(rng, 6) + "\r\n\r\n";
+        const std::string block = "NATS/1.0\r\n" + t.header_lines + "X-Id: " + randomHex(rng, 6) + "\r\n\r\n";
         const std::string p = payload(rng);
         const std::string sizes = std::to_string(block.size()) + " " + std::to_string(block.size() + p.size());
         const bool from_client = pick == 9;

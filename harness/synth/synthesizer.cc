@@ -5,6 +5,7 @@
 
 #include "l7/record_json.h"
 #include "session/replay.h"
+#include "synth/kafka_synth.h"
 #include "synth/mqtt_synth.h"
 #include "synth/nats_synth.h"
 
@@ -15,6 +16,7 @@ const std::vector<Generator>& generators() {
   static const std::vector<Generator> kAll = {
       natsGenerator(),
       mqttGenerator(),
+      kafkaGenerator(),
   };
   return kAll;
 }
@@ -168,8 +170,17 @@ Synthesized synthesize(const Model& model, const SynthOptions& options) {
                                       {&q.f.span_id, &r.f.span_id}}) {
             if (mine->empty()) *mine = *theirs;
           }
+          if (q.f.x_request_id_0.empty()) q.f.x_request_id_0 = r.f.x_request_id_0;
+          if (!q.f.request_id) q.f.request_id = r.f.request_id;
           q.f.addTraceId(r.f.trace_id);
           q.f.addTraceId(r.f.trace_id_2);
+          // Attributes: the request's, plus those only the response names.
+          for (const l7::Attribute& attr : r.f.attributes) {
+            if (std::none_of(q.f.attributes.begin(), q.f.attributes.end(),
+                             [&](const l7::Attribute& x) { return x.name == attr.name; })) {
+              q.f.attributes.push_back(attr);
+            }
+          }
           emit(request_index, std::move(q));
           break;
         }

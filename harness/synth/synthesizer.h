@@ -67,6 +67,10 @@ struct Generator {
   // Whether a decoded record shows that its capture used `version` (for the
   // version matrix's "real captures" column); nullptr: cannot tell.
   bool (*record_shows_version)(const l7::Record& record, const std::string& version) = nullptr;
+  // Whether responses find their request by an id on the wire (Kafka's
+  // correlation_id) rather than by order; with ids, a lost message cannot
+  // shift the pairing of later exchanges.
+  bool pairs_by_id = false;
 };
 
 // Runs `cases` random models of one protocol version through synthesize and

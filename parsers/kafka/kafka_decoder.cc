@@ -36,6 +36,10 @@ constexpr int16_t kMaxFutureApiVersion = 127;
 // a header candidate is taken as noise.
 constexpr int16_t kMaxProbeClientId = 1024;
 constexpr size_t kMaxJunkRun = 64u << 10;
+// Resynchronizing requests: how far after the last request seen the next
+// correlation id may be, and for how many bytes of search that is required.
+constexpr uint32_t kMaxCorrelationStep = 4096;
+constexpr uint64_t kCorrelationWindowBytes = 256u << 10;
 constexpr std::string_view kJunkReason = "bytes that are not a Kafka frame";
 
 uint32_t be32(Bytes b) noexcept {
@@ -118,7 +122,8 @@ class KafkaDecoder final : public Decoder {
         // `scanned_` remembers where no frame can start. Runs longer than
         // the chunk are reported chunk by chunk, at fixed stream positions.
         const size_t chunk = junkChunk();
-        const ScanResult scan = scanForFrame(dir, rest.subspan(std::min(scanned_[d], rest.size())));
+        const ScanResult scan =
+            scanForFrame(dir, rest.subspan(std::min(scanned_[d], rest.size())), resync_bytes_[d] + scanned_[d]);
         const size_t junk_end = std::min(scanned_[d], rest.size()) + scan.skip;
         if (scan.found && junk_end <= chunk) {
           if (junk_end > 0) emitFailure(dir, sink, pos, static_cast<uint32_t>(junk_end), std::nullopt, kJunkReason);
@@ -132,16 +137,18 @@ class KafkaDecoder final : public Decoder {
           emitFailure(dir, sink, pos, static_cast<uint32_t>(chunk), std::nullopt, kJunkReason);
           pos += chunk;
           scanned_[d] -= chunk;
+          resync_bytes_[d] += chunk;
           continue;
         }
-        return done(pos);
+        return scan.needed != 0 ? needMore(pos, static_cast<uint32_t>(junk_end + scan.needed)) : done(pos);
       }
       if (resync_[d]) {
         // After a gap the bytes before the next frame are the rest of a
         // frame we lost, not junk: drop them silently.
-        const ScanResult scan = scanForFrame(dir, rest);
+        const ScanResult scan = scanForFrame(dir, rest, resync_bytes_[d]);
         pos += scan.skip;
-        if (!scan.found) return done(pos);
+        resync_bytes_[d] += scan.skip;
+        if (!scan.found) return scan.needed != 0 ? needMore(pos, scan.needed) : done(pos);
         resync_[d] = false;
         continue;
       }
@@ -192,6 +199,7 @@ class KafkaDecoder final : public Decoder {
     resync_[d] = true;
     junk_[d] = false;
     scanned_[d] = 0;
+    resync_bytes_[d] = 0;
   }
 
   void onEof(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
@@ -218,6 +226,7 @@ class KafkaDecoder final : public Decoder {
   struct ScanResult {
     size_t skip = 0;     // bytes to drop before the frame (or before undecided bytes)
     bool found = false;  // a plausible frame starts at `skip`
+    uint32_t needed = 0;  // undecided: how many bytes from `skip` to wait for (0: any more)
   };
 
   static FeedResult done(size_t pos) { return FeedResult{static_cast<uint32_t>(pos), 0, 0}; }
@@ -229,6 +238,7 @@ class KafkaDecoder final : public Decoder {
     resync_[d] = true;
     junk_[d] = true;
     scanned_[d] = 1;  // the frame start just rejected
+    resync_bytes_[d] = 0;
   }
 
   // Longest junk run held before it is reported in pieces; well inside the
@@ -256,14 +266,30 @@ class KafkaDecoder final : public Decoder {
 
   // Looks for the next plausible frame start: a strict request header, or a
   // response whose correlation id a pending request is waiting for.
-  ScanResult scanForFrame(Direction dir, Bytes rest) const {
+  // `passed` is how many bytes this resynchronization already went over.
+  ScanResult scanForFrame(Direction dir, Bytes rest, uint64_t passed) const {
     ScanResult r;
     for (size_t i = 0; i < rest.size(); ++i) {
       const Bytes at = rest.subspan(i);
       Check c = Check::kNo;
+      bool body_pending = false;  // a request header that passed, waiting for its body
       if (dir == Direction::kToServer) {
         c = strictRequestHeader(at, limits_.max_message_bytes);
-        if (c == Check::kYes) c = candidateBodyDecodes(at);
+        // Both checks below come before the client_id is complete, so a
+        // false header cannot make the search wait for it.
+        if (c != Check::kNo && at.size() >= 12) {
+          // ControlledShutdown v0 (header v0, no client_id to check) is an
+          // old broker-to-controller request no client sends; inside a lost
+          // payload its 8 header bytes match far too easily.
+          if (!requestHeaderHasClientId(be16s(at.subspan(4)), be16s(at.subspan(6))) ||
+              !correlationIdFollows(static_cast<int32_t>(be32(at.subspan(8))), passed + i)) {
+            c = Check::kNo;
+          }
+        }
+        if (c == Check::kYes) {
+          c = candidateBodyDecodes(at);
+          if (c == Check::kNeedMore) body_pending = true;
+        }
       } else if (at.size() < kResponseHeaderBytes) {
         c = Check::kNeedMore;
       } else {
@@ -280,6 +306,7 @@ class KafkaDecoder final : public Decoder {
       }
       if (c == Check::kNeedMore) {  // keep the undecided bytes for the next call
         r.skip = i;
+        if (body_pending) r.needed = candidateWants(at);
         return r;
       }
     }
@@ -287,19 +314,44 @@ class KafkaDecoder final : public Decoder {
     return r;
   }
 
+  // Clients number their requests with a counter (librdkafka, the Java
+  // client, sarama, franz-go all add one per request), so the first request
+  // after lost bytes follows the last one seen by a small step: the number
+  // of requests lost. A header inside a payload almost never does. Over
+  // kCorrelationWindowBytes of searching (a client that numbers otherwise),
+  // any correlation id is accepted again.
+  bool correlationIdFollows(int32_t correlation_id, uint64_t passed) const {
+    if (!last_request_correlation_id_ || passed >= kCorrelationWindowBytes) return true;
+    const uint32_t step = static_cast<uint32_t>(correlation_id) - static_cast<uint32_t>(*last_request_correlation_id_);
+    return step >= 1 && step <= kMaxCorrelationStep;
+  }
+
   // A header inside a payload can look right by chance; when the candidate
   // frame is small enough to wait for, its body must decode too (APIs whose
   // bodies we know). Bounded so that held junk plus the candidate stays
   // well inside the buffer cap.
+  // While the candidate's body is incomplete, what has arrived must parse as
+  // its beginning: a false candidate inside a lost payload must not hold
+  // back the real frames behind it until its declared size has arrived
+  // (responses meanwhile would miss their requests).
   Check candidateBodyDecodes(Bytes at) const {
     const uint64_t total = uint64_t{be32(at)} + 4;
     if (!decodesBody(be16s(at.subspan(4))) || total > limits_.max_buffered_bytes / 4) return Check::kYes;
-    if (at.size() < total) return Check::kNeedMore;
     HeaderFields h;
     RequestInfo info;
     L7Fields scratch;
-    return parseRequest(at.first(static_cast<size_t>(total)), h, info, scratch) == WireError::kNone ? Check::kYes
-                                                                                                     : Check::kNo;
+    const WireError e = parseRequest(at.first(static_cast<size_t>(std::min<uint64_t>(total, at.size()))), h, info, scratch);
+    if (at.size() < total) return e == WireError::kNone || e == WireError::kTruncated ? Check::kNeedMore : Check::kNo;
+    return e == WireError::kNone ? Check::kYes : Check::kNo;
+  }
+
+  // How many bytes an undecided request candidate should wait for before it
+  // is looked at again: twice what it has (so re-parsing its prefix costs
+  // O(n log n) in all, whatever the segmentation), at most its whole frame.
+  static uint32_t candidateWants(Bytes at) {
+    const uint64_t total = uint64_t{be32(at)} + 4;
+    if (total <= at.size()) return 0;
+    return static_cast<uint32_t>(std::min<uint64_t>(total, std::max<uint64_t>(at.size() * 2, at.size() + 256)));
   }
 
   std::deque<Pending>::iterator findPending(int32_t correlation_id) {
@@ -414,6 +466,7 @@ class KafkaDecoder final : public Decoder {
     L7Fields& f = m.fields;
     RequestInfo info;
     const WireError err = parseRequest(frame, h, info, f);
+    last_request_correlation_id_ = h.correlation_id;
     m.kind = MessageKind::kRequest;
     m.key = PairKey{0, static_cast<uint32_t>(h.correlation_id)};
     m.offset = static_cast<uint32_t>(offset);
@@ -542,6 +595,8 @@ class KafkaDecoder final : public Decoder {
   DecoderLimits limits_;
   bool resync_[2] = {false, false};
   bool junk_[2] = {false, false};  // resync caused by junk (not by a gap)
+  uint64_t resync_bytes_[2] = {0, 0};  // bytes passed over by the current resynchronization
+  std::optional<int32_t> last_request_correlation_id_;
   size_t scanned_[2] = {0, 0};     // junk bytes at the tail's front known not to start a frame
   std::deque<Pending> pending_;             // requests awaiting responses, oldest first
 };

@@ -12,9 +12,11 @@
 #include "kafka/kafka_decoder.h"
 #include "kafka/kafka_errors.h"
 #include "kafka/kafka_records.h"
-#include "kafka_messages.h"
+#include "synth/kafka_messages.h"
 #include "session/replay.h"
 #include "support/conversation.h"
+
+namespace kafkatest = l7h::synth::kafkawire;
 
 namespace l7::kafka {
 namespace {
@@ -460,6 +462,52 @@ TEST(KafkaResync, MidStreamJoinFindsTheNextRequest) {
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].type, RecordType::kSession);
   EXPECT_EQ(records[0].f.request_resource, "b-1:3");
+  EXPECT_EQ(counters.parse_failures, 0u);
+}
+
+// Bytes lost inside a Produce whose payload holds request headers that
+// pass the strict header check: a ControlledShutdown v0 header (no client_id
+// to check) and a Metadata header with a printable client_id. The search
+// must skip both (the first is refused outright, the second's correlation id
+// does not follow the last request's) and find the real next request, so
+// that its response pairs with it.
+TEST(KafkaResync, DecoyHeadersInsideALostPayloadAreSkipped) {
+  W shutdown;
+  shutdown.i32(0x200).i16(7).i16(0).i32(5);
+  W metadata;
+  metadata.i32(0x40000).i16(3).i16(1).i32(999999).str("decoy");
+  const std::string value = "xx" + shutdown.str() + "yy" + metadata.str() + std::string(40, 'z');
+  const std::string first = apiVersionsRequest(0, 1);
+  const std::string produce = produceRequest(7, 2, "a", 0, batch({record("k", value, {})}));
+  const std::string fetch = fetchRequest(11, 3, "b", 1, 42);
+  l7h::ReplayOptions options;
+  std::vector<Record> records;
+  l7h::OrderedOutput output([&](const Record& r) { records.push_back(r); });
+  uint64_t seen = 0;
+  l7h::ConnectionCounters counters;
+  l7h::FlowColumns flow;
+  flow.flow_id = 1;
+  flow.decoder = &kafkaDecoderInfo();
+  flow.server.port = 9092;
+  {
+    l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
+    conn.data(kC2S, 0, 1, 10, asBytes(first));
+    conn.data(kS2C, 0, 1, 20, asBytes(apiVersionsResponse(0, 1, 0)));
+    const size_t lost = 30;  // the Produce header and the start of its body
+    conn.gap(kC2S, lost);
+    const std::string rest = produce.substr(lost) + fetch;
+    conn.data(kC2S, first.size() + lost, 1, 30, asBytes(rest));
+    const std::string responses = produceResponse(7, 2, "a", {{0, 0, 5}}) + fetchResponse(11, 3, "b", 1, 0, 0, "");
+    conn.data(kS2C, 0, 1, 40, asBytes(responses));
+    conn.close();
+  }
+  output.releaseAll();
+  const Record* fetch_record = findType(records, "Fetch");
+  ASSERT_NE(fetch_record, nullptr);
+  EXPECT_EQ(fetch_record->type, RecordType::kSession);
+  EXPECT_EQ(fetch_record->f.request_resource, "b-1:42");
+  EXPECT_EQ(findType(records, "ControlledShutdown"), nullptr);
+  EXPECT_EQ(findType(records, "Metadata"), nullptr);
   EXPECT_EQ(counters.parse_failures, 0u);
 }
 

@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "capture/frame_builder.h"
-#include "kafka_messages.h"
+#include "synth/kafka_messages.h"
 #include "synth/packetizer.h"
+
+namespace kafkatest = l7h::synth::kafkawire;
 
 using namespace kafkatest;  // NOLINT: the message builders
 using l7::Direction;
