@@ -3,10 +3,11 @@
 // golden/mapping/kafka.tsv and the documented choices in
 // parsers/kafka/README.md.
 //
-// A model "version" V is the api_version the client speaks: every API is
-// used at min(V, that API's highest released version), so V = 7 is a
-// librdkafka-2.0-like client (Produce v7, Fetch v7, JoinGroup v7, ...) and
-// V = 13 exercises flexible versions and topic ids. Requests are pipelined
+// A model version names one API and version, "Produce v7": that API is
+// used at that version (and drawn often), every other API at min(7, its
+// highest released version), like a client whose versions were negotiated
+// up to that level. So "Produce v13" exercises flexible versions and topic
+// ids everywhere, "Fetch v3" legacy message sets. Requests are pipelined
 // (up to three in flight) and answered in any order, as the protocol allows
 // pairing by correlation_id.
 #include "synth/kafka_synth.h"
@@ -109,8 +110,8 @@ void setError(l7::L7Fields& f, const KafkaError& e, bool with_code) {
 
 class KafkaConversation {
  public:
-  KafkaConversation(Rng& rng, int version, ModelConversation& conv)
-      : rng_(rng), version_(version), conv_(conv), correlation_id_(static_cast<int32_t>(rng.below(100000))),
+  KafkaConversation(Rng& rng, std::string focus, int version, ModelConversation& conv)
+      : rng_(rng), focus_(std::move(focus)), version_(version), conv_(conv), correlation_id_(static_cast<int32_t>(rng.below(100000))),
         client_id_(kClientIds[rng.below(std::size(kClientIds))]) {}
 
   void generate(size_t messages) {
@@ -181,7 +182,16 @@ class KafkaConversation {
     l7::L7Fields& a = p.fields;
     const std::string topic = kTopics[rng_.below(std::size(kTopics))];
     const int32_t partition = static_cast<int32_t>(rng_.below(12));
-    switch (rng_.below(8)) {
+    // The model's API half of the time, any API otherwise.
+    uint64_t pick = rng_.below(8);
+    if (rng_.below(2) == 0) {
+      if (focus_ == "Produce") pick = 0;
+      if (focus_ == "Fetch") pick = 2;
+      if (focus_ == "JoinGroup") pick = 4;
+      if (focus_ == "SyncGroup") pick = 5;
+      if (focus_ == "LeaveGroup") pick = 6;
+    }
+    switch (pick) {
       case 0: case 1: {  // Produce; acks=0 gets no response
         const int16_t v = api(13);
         const std::string shown = v >= 13 ? kProduceTopicId : topic;
@@ -313,33 +323,42 @@ class KafkaConversation {
   }
 
   Rng& rng_;
+  std::string focus_;
   int version_;
   ModelConversation& conv_;
   int32_t correlation_id_;
   std::string client_id_;
 };
 
+// The APIs decoded in full and their highest released versions (Kafka 4.1),
+// each version a model version of its own.
+struct DecodedApi {
+  const char* name;
+  int max_version;
+};
+constexpr DecodedApi kDecodedApis[] = {{"Produce", 13},  {"Fetch", 17},     {"JoinGroup", 9},
+                                       {"SyncGroup", 5}, {"LeaveGroup", 5}, {"ApiVersions", 4}};
+
 void generateKafka(Rng& rng, const std::string& version, size_t messages, ModelConversation& conv) {
   conv.endpoints.server.port = 9092;
-  KafkaConversation(rng, std::stoi(version), conv).generate(messages);
+  const size_t space = version.rfind(" v");
+  KafkaConversation(rng, version.substr(0, space), std::stoi(version.substr(space + 2)), conv).generate(messages);
 }
 
-// A record of a fully decoded API shows the version its request was sent
-// with. ApiVersions is left out: every client's first request, often a v0
-// fallback, it says nothing about the versions the data path speaks.
+// A record shows the API and version its request was sent with.
 bool kafkaRecordShowsVersion(const l7::Record& r, const std::string& version) {
-  const std::string& t = r.f.request_type;
-  return r.f.version == version &&
-         (t == "Produce" || t == "Fetch" || t == "JoinGroup" || t == "SyncGroup" || t == "LeaveGroup");
+  return version == r.f.request_type + " v" + r.f.version;
 }
 
 }  // namespace
 
 Generator kafkaGenerator() {
-  std::vector<std::string> versions;
-  versions.push_back("9");  // the default: flexible Produce, classic-era Fetch layout
-  for (int v = 0; v <= 17; ++v) {
-    if (v != 9) versions.push_back(std::to_string(v));
+  std::vector<std::string> versions = {"Produce v9"};  // the default: flexible versions, topic names
+  for (const DecodedApi& api : kDecodedApis) {
+    for (int v = 0; v <= api.max_version; ++v) {
+      std::string name = std::string(api.name) + " v" + std::to_string(v);
+      if (name != versions.front()) versions.push_back(std::move(name));
+    }
   }
   return Generator{"kafka", "Kafka", l7::L7Protocol::kKafka, versions, generateKafka, kafkaRecordShowsVersion,
                    /*pairs_by_id=*/true};

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <tuple>
 #include <sstream>
 
 #include "cli/args.h"
@@ -48,12 +49,15 @@ int versionsCommand(Args args) {
   bool all_pass = true;
   for (const l7::DecoderInfo& d : l7::allDecoders()) {
     const synth::Generator* g = synth::findGenerator(d.key);
-    // Numeric versions in numeric order ("2" before "10"), others as text.
+    // Natural order: text first, then a trailing number as a number
+    // ("Fetch v2" before "Fetch v10", "3.1" before "3.1.1" before "5.0").
     auto byVersion = [](const std::string& a, const std::string& b) {
-      const bool na = !a.empty() && a.find_first_not_of("0123456789") == std::string::npos;
-      const bool nb = !b.empty() && b.find_first_not_of("0123456789") == std::string::npos;
-      if (na && nb) return a.size() != b.size() ? a.size() < b.size() : a < b;
-      return a < b;
+      auto split = [](const std::string& v) {
+        const size_t digits = v.find_last_not_of("0123456789") + 1;  // npos + 1 == 0: all digits
+        const std::string number = v.substr(digits);
+        return std::tuple(v.substr(0, digits), number.size(), number);
+      };
+      return split(a) < split(b);
     };
     std::set<std::string, decltype(byVersion)> versions(byVersion);
     for (std::string_view v : d.versions) versions.emplace(v);

@@ -16,11 +16,21 @@ namespace l7::kafka {
 namespace {
 
 constexpr std::array<uint16_t, 1> kPorts = {9092};
-// The `version` column is request_api_version: Produce 0-13, Fetch 0-17,
-// JoinGroup 0-9, LeaveGroup/SyncGroup 0-5 and ApiVersions 0-4 are decoded
-// in full, every other API by its header (README.md).
-constexpr std::string_view kVersions[] = {"0", "1", "2",  "3",  "4",  "5",  "6",  "7",  "8",
-                                          "9", "10", "11", "12", "13", "14", "15", "16", "17"};
+// The versions decoded in full, per API (the rows of `l7conform versions`;
+// the record's `version` column is the bare request_api_version). Every
+// other API key is decoded to its header only (README.md).
+constexpr std::string_view kVersions[] = {
+    "Produce v0", "Produce v1", "Produce v2", "Produce v3", "Produce v4", "Produce v5", "Produce v6",
+    "Produce v7", "Produce v8", "Produce v9", "Produce v10", "Produce v11", "Produce v12", "Produce v13",
+    "Fetch v0", "Fetch v1", "Fetch v2", "Fetch v3", "Fetch v4", "Fetch v5", "Fetch v6", "Fetch v7", "Fetch v8",
+    "Fetch v9", "Fetch v10", "Fetch v11", "Fetch v12", "Fetch v13", "Fetch v14", "Fetch v15", "Fetch v16",
+    "Fetch v17",
+    "JoinGroup v0", "JoinGroup v1", "JoinGroup v2", "JoinGroup v3", "JoinGroup v4", "JoinGroup v5",
+    "JoinGroup v6", "JoinGroup v7", "JoinGroup v8", "JoinGroup v9",
+    "SyncGroup v0", "SyncGroup v1", "SyncGroup v2", "SyncGroup v3", "SyncGroup v4", "SyncGroup v5",
+    "LeaveGroup v0", "LeaveGroup v1", "LeaveGroup v2", "LeaveGroup v3", "LeaveGroup v4", "LeaveGroup v5",
+    "ApiVersions v0", "ApiVersions v1", "ApiVersions v2", "ApiVersions v3", "ApiVersions v4",
+};
 
 // length(4) api_key(2) api_version(2) correlation_id(4) client_id length(2)
 constexpr size_t kRequestProbeBytes = 14;
