@@ -166,21 +166,25 @@ void Connection::onMessage(l7::Direction dir, l7::Message&& msg) {
   const MessagePlacement where = place(dir, at);
   const l7::MessageKind kind = msg.kind;
   const l7::PairKey key = msg.key;
-  l7::Record record = recordFromMessage(flow_, where, std::move(msg));
-
-  if (kind == l7::MessageKind::kOneWay) {
-    emit(sortKeyFor(record.start_time_us), std::move(record));
-    return;
-  }
   if (kind == l7::MessageKind::kRequest) {
-    const RecordSortKey sort_key = sortKeyFor(record.start_time_us);
+    // Built inside its map node: a request's record is moved only once,
+    // into the output (records are wide; moves showed in profiles).
+    const RecordSortKey sort_key = sortKeyFor(where.ts_us);
     const uint64_t order = sort_key.seen_order;
-    pending_.emplace(order, Pending{key, std::move(record), sort_key});
+    Pending& pending = pending_.try_emplace(order).first->second;
+    pending.key = key;
+    pending.sort_key = sort_key;
+    recordFromMessage(flow_, where, std::move(msg), pending.record);
     by_key_[key].push_back(order);
     if (pending_.size() > options_.max_pending_per_connection) {
       ++out_.counters->pending_evicted;
       flushPending(pending_.begin()->first, l7::ResponseStatus::kUnknown, /*use_override=*/false);
     }
+    return;
+  }
+  l7::Record record = recordFromMessage(flow_, where, std::move(msg));
+  if (kind == l7::MessageKind::kOneWay) {
+    emit(sortKeyFor(record.start_time_us), std::move(record));
     return;
   }
   // A response: complete the oldest request waiting under the same key.
@@ -192,11 +196,10 @@ void Connection::onMessage(l7::Direction dir, l7::Message&& msg) {
       orders.pop_front();
       auto it = pending_.find(order);
       if (it == pending_.end()) continue;
-      Pending done = std::move(it->second);
-      pending_.erase(it);
+      auto done = pending_.extract(it);
       if (orders.empty()) by_key_.erase(waiting);
-      mergeResponse(done.record, std::move(record));
-      emit(done.sort_key, std::move(done.record));
+      mergeResponse(done.mapped().record, std::move(record));
+      emit(done.mapped().sort_key, std::move(done.mapped().record));
       return;
     }
     by_key_.erase(waiting);
@@ -207,8 +210,8 @@ void Connection::onMessage(l7::Direction dir, l7::Message&& msg) {
 void Connection::flushPending(uint64_t order, l7::ResponseStatus override_status, bool use_override) {
   auto it = pending_.find(order);
   if (it == pending_.end()) return;
-  Pending p = std::move(it->second);
-  pending_.erase(it);
+  auto node = pending_.extract(it);
+  Pending& p = node.mapped();
   auto k = by_key_.find(p.key);
   if (k != by_key_.end()) {
     auto& orders = k->second;

@@ -33,8 +33,7 @@ void takeIfEmpty(std::string& mine, std::string& theirs) {
 
 }  // namespace
 
-l7::Record recordFromMessage(const FlowColumns& flow, const MessagePlacement& where, l7::Message&& msg) {
-  l7::Record r;
+void recordFromMessage(const FlowColumns& flow, const MessagePlacement& where, l7::Message&& msg, l7::Record& r) {
   fillFlowColumns(flow, r);
   r.start_time_us = where.ts_us;
   r.end_time_us = where.ts_us;
@@ -56,7 +55,6 @@ l7::Record recordFromMessage(const FlowColumns& flow, const MessagePlacement& wh
     r.resp_tcp_seq = where.tcp_seq;
   }
   r.f = std::move(msg.fields);
-  return r;
 }
 
 void mergeResponse(l7::Record& request, l7::Record&& response) {

@@ -32,7 +32,14 @@ struct MessagePlacement {
 
 // A record for one message on its own: type 0 for a request (until its
 // response arrives), 1 for a response, 2 for a one-way message.
-l7::Record recordFromMessage(const FlowColumns& flow, const MessagePlacement& where, l7::Message&& msg);
+// Fills `r`, a default-constructed record, in place (so a pending request
+// can be built inside its map node instead of being moved there).
+void recordFromMessage(const FlowColumns& flow, const MessagePlacement& where, l7::Message&& msg, l7::Record& r);
+inline l7::Record recordFromMessage(const FlowColumns& flow, const MessagePlacement& where, l7::Message&& msg) {
+  l7::Record r;
+  recordFromMessage(flow, where, std::move(msg), r);
+  return r;
+}
 
 // Completes `request` (a type 0 record) with `response` (a type 1 record).
 // Request-side columns come from the request; response_status, code,

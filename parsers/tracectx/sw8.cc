@@ -10,14 +10,22 @@
 namespace l7::tracectx {
 namespace {
 
-int base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
+// RFC 4648 §4 alphabet → value, -1 elsewhere (a table: sw8 decoding was
+// visible in replay profiles).
+constexpr std::array<int8_t, 256> kBase64Values = [] {
+  std::array<int8_t, 256> t{};
+  t.fill(-1);
+  for (int i = 0; i < 26; ++i) {
+    t['A' + i] = static_cast<int8_t>(i);
+    t['a' + i] = static_cast<int8_t>(26 + i);
+  }
+  for (int i = 0; i < 10; ++i) t['0' + i] = static_cast<int8_t>(52 + i);
+  t['+'] = 62;
+  t['/'] = 63;
+  return t;
+}();
+
+int base64Value(char c) { return kBase64Values[static_cast<uint8_t>(c)]; }
 
 // Strict RFC 4648 §4 decoding: length a multiple of 4, '=' only as final
 // padding, and the unused low bits of the last symbol zero.
@@ -27,6 +35,7 @@ bool decodeBase64(std::string_view in, std::string& out) {
   size_t pad = 0;
   if (in.back() == '=') pad = (in[in.size() - 2] == '=') ? 2 : 1;
   const size_t data_len = in.size() - pad;
+  out.reserve(data_len * 3 / 4);
   uint32_t acc = 0;
   int bits = 0;
   for (size_t i = 0; i < data_len; ++i) {
