@@ -433,36 +433,48 @@ TEST(KafkaResync, JunkBetweenFramesGivesOneFailureAndRecovers) {
   EXPECT_EQ(findType(out, "Fetch")->type, RecordType::kSession);
 }
 
+// Drives one Kafka connection by hand (gaps at chosen places), then
+// returns its records in output order.
+struct HandDriven {
+  std::vector<Record> records;
+  l7h::ConnectionCounters counters;
+
+  template <typename Script>
+  explicit HandDriven(Script script) {
+    l7h::OrderedOutput output([&](const Record& r) { records.push_back(r); });
+    uint64_t seen = 0;
+    l7h::FlowColumns flow;
+    flow.flow_id = 1;
+    flow.decoder = &kafkaDecoderInfo();
+    flow.server.port = 9092;
+    {
+      l7h::Connection conn(flow, l7h::ReplayOptions{}, l7h::ConnectionOutput{&output, &seen, &counters});
+      script(conn);
+      conn.close();
+    }
+    output.releaseAll();
+  }
+};
+
 TEST(KafkaResync, MidStreamJoinFindsTheNextRequest) {
   // The capture starts inside a Produce request and inside its response.
   const std::string first = produceRequest(7, 1, "a", 0, tracedRecords());
   const std::string first_resp = produceResponse(7, 1, "a", {{0, 0, 5}});
   const std::string second = fetchRequest(11, 2, "b", 1, 3);
   const std::string second_resp = fetchResponse(11, 2, "b", 1, 0, 0, "");
-  l7h::ReplayOptions options;
-  std::vector<Record> records;
-  l7h::OrderedOutput output([&](const Record& r) { records.push_back(r); });
-  uint64_t seen = 0;
-  l7h::ConnectionCounters counters;
-  l7h::FlowColumns flow;
-  flow.flow_id = 1;
-  flow.decoder = &kafkaDecoderInfo();
-  flow.server.port = 9092;
-  {
-    l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
+  const HandDriven run([&](l7h::Connection& conn) {
     conn.gap(kC2S, 0);
     conn.gap(kS2C, 0);
     const std::string c2s = first.substr(37) + second;
     const std::string s2c = first_resp.substr(9) + second_resp;
     conn.data(kC2S, 0, 1, 10, asBytes(c2s));
     conn.data(kS2C, 0, 1, 20, asBytes(s2c));
-    conn.close();
-  }
-  output.releaseAll();
+  });
+  const auto& records = run.records;
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].type, RecordType::kSession);
   EXPECT_EQ(records[0].f.request_resource, "b-1:3");
-  EXPECT_EQ(counters.parse_failures, 0u);
+  EXPECT_EQ(run.counters.parse_failures, 0u);
 }
 
 // Bytes lost inside a Produce whose payload holds request headers that
@@ -480,17 +492,7 @@ TEST(KafkaResync, DecoyHeadersInsideALostPayloadAreSkipped) {
   const std::string first = apiVersionsRequest(0, 1);
   const std::string produce = produceRequest(7, 2, "a", 0, batch({record("k", value, {})}));
   const std::string fetch = fetchRequest(11, 3, "b", 1, 42);
-  l7h::ReplayOptions options;
-  std::vector<Record> records;
-  l7h::OrderedOutput output([&](const Record& r) { records.push_back(r); });
-  uint64_t seen = 0;
-  l7h::ConnectionCounters counters;
-  l7h::FlowColumns flow;
-  flow.flow_id = 1;
-  flow.decoder = &kafkaDecoderInfo();
-  flow.server.port = 9092;
-  {
-    l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
+  const HandDriven run([&](l7h::Connection& conn) {
     conn.data(kC2S, 0, 1, 10, asBytes(first));
     conn.data(kS2C, 0, 1, 20, asBytes(apiVersionsResponse(0, 1, 0)));
     const size_t lost = 30;  // the Produce header and the start of its body
@@ -499,16 +501,15 @@ TEST(KafkaResync, DecoyHeadersInsideALostPayloadAreSkipped) {
     conn.data(kC2S, first.size() + lost, 1, 30, asBytes(rest));
     const std::string responses = produceResponse(7, 2, "a", {{0, 0, 5}}) + fetchResponse(11, 3, "b", 1, 0, 0, "");
     conn.data(kS2C, 0, 1, 40, asBytes(responses));
-    conn.close();
-  }
-  output.releaseAll();
+  });
+  const auto& records = run.records;
   const Record* fetch_record = findType(records, "Fetch");
   ASSERT_NE(fetch_record, nullptr);
   EXPECT_EQ(fetch_record->type, RecordType::kSession);
   EXPECT_EQ(fetch_record->f.request_resource, "b-1:42");
   EXPECT_EQ(findType(records, "ControlledShutdown"), nullptr);
   EXPECT_EQ(findType(records, "Metadata"), nullptr);
-  EXPECT_EQ(counters.parse_failures, 0u);
+  EXPECT_EQ(run.counters.parse_failures, 0u);
 }
 
 TEST(KafkaCaps, DeclaredSizeOverCapIsReportedAndSkipped) {
