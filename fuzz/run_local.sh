@@ -27,9 +27,14 @@ for name in "${targets[@]}"; do
   proto=${proto#roundtrip_}
   dict=()
   [[ -f $HERE/dict/$proto.dict ]] && dict=(-dict="$HERE/dict/$proto.dict")
+  # The target's .options ([libfuzzer] key = value), as OSS-Fuzz passes them.
+  opts=(-timeout=10 -rss_limit_mb=2048)
+  if [[ -f $HERE/$name.options ]]; then
+    while IFS= read -r kv; do opts+=("$kv"); done < <(awk -F' *= *' '/^\[/{in_lf=($0=="[libfuzzer]")} in_lf && NF==2 && $1!~/^[#;[]/{print "-"$1"="$2}' "$HERE/$name.options")
+  fi
   mkdir -p "$HERE/regressions/$name"  # libFuzzer writes findings there
   echo "[fuzz] $name for ${SECS}s (corpus: $before inputs in $work)"
-  "$bin" "${dict[@]}" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  "$bin" "${dict[@]}" "${opts[@]}" -max_total_time="$SECS" -print_final_stats=1 \
     -artifact_prefix="$HERE/regressions/$name/" "$work" 2>&1 | tee "$BUILD/fuzz-work/$name.log" |
     grep -E '^#[0-9]+.*(pulse|DONE)|ERROR|SUMMARY' || true
   rmdir "$HERE/regressions/$name" 2>/dev/null || true  # keep it only when something was found
