@@ -6,6 +6,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build-cov
+# Where ./run fuzz keeps what it found (L7_FUZZ_WORK for runs kept elsewhere).
+WORK=${L7_FUZZ_WORK:-$ROOT/build-fuzz/fuzz-work}
 command -v llvm-profdata-14 >/dev/null || { echo "needs llvm-14 (apt-get install llvm-14)"; exit 2; }
 if [[ ! -f $BUILD/build.ninja ]]; then
   CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DL7_WERROR=OFF \
@@ -19,7 +21,7 @@ for bin in "$BUILD"/fuzz/fuzz_*; do
   [[ -x $bin && -f $bin ]] || continue
   name=$(basename "$bin")
   dirs=("$ROOT/fuzz/corpus/$name")
-  [[ -d $ROOT/build-fuzz/fuzz-work/$name ]] && dirs+=("$ROOT/build-fuzz/fuzz-work/$name")
+  [[ -d $WORK/$name ]] && dirs+=("$WORK/$name")
   LLVM_PROFILE_FILE="$BUILD/cov-$name.profraw" "$bin" "${dirs[@]}" >/dev/null
   objects+=(-object "$bin")
 done
