@@ -1,6 +1,7 @@
 #include "capture/tcp_flows.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace l7h {
 namespace {
@@ -177,30 +178,78 @@ void PacketPipeline::acceptData(Conn& c, int s, const TcpSegment& seg) {
     diff = 0;
   }
   if (diff == 0) {
-    deliver(c, s, side.next_offset, seq, seg.ts_us, data);
-    // A snap-length cut: the rest of the segment was on the wire, not in the file.
-    if (missing > 0) gapTo(c, s, side.next_offset + missing, seg.ts_us);
+    // In order. Bytes already held out of order for part of this range
+    // arrived first and win: deliver this segment only up to the next held
+    // run, let that run go, and continue after it. The part a snap length
+    // cut off becomes a gap, except where held bytes cover it.
+    const uint64_t start = side.next_offset;
+    const uint64_t data_end = start + data.size();
+    const uint64_t seg_end = data_end + missing;
+    bool overlapped = false;
+    while (side.next_offset < seg_end) {
+      if (!side.ahead.empty() && side.ahead.begin()->first <= side.next_offset) {
+        const uint64_t before = side.next_offset;
+        drainAhead(c, s);
+        const uint64_t superseded = std::min(side.next_offset, data_end) - std::min(before, data_end);
+        stats_.retransmitted_bytes += superseded;
+        overlapped = overlapped || superseded > 0;
+        continue;
+      }
+      const uint64_t stop = side.ahead.empty() ? seg_end : std::min(seg_end, side.ahead.begin()->first);
+      if (side.next_offset < data_end) {
+        const uint64_t from = side.next_offset - start;
+        const uint64_t upto = std::min(stop, data_end) - start;
+        deliver(c, s, side.next_offset, seq + static_cast<uint32_t>(from), seg.ts_us, data.subspan(from, upto - from));
+      } else {
+        gapTo(c, s, stop, seg.ts_us);
+      }
+    }
+    if (overlapped) ++stats_.overlapping_segments;
     drainAhead(c, s);
     return;
   }
-  // Ahead of a hole: hold it (first copy wins) until the hole is filled or declared.
+  // Ahead of a hole: hold it until the hole is filled or declared.
   ++stats_.out_of_order_segments;
   if (data.empty()) return;  // nothing captured to hold
-  const uint64_t offset = side.next_offset + static_cast<uint32_t>(diff);
-  auto [pos, inserted] = side.ahead.try_emplace(offset);
-  if (!inserted) {
-    stats_.retransmitted_bytes += data.size();
-    return;
-  }
-  pos->second.first.assign(data.begin(), data.end());
-  pos->second.second = {seg.ts_us, seq};
-  held_ts_.insert(seg.ts_us);
-  side.ahead_bytes += data.size();
-  buffered_total_ += data.size();
+  holdAhead(c, s, side.next_offset + static_cast<uint32_t>(diff), seq, seg.ts_us, data);
   while (c.side[0].ahead_bytes + c.side[1].ahead_bytes > options_.max_buffered_per_connection &&
          !side.ahead.empty()) {
     gapToFirstAhead(c, s, seg.ts_us);
   }
+}
+
+// Holds bytes ahead of a hole. Where runs already held cover part of the
+// range, those earlier copies win: only the uncovered pieces are kept, so
+// held runs never overlap each other.
+void PacketPipeline::holdAhead(Conn& c, int s, uint64_t offset, uint32_t seq, int64_t ts,
+                               std::span<const uint8_t> data) {
+  Side& side = c.side[s];
+  const uint64_t end = offset + data.size();
+  uint64_t pos = offset;
+  bool overlapped = false;
+  while (pos < end) {
+    auto next = side.ahead.upper_bound(pos);
+    if (next != side.ahead.begin()) {
+      const auto prev = std::prev(next);
+      const uint64_t prev_end = prev->first + prev->second.first.size();
+      if (prev_end > pos) {
+        stats_.retransmitted_bytes += std::min(prev_end, end) - pos;
+        overlapped = true;
+        pos = prev_end;
+        continue;
+      }
+    }
+    const uint64_t piece_end = next == side.ahead.end() ? end : std::min(end, next->first);
+    auto& held = side.ahead[pos];
+    held.first.assign(data.begin() + static_cast<ptrdiff_t>(pos - offset),
+                      data.begin() + static_cast<ptrdiff_t>(piece_end - offset));
+    held.second = {ts, seq + static_cast<uint32_t>(pos - offset)};
+    held_ts_.insert(ts);
+    side.ahead_bytes += piece_end - pos;
+    buffered_total_ += piece_end - pos;
+    pos = piece_end;
+  }
+  if (overlapped) ++stats_.overlapping_segments;
 }
 
 void PacketPipeline::deliver(Conn& c, int s, uint64_t offset, uint32_t seq, int64_t ts,

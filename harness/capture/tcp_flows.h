@@ -17,6 +17,7 @@
 #include <climits>
 #include <map>
 #include <set>
+#include <span>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -83,6 +84,7 @@ class PacketPipeline {
   void acceptData(Conn& c, int s, const TcpSegment& seg);
   void deliver(Conn& c, int s, uint64_t offset, uint32_t seq, int64_t ts, std::span<const uint8_t> data);
   void drainAhead(Conn& c, int s);
+  void holdAhead(Conn& c, int s, uint64_t offset, uint32_t seq, int64_t ts, std::span<const uint8_t> data);
   void gapToFirstAhead(Conn& c, int s, int64_t ts);
   void gapTo(Conn& c, int s, uint64_t offset, int64_t ts);
   void flushSide(Conn& c, int s, int64_t ts);

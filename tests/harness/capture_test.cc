@@ -209,6 +209,58 @@ TEST(Capture, AckPastAHoleDeliversThePeersHeldBytesFirst) {
   EXPECT_EQ(r.rec.events, (std::vector<std::string>{"0:gap", "0:held", "1:reply"}));
 }
 
+// Client segments of one handshaken connection, in capture order, with
+// their sequence numbers relative to the first data byte (ISN 1000).
+std::vector<CapturedFrame> clientSegments(const std::vector<std::pair<uint32_t, std::string>>& segments) {
+  const auto conv = conversation(true);
+  std::vector<CapturedFrame> frames;
+  auto add = [&](bool from_client, uint32_t seq, uint32_t ack, uint8_t flags, const std::string& payload) {
+    TcpFrameSpec spec;
+    spec.src = from_client ? conv.client : conv.server;
+    spec.dst = from_client ? conv.server : conv.client;
+    spec.seq = seq;
+    spec.ack = ack;
+    spec.flags = flags;
+    spec.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+    frames.push_back({static_cast<int64_t>(frames.size() + 1), buildTcpFrame(spec)});
+  };
+  add(true, 1000, 0, 0x02, "");
+  add(false, 5000, 1001, 0x12, "");
+  add(true, 1001, 5001, 0x10, "");
+  for (const auto& [rel, payload] : segments) add(true, 1001 + rel, 5001, 0x18, payload);
+  return frames;
+}
+
+// Overlapping copies with different bytes (a retransmission that does not
+// match, or an evasion attempt): the copy that reached the capture first
+// wins, whether it was held out of order or delivered in order.
+TEST(Capture, OverlapKeepsTheFirstCopyWhenTheInOrderSegmentArrivesLater) {
+  Replayed r = replayFrames(LinkType::kEthernet, clientSegments({{5, "HELD!"}, {0, "aaaaaXXXXXtail"}}));
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.rec.bytes[0].at(1), "aaaaaHELD!tail");
+  EXPECT_EQ(r.rec.gaps[0][1], 0);
+  EXPECT_EQ(r.stats.overlapping_segments, 1u);
+  EXPECT_EQ(r.stats.retransmitted_bytes, 5u);
+}
+
+TEST(Capture, OverlapKeepsTheFirstCopyAmongHeldSegments) {
+  // [5,10) is held first; [3,8) arrives later and only its uncovered [3,5)
+  // is kept; [12,14) and then [9,13) leave [10,12) to the later copy.
+  Replayed r = replayFrames(LinkType::kEthernet,
+                            clientSegments({{5, "BBBBB"}, {3, "ccccc"}, {12, "EE"}, {9, "dddd"}, {0, "000"}}));
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.rec.bytes[0].at(1), "000ccBBBBBddEE");
+  EXPECT_EQ(r.rec.gaps[0][1], 0);
+  EXPECT_EQ(r.stats.overlapping_segments, 2u);
+}
+
+TEST(Capture, InOrderSegmentEndingInsideAHeldRunIsNotDuplicated) {
+  Replayed r = replayFrames(LinkType::kEthernet, clientSegments({{4, "4567"}, {0, "0123XY"}, {8, "89"}}));
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.rec.bytes[0].at(1), "0123456789");
+  EXPECT_EQ(r.rec.gaps[0][1], 0);
+}
+
 TEST(Capture, MidStreamStart) {
   PacketPlan plan;
   plan.handshake = false;
