@@ -188,21 +188,28 @@ void Connection::onMessage(l7::Direction dir, l7::Message&& msg) {
     return;
   }
   // A response: complete the oldest request waiting under the same key.
-  auto waiting = by_key_.find(key);
-  if (waiting != by_key_.end()) {
+  for (auto waiting = by_key_.find(key); waiting != by_key_.end(); waiting = by_key_.find(key)) {
     std::deque<uint64_t>& orders = waiting->second;
-    while (!orders.empty()) {
-      const uint64_t order = orders.front();
-      orders.pop_front();
-      auto it = pending_.find(order);
-      if (it == pending_.end()) continue;
-      auto done = pending_.extract(it);
-      if (orders.empty()) by_key_.erase(waiting);
-      mergeResponse(done.mapped().record, std::move(record));
-      emit(done.mapped().sort_key, std::move(done.mapped().record));
-      return;
+    if (orders.empty()) {  // not expected: keys leave the index with their last order
+      by_key_.erase(waiting);
+      break;
     }
-    by_key_.erase(waiting);
+    const uint64_t order = orders.front();
+    orders.pop_front();
+    if (orders.empty()) by_key_.erase(waiting);
+    auto it = pending_.find(order);
+    if (it == pending_.end()) continue;
+    if (expiredAt(it->second, where.ts_us)) {
+      // The session timeout passed before this answer came (the periodic
+      // sweep had not run yet): the request timed out, the answer stands alone.
+      ++out_.counters->timeouts;
+      flushPending(order, l7::ResponseStatus::kTimeout, /*use_override=*/true);
+      continue;
+    }
+    auto done = pending_.extract(it);
+    mergeResponse(done.mapped().record, std::move(record));
+    emit(done.mapped().sort_key, std::move(done.mapped().record));
+    return;
   }
   emit(sortKeyFor(record.start_time_us), std::move(record));
 }
@@ -222,10 +229,14 @@ void Connection::flushPending(uint64_t order, l7::ResponseStatus override_status
   emit(p.sort_key, std::move(p.record));
 }
 
+bool Connection::expiredAt(const Pending& p, int64_t now_us) const {
+  return p.record.start_time_us + options_.session_timeout_us < now_us;
+}
+
 void Connection::expire(int64_t now_us) {
   std::vector<uint64_t> expired;
   for (const auto& [order, p] : pending_) {
-    if (p.record.start_time_us + options_.session_timeout_us < now_us) expired.push_back(order);
+    if (expiredAt(p, now_us)) expired.push_back(order);
   }
   for (uint64_t order : expired) {
     ++out_.counters->timeouts;

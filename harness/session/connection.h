@@ -110,6 +110,7 @@ class Connection final : public l7::MessageSink {
   MessagePlacement place(l7::Direction dir, uint64_t stream_offset) const;
   void emit(RecordSortKey key, l7::Record&& record);
   void flushPending(uint64_t order, l7::ResponseStatus override_status, bool use_override);
+  bool expiredAt(const Pending& p, int64_t now_us) const;
   RecordSortKey sortKeyFor(int64_t start_us);
 
   FlowColumns flow_;

@@ -86,7 +86,12 @@ void SessionBuilder::onClose(ConnId id, int64_t ts_us) {
   ConnState& st = it->second;
   st.last_ts_us = ts_us;
   if (!st.decided && st.saw_data) tryDecide(st, /*force=*/true);
-  if (st.decided && !st.ignored) st.conn->close();
+  if (st.decided && !st.ignored) {
+    // Requests whose timeout the capture clock has passed since the last
+    // sweep are timeouts, not merely unanswered at the end.
+    st.conn->expire(std::max(clock_us_, ts_us));
+    st.conn->close();
+  }
   // A connection that never carried a byte (a port scan, a refused SYN) has
   // no protocol to recognize: it is not "unclassified".
   if ((!st.decided || st.ignored) && st.saw_data) ++unclassified_;

@@ -216,6 +216,42 @@ TEST(Connection, TimeoutAndPendingBound) {
   EXPECT_EQ(h.records[4].start_time_us, 2100);
 }
 
+// The periodic sweep runs only now and then; an answer that arrives after
+// the timeout passed must not revive its request between two sweeps.
+TEST(Connection, AnswerAfterTheTimeoutDoesNotPairEvenBeforeASweep) {
+  Harness h;
+  h.options.session_timeout_us = 1000;
+  h.reset();
+  h.send(l7::Direction::kToServer, 0, "REQ 1\nREQ 2\n", 0);
+  h.send(l7::Direction::kToServer, 12, "REQ 2\n", 900);
+  h.send(l7::Direction::kToClient, 0, "RES 2\n", 1500);  // no expire() call in between
+  h.finish();
+  ASSERT_EQ(h.records.size(), 3u);
+  EXPECT_EQ(h.counters.timeouts, 1u);
+  // The first REQ 2 timed out; the second one (sent at 900) pairs. REQ 1 is
+  // still pending at close (this connection never saw a later clock): unknown.
+  EXPECT_EQ(h.records[0].f.request_id, 1);
+  EXPECT_EQ(h.records[0].f.response_status, l7::ResponseStatus::kUnknown);
+  EXPECT_EQ(h.records[1].f.request_id, 2);
+  EXPECT_EQ(h.records[1].type, l7::RecordType::kRequest);
+  EXPECT_EQ(h.records[1].f.response_status, l7::ResponseStatus::kTimeout);
+  EXPECT_EQ(h.records[2].type, l7::RecordType::kSession);
+  EXPECT_EQ(h.records[2].start_time_us, 900);
+  EXPECT_EQ(h.records[2].response_duration_us, 600);
+}
+
+TEST(Connection, AnswerExactlyAtTheTimeoutStillPairs) {
+  Harness h;
+  h.options.session_timeout_us = 1000;
+  h.reset();
+  h.send(l7::Direction::kToServer, 0, "REQ 1\n", 0);
+  h.send(l7::Direction::kToClient, 0, "RES 1\n", 1000);
+  h.finish();
+  ASSERT_EQ(h.records.size(), 1u);
+  EXPECT_EQ(h.records[0].type, l7::RecordType::kSession);
+  EXPECT_EQ(h.counters.timeouts, 0u);
+}
+
 TEST(Connection, TruncatedTailAtEndOfStreamIsReported) {
   Harness h;
   h.send(l7::Direction::kToServer, 0, "ONE\nREQ 9", 1);
