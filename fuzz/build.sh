@@ -5,6 +5,7 @@
 # <target>.options.
 set -euo pipefail
 SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+source "$SRC_DIR/fuzz/common.sh"
 BUILD_DIR=${WORK:-/tmp}/l7conform-fuzz-build
 OUT=${OUT:?OUT must name the output folder}
 cmake -S "$SRC_DIR" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -17,8 +18,8 @@ for bin in "$BUILD_DIR"/fuzz/fuzz_*; do
   [[ -x $bin && -f $bin ]] || continue
   name=$(basename "$bin")
   cp "$bin" "$OUT/"
-  proto=${name#fuzz_}
-  [[ -f $SRC_DIR/fuzz/dict/$proto.dict ]] && cp "$SRC_DIR/fuzz/dict/$proto.dict" "$OUT/$name.dict"
+  dict=$(fuzz_dict_for "$name")
+  [[ -n $dict ]] && cp "$dict" "$OUT/$name.dict"
   [[ -f $SRC_DIR/fuzz/$name.options ]] && cp "$SRC_DIR/fuzz/$name.options" "$OUT/$name.options"
   if [[ -d $SRC_DIR/fuzz/corpus/$name ]]; then
     (cd "$SRC_DIR/fuzz/corpus/$name" && zip -q -r "$OUT/${name}_seed_corpus.zip" .)

@@ -6,12 +6,22 @@
                                               format of stream_input.h: one
                                               chunk per TCP payload, in capture
                                               order, with its direction bit
+  fuzz/corpus/fuzz_tracectx/<kind>-<n>        every traceparent / sw8 value
+                                              found in the captures' payloads and
+                                              in corpus/skywalking, plus the
+                                              shapes the specs give as examples
+  fuzz/corpus/fuzz_skywalking_json/<name>     corpus/skywalking/*.json as is
+  fuzz/corpus/fuzz_roundtrip_<proto>/v<i>-<k> the round-trip input (version
+                                              index, model seed, length, split
+                                              points) for every version the
+                                              matrix (golden/versions.md) lists
 
 Standard library only. Captures are the project's own clean loopback ones,
 so payloads are taken in capture order without reassembly. When a libFuzzer
 build exists (build-fuzz/fuzz/fuzz_<proto>), run with --merge to minimize.
 """
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -88,8 +98,69 @@ def stream_seeds(path):
             yield i, SEPARATOR.join(flow["chunks"])
 
 
+# A version-00 value ends at its flags; later versions may add "-field"s.
+TRACEPARENT = re.compile(rb"[0-9a-fA-F]{2}-[0-9a-fA-F]{32}-[0-9a-fA-F]{16}-[0-9a-fA-F]{2}(?:-[0-9A-Za-z]+)*")
+SW8 = re.compile(rb"[01]-[A-Za-z0-9+/=]{4,}-[A-Za-z0-9+/=]{4,}-[0-9]+-[A-Za-z0-9+/=]+-[A-Za-z0-9+/=]+-[A-Za-z0-9+/=]+-[A-Za-z0-9+/=]+")
+# Shapes from the W3C and SkyWalking documents that the captures may lack:
+# a future version with trailing fields, a sampled-off flag, a short sw8.
+SPEC_TRACE_VALUES = [
+    b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+    b"cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what",
+    b"1-My40LjU=-MS4yLjM=-4-c2VydmljZQ==-aW5zdGFuY2U=-L2FwcA==-MTI3LjAuMC4xOjgwODA=",
+    b"1-My40LjU=-MS",
+]
+
+
+def trace_seeds(blobs):
+    """Every traceparent / sw8 value in the given byte strings, deduplicated."""
+    found = {}
+    for blob in blobs:
+        for kind, pattern in (("traceparent", TRACEPARENT), ("sw8", SW8)):
+            for m in pattern.finditer(blob):
+                found.setdefault(m.group(0), kind)
+    for value in SPEC_TRACE_VALUES:
+        found.setdefault(value, "spec")
+    counters = {}
+    for value, kind in sorted(found.items(), key=lambda kv: (kv[1], kv[0])):
+        counters[kind] = counters.get(kind, 0) + 1
+        yield "%s-%d" % (kind, counters[kind]), value
+
+
+def synthesized_versions():
+    """Versions per synthesizer protocol, counted from golden/versions.md."""
+    counts = {}
+    with open(os.path.join(ROOT, "golden", "versions.md")) as f:
+        for line in f:
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) >= 4 and cells[3] == "yes" and cells[0] not in ("protocol", "---"):
+                counts[cells[0].lower()] = counts.get(cells[0].lower(), 0) + 1
+    return counts
+
+
+def roundtrip_seed(version_index, k):
+    """fuzz_roundtrip.cc's input: version byte, 8-byte model seed, length byte,
+    then split-point bytes; deterministic so the corpus is reproducible."""
+    state = (version_index * 7919 + k * 104729 + 1) & 0xFFFFFFFFFFFFFFFF
+    out = bytearray([version_index & 0xFF])
+    out += struct.pack(">Q", (state * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
+    out.append((5 + 11 * k) & 0xFF)
+    for _ in range(48):
+        state = (state * 6364136223846793005 + 1442695040888963407) & 0xFFFFFFFFFFFFFFFF
+        out.append(state >> 56)
+    return bytes(out)
+
+
+def write_seed(folder, name, data):
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, name), "wb") as f:
+        f.write(data)
+
+
 def main():
     merge = "--merge" in sys.argv
+    seeds_root = os.path.join(ROOT, "fuzz", "corpus")
+    payload_blobs = []
     corpus = os.path.join(ROOT, "corpus")
     for proto in sorted(os.listdir(corpus)):
         folder = os.path.join(corpus, proto)
@@ -103,12 +174,27 @@ def main():
             out = os.path.join(ROOT, "fuzz", "corpus", "fuzz_" + proto)
             os.makedirs(out, exist_ok=True)
             for flow, seed in stream_seeds(path):
+                payload_blobs.append(seed)
                 with open(os.path.join(out, "%s-%d.bin" % (stem, flow)), "wb") as f:
                     f.write(seed)
             pcap_out = os.path.join(ROOT, "fuzz", "corpus", "fuzz_pcap")
             os.makedirs(pcap_out, exist_ok=True)
             with open(path, "rb") as src, open(os.path.join(pcap_out, "%s-%s.pcap" % (proto, stem)), "wb") as dst:
                 dst.write(src.read())
+    skywalking = os.path.join(corpus, "skywalking")
+    if os.path.isdir(skywalking):
+        for name in sorted(os.listdir(skywalking)):
+            if name.endswith(".json"):
+                with open(os.path.join(skywalking, name), "rb") as f:
+                    body = f.read()
+                payload_blobs.append(body)
+                write_seed(os.path.join(seeds_root, "fuzz_skywalking_json"), name, body)
+    for name, value in trace_seeds(payload_blobs):
+        write_seed(os.path.join(seeds_root, "fuzz_tracectx"), name, value)
+    for proto, count in sorted(synthesized_versions().items()):
+        for i in range(count):
+            for k in range(2):
+                write_seed(os.path.join(seeds_root, "fuzz_roundtrip_" + proto), "v%d-%d" % (i, k), roundtrip_seed(i, k))
     if merge:
         build = os.path.join(ROOT, "build-fuzz", "fuzz")
         for target in sorted(os.listdir(os.path.join(ROOT, "fuzz", "corpus"))):

@@ -9,6 +9,7 @@ BUILD=${1:?usage: run_local.sh BUILD_DIR [TARGET] [SECONDS]}
 TARGET=${2:-all}
 SECS=${3:-60}
 HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/common.sh"
 targets=()
 if [[ $TARGET == all ]]; then
   for t in "$BUILD"/fuzz/fuzz_*; do [[ -x $t && -f $t ]] && targets+=("$(basename "$t")"); done
@@ -23,15 +24,12 @@ for name in "${targets[@]}"; do
   mkdir -p "$work"
   cp -rn "$HERE/corpus/$name/." "$work/" 2>/dev/null || true
   before=$(ls "$work" | wc -l)
-  proto=${name#fuzz_}
-  proto=${proto#roundtrip_}
   dict=()
-  [[ -f $HERE/dict/$proto.dict ]] && dict=(-dict="$HERE/dict/$proto.dict")
+  d=$(fuzz_dict_for "$name")
+  [[ -n $d ]] && dict=(-dict="$d")
   # The target's .options ([libfuzzer] key = value), as OSS-Fuzz passes them.
   opts=(-timeout=10 -rss_limit_mb=2048)
-  if [[ -f $HERE/$name.options ]]; then
-    while IFS= read -r kv; do opts+=("$kv"); done < <(awk -F' *= *' '/^\[/{in_lf=($0=="[libfuzzer]")} in_lf && NF==2 && $1!~/^[#;[]/{print "-"$1"="$2}' "$HERE/$name.options")
-  fi
+  while IFS= read -r kv; do opts+=("$kv"); done < <(fuzz_options_for "$name")
   mkdir -p "$HERE/regressions/$name"  # libFuzzer writes findings there
   echo "[fuzz] $name for ${SECS}s (corpus: $before inputs in $work)"
   "$bin" "${dict[@]}" "${opts[@]}" -max_total_time="$SECS" -print_final_stats=1 \
