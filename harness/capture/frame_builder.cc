@@ -1,11 +1,18 @@
 #include "capture/frame_builder.h"
 
-#include <pcap/dlt.h>
+#include <pcap/pcap.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <new>
 
 namespace l7h {
 namespace {
+
+constexpr int kSnapLength = 262144;  // libpcap's and tcpdump's default
 
 void put16(std::vector<uint8_t>& v, uint16_t x) {
   v.push_back(static_cast<uint8_t>(x >> 8));
@@ -147,6 +154,12 @@ int dltOf(LinkType link) {
   return DLT_EN10MB;
 }
 
+int linktypeOf(LinkType link) {
+  // LINKTYPE_* (tcpdump.org/linktypes.html) equal the DLT_* values except
+  // raw IP, whose DLT value differs between platforms (12 on Linux).
+  return link == LinkType::kRawIp ? 101 : dltOf(link);
+}
+
 uint16_t internetChecksum(std::span<const uint8_t> data, uint32_t initial) {
   uint64_t sum = initial;
   for (size_t i = 0; i + 1 < data.size(); i += 2) sum += static_cast<uint32_t>((data[i] << 8) | data[i + 1]);
@@ -193,36 +206,100 @@ std::vector<std::vector<uint8_t>> buildFragmentedTcpFrames(const TcpFrameSpec& s
   return frames;
 }
 
-std::vector<uint8_t> pcapBytes(LinkType link, const std::vector<CapturedFrame>& frames) {
-  std::vector<uint8_t> out;
-  le32(out, 0xA1B2C3D4);
-  le16(out, 2);
-  le16(out, 4);
-  le32(out, 0);
-  le32(out, 0);
-  le32(out, 262144);
-  le32(out, static_cast<uint32_t>(dltOf(link)));
-  for (const auto& f : frames) {
-    le32(out, static_cast<uint32_t>(f.ts_us / 1'000'000));
-    le32(out, static_cast<uint32_t>(f.ts_us % 1'000'000));
-    le32(out, static_cast<uint32_t>(f.bytes.size()));
-    le32(out, f.orig_len != 0 ? f.orig_len : static_cast<uint32_t>(f.bytes.size()));
-    out.insert(out.end(), f.bytes.begin(), f.bytes.end());
+namespace {
+
+// A pcap_t that only describes the capture to write (link type, snap
+// length, microsecond timestamps), closed on every path.
+struct DeadHandle {
+  pcap_t* p;
+  explicit DeadHandle(LinkType link)
+      : p(pcap_open_dead_with_tstamp_precision(dltOf(link), kSnapLength, PCAP_TSTAMP_PRECISION_MICRO)) {}
+  ~DeadHandle() {
+    if (p != nullptr) pcap_close(p);
   }
+  DeadHandle(const DeadHandle&) = delete;
+  DeadHandle& operator=(const DeadHandle&) = delete;
+};
+
+// Hands every frame to libpcap's dumper and flushes. pcap_dump() itself
+// reports nothing (it stops writing once the stream is in error), so the
+// stream's error flag is checked after every packet, while errno still
+// says why; `name` prefixes the message.
+bool dumpFrames(pcap_dumper_t* dumper, const std::vector<CapturedFrame>& frames, const std::string& name,
+                std::string& error) {
+  FILE* file = pcap_dump_file(dumper);
+  auto failed = [&](int err) {
+    error = name + ": cannot write: " + (err != 0 ? std::strerror(err) : "I/O error");
+    return false;
+  };
+  for (const CapturedFrame& f : frames) {
+    pcap_pkthdr h{};
+    // The inverse of the capture reader's ts_us = tv_sec * 10^6 + tv_usec.
+    h.ts.tv_sec = static_cast<time_t>(f.ts_us / 1'000'000);
+    h.ts.tv_usec = static_cast<suseconds_t>(f.ts_us % 1'000'000);
+    h.caplen = static_cast<bpf_u_int32>(f.bytes.size());
+    h.len = f.orig_len != 0 ? f.orig_len : h.caplen;
+    errno = 0;
+    pcap_dump(reinterpret_cast<u_char*>(dumper), &h, f.bytes.data());
+    if (std::ferror(file) != 0) return failed(errno);
+  }
+  errno = 0;
+  if (pcap_dump_flush(dumper) != 0 || std::ferror(file) != 0) return failed(errno);
+  return true;
+}
+
+}  // namespace
+
+// Classic pcap goes through libpcap's own dumper, so the files are exactly
+// what libpcap (and tcpdump) write: header in host byte order, LINKTYPE_*
+// values mapped from the DLT by libpcap (DLT_RAW becomes LINKTYPE_RAW 101).
+std::vector<uint8_t> pcapBytes(LinkType link, const std::vector<CapturedFrame>& frames) {
+  // In memory through open_memstream: every step below can only fail for
+  // want of memory, which std::bad_alloc says.
+  DeadHandle dead(link);
+  if (dead.p == nullptr) throw std::bad_alloc();
+  char* buffer = nullptr;
+  size_t size = 0;
+  FILE* stream = open_memstream(&buffer, &size);
+  if (stream == nullptr) throw std::bad_alloc();
+  pcap_dumper_t* dumper = pcap_dump_fopen(dead.p, stream);
+  if (dumper == nullptr) {
+    std::fclose(stream);
+    std::free(buffer);
+    throw std::bad_alloc();
+  }
+  std::string error;
+  const bool ok = dumpFrames(dumper, frames, "(memory)", error);
+  pcap_dump_close(dumper);  // closes the stream: buffer and size are final
+  std::vector<uint8_t> out(buffer, buffer + size);
+  std::free(buffer);
+  if (!ok) throw std::bad_alloc();
   return out;
 }
 
 bool writePcap(const std::string& path, LinkType link, const std::vector<CapturedFrame>& frames, std::string& error) {
-  const auto bytes = pcapBytes(link, frames);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (!out) {
-    error = path + ": cannot write";
+  DeadHandle dead(link);
+  if (dead.p == nullptr) {
+    error = path + ": cannot set up the pcap writer (out of memory)";
     return false;
   }
-  return true;
+  pcap_dumper_t* dumper = pcap_dump_open(dead.p, path.c_str());
+  if (dumper == nullptr) {
+    error = pcap_geterr(dead.p);  // libpcap's message names the path and the reason
+    return false;
+  }
+  const bool ok = dumpFrames(dumper, frames, path, error);
+  // pcap_dump_close() returns nothing; after the checked flush the data is
+  // with the kernel, so only a failing close(2) (NFS) could go unreported.
+  pcap_dump_close(dumper);
+  return ok;
 }
 
+// pcapng is written by hand: libpcap 1.10 (Debian 12's) reads pcapng but
+// its dumper writes classic pcap only (pcap_dump_open has no pcapng mode).
+// One section, one interface, Enhanced Packet Blocks (pcapng spec,
+// draft-ietf-opsawg-pcapng); the capture tests read the result back through
+// libpcap and compare it packet by packet with the pcap of the same frames.
 bool writePcapng(const std::string& path, LinkType link, const std::vector<CapturedFrame>& frames,
                  std::string& error) {
   std::vector<uint8_t> out;
@@ -235,12 +312,13 @@ bool writePcapng(const std::string& path, LinkType link, const std::vector<Captu
   le32(out, 0xFFFFFFFF);  // section length unknown
   le32(out, 0xFFFFFFFF);
   le32(out, 28);
-  // Interface description block (default resolution: microseconds).
+  // Interface description block (default resolution: microseconds). The
+  // link type field holds a LINKTYPE_* value, as in the pcap header.
   le32(out, 1);
   le32(out, 20);
-  le16(out, static_cast<uint16_t>(dltOf(link)));
+  le16(out, static_cast<uint16_t>(linktypeOf(link)));
   le16(out, 0);
-  le32(out, 262144);
+  le32(out, kSnapLength);
   le32(out, 20);
   for (const auto& f : frames) {
     const uint32_t padded = static_cast<uint32_t>((f.bytes.size() + 3) & ~size_t{3});
@@ -259,6 +337,7 @@ bool writePcapng(const std::string& path, LinkType link, const std::vector<Captu
   }
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
   file.write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size()));
+  file.close();  // a failed flush at close sets failbit too
   if (!file) {
     error = path + ": cannot write";
     return false;

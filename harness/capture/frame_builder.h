@@ -15,7 +15,10 @@ namespace l7h {
 
 enum class LinkType { kEthernet, kLinuxSll, kLinuxSll2, kNull, kRawIp };
 
+// The DLT_* value libpcap uses in memory, and the LINKTYPE_* value capture
+// files store (they differ for raw IP only).
 int dltOf(LinkType link);
+int linktypeOf(LinkType link);
 
 struct TcpFrameSpec {
   LinkType link = LinkType::kEthernet;
@@ -47,8 +50,11 @@ struct CapturedFrame {
   uint32_t orig_len = 0;  // 0: same as bytes.size(); larger simulates a snap-length cut
 };
 
-// Classic pcap (microsecond) or pcapng (SHB, IDB, EPB). Deterministic: the
-// same frames give the same bytes. Returns false with `error` on I/O failure.
+// Classic pcap (microsecond timestamps, snap length 262144) written by
+// libpcap's dumper, or pcapng (SHB, IDB, EPB; hand-written, see the .cc).
+// Deterministic: the same frames give the same bytes. The file writers
+// return false with `error` ("PATH: reason") when the file cannot be
+// written; pcapBytes, in memory, can only run out of memory (std::bad_alloc).
 bool writePcap(const std::string& path, LinkType link, const std::vector<CapturedFrame>& frames, std::string& error);
 bool writePcapng(const std::string& path, LinkType link, const std::vector<CapturedFrame>& frames, std::string& error);
 std::vector<uint8_t> pcapBytes(LinkType link, const std::vector<CapturedFrame>& frames);

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <map>
 
+#include <pcap/pcap.h>
+
 #include "capture/frame_builder.h"
 #include "capture/pcap_input.h"
 #include "capture/tcp_flows.h"
@@ -449,6 +451,157 @@ TEST(CaptureProperty, AnySegmentationDeliversTheSameBytes) {
     RC_ASSERT(r.rec.gaps[0][1] + r.rec.gaps[1][1] == 0);
   });
   EXPECT_TRUE(ok);
+}
+
+// The writers, read back by libpcap itself (not by PcapInput), so a writer
+// bug cannot hide behind a matching reader bug.
+struct ReadPacket {
+  int64_t sec = 0, usec = 0;
+  uint32_t caplen = 0, len = 0;
+  std::vector<uint8_t> bytes;
+  bool operator==(const ReadPacket&) const = default;
+};
+
+struct ReadCapture {
+  std::string error;
+  int datalink = -1;
+  int snapshot = 0;
+  std::vector<ReadPacket> packets;
+};
+
+ReadCapture readWithLibpcap(const fs::path& path) {
+  ReadCapture out;
+  char errbuf[PCAP_ERRBUF_SIZE] = {0};
+  pcap_t* p = pcap_open_offline(path.c_str(), errbuf);  // microsecond timestamps by default
+  if (p == nullptr) {
+    out.error = errbuf;
+    return out;
+  }
+  out.datalink = pcap_datalink(p);
+  out.snapshot = pcap_snapshot(p);
+  pcap_pkthdr* h = nullptr;
+  const u_char* data = nullptr;
+  int rc;
+  while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+    out.packets.push_back({h->ts.tv_sec, h->ts.tv_usec, h->caplen, h->len, std::vector<uint8_t>(data, data + h->caplen)});
+  }
+  if (rc != PCAP_ERROR_BREAK) out.error = pcap_geterr(p);  // anything but a clean end of file
+  pcap_close(p);
+  return out;
+}
+
+// What each frame must read back as: seconds and microseconds of ts_us,
+// the bytes, and the wire length (orig_len when it simulates a cut).
+std::vector<ReadPacket> expectedPackets(const std::vector<CapturedFrame>& frames) {
+  std::vector<ReadPacket> out;
+  for (const CapturedFrame& f : frames) {
+    const uint32_t caplen = static_cast<uint32_t>(f.bytes.size());
+    out.push_back({f.ts_us / 1'000'000, f.ts_us % 1'000'000, caplen, f.orig_len != 0 ? f.orig_len : caplen, f.bytes});
+  }
+  return out;
+}
+
+// Frames of every kind the synthesizer writes on `link`: handshake, data in
+// odd sizes (pcapng pads them), both IP versions and VLAN tags on Ethernet,
+// timestamps at the edges of a second, and a snap-length cut.
+std::vector<CapturedFrame> writerFrames(LinkType link) {
+  std::vector<CapturedFrame> frames;
+  for (bool v4 : {true, false}) {
+    PacketPlan plan;
+    plan.link = link;
+    plan.segmentation = Segmentation::kRandom;
+    plan.mss = 7;
+    if (link == LinkType::kEthernet && !v4) plan.vlan_tags = {100, 200};
+    for (CapturedFrame& f : simpleExchange(conversation(v4), plan)) frames.push_back(std::move(f));
+  }
+  const int64_t edges[] = {1'767'225'600'000'000, 1'767'225'600'999'999, 1'767'225'601'000'001, 1};
+  for (size_t i = 0; i < frames.size(); ++i) frames[i].ts_us = edges[i % 4] + static_cast<int64_t>(i / 4) * 1'000'000;
+  frames.back().orig_len = static_cast<uint32_t>(frames.back().bytes.size()) + 1000;
+  return frames;
+}
+
+constexpr LinkType kWriterLinks[] = {LinkType::kEthernet, LinkType::kLinuxSll, LinkType::kLinuxSll2, LinkType::kNull,
+                                     LinkType::kRawIp};
+
+TEST(CaptureWriter, PcapRoundTripsThroughLibpcapForEveryLinkType) {
+  for (LinkType link : kWriterLinks) {
+    SCOPED_TRACE("link " + std::to_string(static_cast<int>(link)));
+    const auto frames = writerFrames(link);
+    const fs::path path = tempPath("writer.pcap");
+    std::string error;
+    ASSERT_TRUE(writePcap(path.string(), link, frames, error)) << error;
+    const ReadCapture r = readWithLibpcap(path);
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.datalink, dltOf(link));
+    EXPECT_EQ(r.snapshot, 262144);
+    EXPECT_EQ(r.packets, expectedPackets(frames));
+    // The in-memory writer gives the same file.
+    std::ifstream in(path, std::ios::binary);
+    const std::vector<uint8_t> file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(file, pcapBytes(link, frames));
+    // Microsecond pcap (magic a1b2c3d4 in the writer's byte order), and the
+    // header's link type is the LINKTYPE_* value, not the platform's DLT.
+    ASSERT_GE(file.size(), 24u);
+    const bool little = file[0] == 0xd4;
+    auto u32 = [&](size_t at) {
+      return little ? uint32_t{file[at]} | uint32_t{file[at + 1]} << 8 | uint32_t{file[at + 2]} << 16 | uint32_t{file[at + 3]} << 24
+                    : uint32_t{file[at + 3]} | uint32_t{file[at + 2]} << 8 | uint32_t{file[at + 1]} << 16 | uint32_t{file[at]} << 24;
+    };
+    EXPECT_EQ(u32(0), 0xa1b2c3d4u);
+    EXPECT_EQ(u32(20), static_cast<uint32_t>(linktypeOf(link)));
+    fs::remove(path);
+  }
+  EXPECT_EQ(linktypeOf(LinkType::kRawIp), 101);
+}
+
+TEST(CaptureWriter, PcapngReadsBackAsTheSamePacketsAsPcap) {
+  for (LinkType link : kWriterLinks) {
+    SCOPED_TRACE("link " + std::to_string(static_cast<int>(link)));
+    const auto frames = writerFrames(link);
+    const fs::path ng = tempPath("writer.pcapng"), classic = tempPath("writer-classic.pcap");
+    std::string error;
+    ASSERT_TRUE(writePcapng(ng.string(), link, frames, error)) << error;
+    ASSERT_TRUE(writePcap(classic.string(), link, frames, error)) << error;
+    const ReadCapture a = readWithLibpcap(ng), b = readWithLibpcap(classic);
+    ASSERT_EQ(a.error, "");
+    ASSERT_EQ(b.error, "");
+    EXPECT_EQ(a.datalink, dltOf(link));
+    EXPECT_EQ(a.datalink, b.datalink);
+    EXPECT_EQ(a.packets, expectedPackets(frames));
+    EXPECT_EQ(a.packets, b.packets);
+    // The interface block stores the LINKTYPE_* value (libpcap maps it back).
+    std::ifstream in(ng, std::ios::binary);
+    const std::vector<uint8_t> file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_GE(file.size(), 28u + 12u);
+    EXPECT_EQ(file[28 + 8] | file[28 + 9] << 8, linktypeOf(link));
+    fs::remove(ng);
+    fs::remove(classic);
+  }
+}
+
+TEST(CaptureWriter, EmptyCapturesAndUnwritablePathsAreReported) {
+  const fs::path path = tempPath("empty.pcap");
+  std::string error;
+  ASSERT_TRUE(writePcap(path.string(), LinkType::kLinuxSll2, {}, error)) << error;
+  const ReadCapture r = readWithLibpcap(path);
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.datalink, DLT_LINUX_SLL2);
+  EXPECT_TRUE(r.packets.empty());
+  fs::remove(path);
+
+  const auto frames = writerFrames(LinkType::kEthernet);
+  for (bool ng : {false, true}) {
+    error.clear();
+    const std::string bad = "/nonexistent-l7conform-dir/x.pcap";
+    EXPECT_FALSE(ng ? writePcapng(bad, LinkType::kEthernet, frames, error) : writePcap(bad, LinkType::kEthernet, frames, error));
+    EXPECT_NE(error.find(bad), std::string::npos) << error;
+  }
+  // A full device: the write is accepted by open but fails on flush.
+  if (fs::exists("/dev/full")) {
+    error.clear();
+    EXPECT_FALSE(writePcap("/dev/full", LinkType::kEthernet, frames, error));
+    EXPECT_NE(error.find("/dev/full"), std::string::npos) << error;
+  }
 }
 
 }  // namespace
