@@ -116,13 +116,34 @@ std::vector<MappingViolation> checkMapping(const MappingTable& table, const Json
         out.push_back({i, label + ": column " + column + " is empty but the mapping table always fills it"});
       }
     }
-    // Attributes are checked one by one as attribute.<name>.
+    // Attributes are checked one by one as attribute.<name>: each present
+    // one must be listed, and each `always` one must be present.
+    std::set<std::string, std::less<>> present;
     if (auto names = r.find("attribute_names"); names != r.end() && names->value().is_array()) {
       for (const auto& n : names->value().as_array()) {
         if (!n.is_string()) continue;
         const std::string column = "attribute." + std::string(n.as_string());
+        present.insert(column);
         if (ruleFor(column) == nullptr && ruleFor("attribute.*") == nullptr)
           out.push_back({i, label + ": attribute " + std::string(n.as_string()) + " is not in the mapping table"});
+      }
+    }
+    if (!parse_failed) {
+      auto requireAttributes = [&](const std::map<std::string, Fill>& rules) {
+        for (const auto& [column, fill] : rules) {
+          if (column.rfind("attribute.", 0) != 0 || column == "attribute.*") continue;
+          // The row that applies (a specific one overrides `*`) decides.
+          if (*ruleFor(column) != Fill::kAlways || present.count(column) != 0) continue;
+          out.push_back({i, label + ": " + column + " is missing but the mapping table always fills it"});
+        }
+      };
+      if (specific != table.rules.end()) requireAttributes(specific->second);
+      if (any != nullptr) {
+        std::map<std::string, Fill> only_any;
+        for (const auto& [column, fill] : *any) {
+          if (specific == table.rules.end() || specific->second.count(column) == 0) only_any.emplace(column, fill);
+        }
+        requireAttributes(only_any);
       }
     }
   }

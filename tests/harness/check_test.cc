@@ -100,6 +100,36 @@ TEST_F(MappingCheck, AlwaysExtensionAndUnmappedColumns) {
   EXPECT_NE(v[2].message.find("attribute group_id"), std::string::npos) << v[2].message;
 }
 
+TEST_F(MappingCheck, AlwaysAttributesMustBePresent) {
+  write("request_type\tcolumn\tfill\tsource\n"
+        "*\trequest_type\talways\tapi key\n"
+        "JoinGroup\tattribute.group_id\talways\tgroup_id\n"
+        "*\tattribute.member\twhen_present\tmember\n"
+        "*\tattribute.node\talways\tnode\n"
+        "Heartbeat\tattribute.node\twhen_present\tnode, optional here\n");
+  MappingTable t;
+  std::string error;
+  ASSERT_TRUE(loadMappingTable(path.string(), t, error)) << error;
+  const auto records = parse(
+      R"({"request_type":"JoinGroup","attribute_names":["group_id","node"],"attribute_values":["g","n"]})"
+      "\n"
+      R"({"request_type":"JoinGroup","attribute_names":["member"],"attribute_values":["m"],"response_status":0})"
+      "\n"
+      R"({"request_type":"JoinGroup","attribute_names":[],"attribute_values":[],"response_status":6})"
+      "\n"
+      R"({"request_type":"Heartbeat","attribute_names":[],"attribute_values":[]})");
+  const auto v = checkMapping(t, records);
+  std::string all;
+  for (const auto& x : v) all += x.message + "\n";
+  // Record 2 lacks both always-attributes; record 3 failed to parse (exempt);
+  // record 4's specific when_present row overrides the `*` always row.
+  ASSERT_EQ(v.size(), 2u) << all;
+  EXPECT_EQ(v[0].record_index, 1u);
+  EXPECT_NE(v[0].message.find("attribute.group_id is missing"), std::string::npos) << v[0].message;
+  EXPECT_EQ(v[1].record_index, 1u);
+  EXPECT_NE(v[1].message.find("attribute.node is missing"), std::string::npos) << v[1].message;
+}
+
 TEST_F(MappingCheck, RejectsUnknownColumnsAndFills) {
   MappingTable t;
   std::string error;
