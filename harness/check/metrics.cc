@@ -1,5 +1,7 @@
 #include "check/metrics.h"
 
+#include <algorithm>
+
 #include <map>
 #include <sstream>
 #include <tuple>
@@ -137,15 +139,43 @@ std::string metricsToText(const boost::json::value& metrics) {
   return s.str();
 }
 
-void printMetricsTable(FILE* out, const boost::json::value& metrics) {
-  std::fprintf(out, "%-10s %8s %8s %8s %8s %8s %8s %8s %10s %10s\n", "protocol", "logs", "request", "response",
-               "error", "client", "server", "timeout", "req_bytes", "resp_bytes");
-  for (const auto& kv : metrics.as_object().at("protocols").as_object()) {
-    const auto& m = kv.value().as_object();
+void printMetricsTable(FILE* out, const boost::json::value& metrics, size_t max_endpoints) {
+  // One row per protocol, then per (server ip, server port, endpoint): the
+  // mapping tables' metric rows, ratios as percentages of responses.
+  std::fprintf(out, "%-44s %7s %7s %7s %6s %6s %6s %7s %7s %7s %10s %10s %10s\n", "metrics", "logs", "request",
+               "response", "error", "client", "server", "error%", "client%", "server%", "req_bytes", "resp_bytes",
+               "sess_bytes");
+  auto row = [&](const std::string& label, const boost::json::object& m) {
     auto n = [&](std::string_view k) { return static_cast<long long>(m.at(k).as_int64()); };
-    std::fprintf(out, "%-10s %8lld %8lld %8lld %8lld %8lld %8lld %8lld %10lld %10lld\n",
-                 std::string(kv.key()).c_str(), n("log_count"), n("request"), n("response"), n("error"),
-                 n("client_error"), n("server_error"), n("timeout"), n("request_length"), n("response_length"));
+    auto pct = [&](std::string_view k) { return 100.0 * m.at(k).to_number<double>(); };
+    std::fprintf(out, "%-44s %7lld %7lld %7lld %6lld %6lld %6lld %6.1f%% %6.1f%% %6.1f%% %10lld %10lld %10lld\n",
+                 label.substr(0, 44).c_str(), n("log_count"), n("request"), n("response"), n("error"),
+                 n("client_error"), n("server_error"), pct("error_ratio"), pct("client_error_ratio"),
+                 pct("server_error_ratio"), n("request_length"), n("response_length"), n("session_length"));
+  };
+  for (const auto& kv : metrics.as_object().at("protocols").as_object())
+    row(kv.key().empty() ? "(no protocol)" : std::string(kv.key()), kv.value().as_object());
+  // The busiest endpoints first (stable: ties keep the JSON's order).
+  const auto& endpoints = metrics.as_object().at("endpoints").as_array();
+  std::vector<const boost::json::object*> busiest;
+  for (const auto& e : endpoints) busiest.push_back(&e.as_object());
+  std::stable_sort(busiest.begin(), busiest.end(), [](const auto* a, const auto* b) {
+    return a->at("log_count").as_int64() > b->at("log_count").as_int64();
+  });
+  if (busiest.size() > max_endpoints) busiest.resize(max_endpoints);
+  for (const boost::json::object* e : busiest) {
+    const auto& m = *e;
+    const std::string ip(m.at("server_ip").as_string());
+    const std::string endpoint(m.at("endpoint").as_string());
+    std::string label = "  " + std::string(m.at("l7_protocol_str").as_string()) + " " +
+                        (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" +
+                        std::to_string(m.at("server_port").to_number<int64_t>()) + " " +
+                        (endpoint.empty() ? "(no endpoint)" : endpoint);
+    row(label, m);
+  }
+  if (endpoints.size() > max_endpoints) {
+    std::fprintf(out, "  ... %zu quieter endpoints (all of them: l7conform replay --metrics FILE)\n",
+                 endpoints.size() - max_endpoints);
   }
 }
 

@@ -26,6 +26,7 @@ namespace l7h::check {
 
 boost::json::value computeMetrics(const JsonRecords& records);
 std::string metricsToText(const boost::json::value& metrics);  // stable, pretty, for goldens
-void printMetricsTable(FILE* out, const boost::json::value& metrics);
+// Prints per-protocol rows, then the `max_endpoints` busiest endpoints.
+void printMetricsTable(FILE* out, const boost::json::value& metrics, size_t max_endpoints = 10);
 
 }  // namespace l7h::check

@@ -129,8 +129,9 @@ bool runImplementation(const std::string& command, const fs::path& capture, chec
   return true;
 }
 
+// Records of one capture; `stats` gathers the built-in replay's counters.
 bool produceRecords(const Capture& c, const std::string& impl, const ReplayOptions& options,
-                    check::JsonRecords& out, std::string& error) {
+                    check::JsonRecords& out, std::string& error, ReplayStats* stats) {
   if (!impl.empty()) return runImplementation(impl, c.path, out, error);
   if (c.is_segment_json) {
 #ifdef L7_HAVE_SKYWALKING
@@ -152,6 +153,7 @@ bool produceRecords(const Capture& c, const std::string& impl, const ReplayOptio
   }
   ReplayResult result;
   auto records = replayCaptureToVector(c.path.string(), options, &result);
+  if (stats != nullptr) stats->add(result.stats);
   for (const auto& r : records) out.push_back(check::recordToJson(r));
   if (!result.ok) {
     error = result.error;
@@ -174,7 +176,7 @@ int checkCommand(Args args) {
   std::string impl;
   bool update = false;
   bool quiet = false;
-  bool show_metrics = false;
+  bool no_metrics = false;
   int64_t max_diffs = 20;
   ArgParser p("check", "[CORPUS_DIR|CAPTURE...] [options]",
               "Replays every capture (corpus/<proto>/<name>.pcap, .pcapng, or SkyWalking .json) and compares\n"
@@ -189,7 +191,7 @@ int checkCommand(Args args) {
   p.option("--impl", &impl, "CMD",
            "check an external decoder: CMD with {pcap} replaced by the capture path must print JSON Lines");
   p.option("--max-diffs", &max_diffs, "N", "differences shown per capture (default 20)");
-  p.flag("--metrics", &show_metrics, "print the metrics table of all records at the end");
+  p.flag("--no-metrics", &no_metrics, "do not print the metrics table of all records at the end");
   p.flag("-q", &quiet, "print only failures and the summary");
   p.examples(
       "  l7conform check                                  # corpus/ against golden/\n"
@@ -214,6 +216,7 @@ int checkCommand(Args args) {
   std::map<std::string, check::MappingTable> tables;
   std::vector<check::JunitCase> junit;
   check::JsonRecords all_records;
+  ReplayStats replay_stats;
   bool all_ok = errors.empty();
 
   for (const Capture& c : captures) {
@@ -227,7 +230,7 @@ int checkCommand(Args args) {
 
     check::JsonRecords actual;
     std::string error;
-    if (!produceRecords(c, impl, options, actual, error)) failure << label << ": " << error << "\n";
+    if (!produceRecords(c, impl, options, actual, error, &replay_stats)) failure << label << ": " << error << "\n";
     s.records += actual.size();
     all_records.insert(all_records.end(), actual.begin(), actual.end());
     const boost::json::value metrics = check::computeMetrics(actual);
@@ -316,9 +319,14 @@ int checkCommand(Args args) {
   }
   std::printf("%-12s %8zu %8zu %8zu %8zu %10zu %8zu %8zu %8zu\n", "total", total.captures, total.failed,
               total.records, total.matched, total.mismatched, total.missing, total.extra, total.mapping_violations);
-  if (show_metrics) {
+  if (!no_metrics && !quiet && !all_records.empty()) {
     std::printf("\n");
     check::printMetricsTable(stdout, check::computeMetrics(all_records));
+  }
+  // The replay counters of every capture together, as `replay` prints them.
+  if (impl.empty() && !quiet && replay_stats.packets > 0) {
+    std::fflush(stdout);  // the tables above first, when both go to one terminal
+    replay_stats.print(stderr);
   }
   if (!junit_path.empty()) {
     std::string error;

@@ -44,6 +44,7 @@ struct ReplayStats {
   uint64_t pending_evicted = 0, timeouts = 0;
   std::vector<std::pair<std::string, uint64_t>> messages_per_protocol;
   void print(FILE* out) const;
+  void add(const ReplayStats& other);  // sums another run's counters into these
 };
 
 // This process's peak resident memory so far (kB).

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -21,10 +22,46 @@ long peakRssKb() {
   return kb;
 }
 
+void ReplayStats::add(const ReplayStats& o) {
+  packets += o.packets;
+  bytes += o.bytes;
+  non_tcp_packets += o.non_tcp_packets;
+  truncated_packets += o.truncated_packets;
+  ip_fragments += o.ip_fragments;
+  reassembled_datagrams += o.reassembled_datagrams;
+  bad_packets += o.bad_packets;
+  connections += o.connections;
+  unclassified_connections += o.unclassified_connections;
+  evicted_connections += o.evicted_connections;
+  retransmitted_bytes += o.retransmitted_bytes;
+  overlapping_segments += o.overlapping_segments;
+  out_of_order_segments += o.out_of_order_segments;
+  gaps += o.gaps;
+  gap_bytes += o.gap_bytes;
+  messages += o.messages;
+  parse_failures += o.parse_failures;
+  records += o.records;
+  pending_evicted += o.pending_evicted;
+  timeouts += o.timeouts;
+  for (const auto& [proto, n] : o.messages_per_protocol) {
+    auto it = std::find_if(messages_per_protocol.begin(), messages_per_protocol.end(),
+                           [&](const auto& p) { return p.first == proto; });
+    if (it == messages_per_protocol.end()) {
+      messages_per_protocol.emplace_back(proto, n);
+    } else {
+      it->second += n;
+    }
+  }
+  std::sort(messages_per_protocol.begin(), messages_per_protocol.end());
+}
+
 void ReplayStats::print(FILE* out) const {
+  // Rare conditions print only when they happened; the ones a user looks
+  // for first (gaps, failures, evictions) always print, 0 included.
   auto line = [&](const char* name, uint64_t v) {
     if (v != 0) std::fprintf(out, "  %-28s %" PRIu64 "\n", name, v);
   };
+  auto always = [&](const char* name, uint64_t v) { std::fprintf(out, "  %-28s %" PRIu64 "\n", name, v); };
   std::fprintf(out, "counters:\n");
   std::fprintf(out, "  %-28s %" PRIu64 "\n", "packets", packets);
   std::fprintf(out, "  %-28s %" PRIu64 "\n", "bytes", bytes);
@@ -35,20 +72,20 @@ void ReplayStats::print(FILE* out) const {
   line("malformed packets", bad_packets);
   std::fprintf(out, "  %-28s %" PRIu64 "\n", "connections", connections);
   line("unclassified connections", unclassified_connections);
-  line("evicted connections", evicted_connections);
+  always("evicted connections", evicted_connections);
   line("retransmitted bytes", retransmitted_bytes);
   line("overlapping segments", overlapping_segments);
   line("out-of-order segments", out_of_order_segments);
-  line("gaps", gaps);
+  always("gaps", gaps);
   line("gap bytes", gap_bytes);
   std::fprintf(out, "  %-28s %" PRIu64 "\n", "messages", messages);
   for (const auto& [proto, n] : messages_per_protocol) {
     std::fprintf(out, "    %-26s %" PRIu64 "\n", proto.c_str(), n);
   }
-  line("parse failures", parse_failures);
+  always("parse failures", parse_failures);
   std::fprintf(out, "  %-28s %" PRIu64 "\n", "records", records);
   line("session timeouts", timeouts);
-  line("pending requests evicted", pending_evicted);
+  always("pending requests evicted", pending_evicted);
   std::fprintf(out, "  %-28s %ld\n", "peak RSS kB", peakRssKb());
 }
 
