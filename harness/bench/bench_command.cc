@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -19,6 +20,8 @@
 #include <sstream>
 #include <thread>
 
+#include "capture/frame_builder.h"
+#include "capture/pcap_input.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "l7/record_json.h"
@@ -149,6 +152,83 @@ std::string machineDescription() {
 
 double rate(double amount, double seconds) { return seconds > 0 ? amount / seconds : 0; }
 
+// Moves every IPv4/IPv6 address of an Ethernet frame into a block of its own
+// for repetition `rep`, so repeated copies of a capture are new connections
+// (the same 4-tuple again would read as a retransmission). Checksums are not
+// recomputed: the pipeline, like most capture tools on loopback, ignores them.
+void relocateAddresses(std::vector<uint8_t>& f, uint32_t rep) {
+  size_t off = 12;
+  if (f.size() < off + 2) return;
+  uint16_t type = static_cast<uint16_t>(f[off] << 8 | f[off + 1]);
+  while ((type == 0x8100 || type == 0x88a8) && f.size() >= off + 6) {
+    off += 4;
+    type = static_cast<uint16_t>(f[off] << 8 | f[off + 1]);
+  }
+  const size_t ip = off + 2;
+  const uint8_t hi = static_cast<uint8_t>(rep >> 8), lo = static_cast<uint8_t>(rep);
+  if (type == 0x0800 && f.size() >= ip + 20) {
+    for (size_t a : {ip + 12, ip + 16}) {
+      f[a + 1] ^= hi;
+      f[a + 2] ^= lo;
+    }
+  } else if (type == 0x86dd && f.size() >= ip + 40) {
+    for (size_t a : {ip + 8, ip + 24}) {
+      f[a + 12] ^= hi;
+      f[a + 13] ^= lo;
+    }
+  }
+}
+
+// The project's real captures are small; measured one by one, process start
+// would dominate. This plays every Ethernet capture under `dir`, one after
+// another, `reps` times over, each repetition on addresses of its own.
+bool buildCorpusCapture(const fs::path& dir, uint32_t reps, const fs::path& out, size_t& files_used,
+                        std::string& error) {
+  std::vector<std::vector<CapturedFrame>> captures;
+  std::vector<fs::path> paths;
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(dir, ec)) {
+    const auto ext = e.path().extension();
+    if (e.is_regular_file() && (ext == ".pcap" || ext == ".pcapng")) paths.push_back(e.path());
+  }
+  std::sort(paths.begin(), paths.end());
+  for (const auto& path : paths) {
+    auto in = PcapInput::openFile(path.string(), error);
+    if (!in) return false;
+    std::vector<CapturedFrame> frames;
+    RawPacket p;
+    bool ethernet = true;
+    while (in->next(p) == 1) {
+      if (p.linktype != 1) {
+        ethernet = false;
+        break;
+      }
+      frames.push_back(CapturedFrame{p.ts_us, std::vector<uint8_t>(p.data, p.data + p.caplen), p.wirelen});
+    }
+    if (ethernet && !frames.empty()) captures.push_back(std::move(frames));
+  }
+  files_used = captures.size();
+  if (captures.empty()) {
+    error = dir.string() + ": no Ethernet captures to build the corpus input from";
+    return false;
+  }
+  std::vector<CapturedFrame> all;
+  int64_t clock = 1'700'000'000'000'000;
+  for (uint32_t rep = 0; rep < reps; ++rep) {
+    for (const auto& frames : captures) {
+      const int64_t first = frames.front().ts_us;
+      for (const auto& f : frames) {
+        CapturedFrame copy = f;
+        copy.ts_us = clock + (f.ts_us - first);
+        relocateAddresses(copy.bytes, rep);
+        all.push_back(std::move(copy));
+      }
+      clock += frames.back().ts_us - first + 1000;
+    }
+  }
+  return writePcap(out.string(), LinkType::kEthernet, all, error);
+}
+
 }  // namespace
 
 int benchCommand(Args args) {
@@ -156,6 +236,8 @@ int benchCommand(Args args) {
   std::string write_path, keep_dir;
   int64_t messages = 1'000'000;
   int64_t concurrent = 100'000;
+  int64_t corpus_reps = 400;
+  std::string corpus_dir = "corpus";
   bool no_tshark = false, quick = false;
   std::string read_only;
   ArgParser p("bench", "[FILE...] [options]",
@@ -164,10 +246,13 @@ int benchCommand(Args args) {
               "comparable fields, and reports the ratios. Without FILEs it synthesizes its inputs: a capture\n"
               "of --messages messages (all synthesizer protocols, mixed segmentation), the same at a tenth\n"
               "of the size (peak memory must not grow with capture length), and --concurrent simultaneous\n"
-              "connections (peak memory bounded by the per-connection caps).");
+              "connections (peak memory bounded by the per-connection caps); and the real captures of --corpus\n"
+              "played --corpus-reps times over, each repetition on addresses of its own.");
   p.positionals(&files, "FILE", "captures to measure (default: synthesized)");
   p.option("--messages", &messages, "N", "messages in the large synthesized capture (default 1000000)");
   p.option("--concurrent", &concurrent, "N", "connections open at once in the concurrency capture (default 100000)");
+  p.option("--corpus", &corpus_dir, "DIR", "real captures to measure as one input, repeated (default: corpus)");
+  p.option("--corpus-reps", &corpus_reps, "N", "how often the corpus is repeated in that input (default 400; 0: skip)");
   p.flag("--no-tshark", &no_tshark, "skip the tshark baseline");
   p.flag("--quick", &quick, "a small run (50k messages, 10k connections) to try the command");
   p.option("--keep", &keep_dir, "DIR", "keep the synthesized captures in DIR");
@@ -224,6 +309,18 @@ int benchCommand(Args args) {
     // All connections open within a second, then each speaks every 2 s.
     make("concurrent.pcap", static_cast<size_t>(concurrent) * 6, static_cast<size_t>(concurrent), 10,
          std::max<int64_t>(2'000'000, concurrent * 10 + 1'000'000));
+    if (corpus_reps > 0 && fs::is_directory(corpus_dir)) {
+      const uint32_t reps = static_cast<uint32_t>(std::min<int64_t>(quick ? 20 : corpus_reps, 65536));
+      const fs::path path = dir / ("corpus-x" + std::to_string(reps) + ".pcap");
+      size_t used = 0;
+      std::string error;
+      if (buildCorpusCapture(corpus_dir, reps, path, used, error)) {
+        std::fprintf(stderr, "built %s: the %zu captures of %s, %u times\n", path.c_str(), used, corpus_dir.c_str(), reps);
+        files.push_back(path.string());
+      } else {
+        std::fprintf(stderr, "l7conform bench: corpus input skipped: %s\n", error.c_str());
+      }
+    }
   }
 
   const std::string self = selfPath();
