@@ -93,6 +93,10 @@ struct Pending {
   int16_t api_version = 0;
   TopicPartition first;
   std::string group_id;
+  // Why the request itself did not decode (empty when it did). Its response
+  // carries status 6 and this reason, because the session's merge takes the
+  // response's status and the exchange must still show the failure.
+  std::string failure;
 };
 
 bool decodesBody(int16_t key) noexcept {
@@ -177,9 +181,8 @@ class KafkaDecoder final : public Decoder {
         // A well-formed header with a size past the cap: report it and pass
         // over the declared bytes, to the next length prefix.
         const size_t have = std::min<size_t>(rest.size(), total);
-        emitFailure(dir, sink, pos, static_cast<uint32_t>(std::min<uint64_t>(total, UINT32_MAX)),
-                    headerOf(dir, rest), "message size over the configured cap");
-        dropPendingFor(dir, rest);
+        emitFrameFailure(dir, sink, pos, static_cast<uint32_t>(std::min<uint64_t>(total, UINT32_MAX)),
+                         headerOf(dir, rest), "message size over the configured cap");
         pos += have;
         if (have == total) continue;
         return FeedResult{static_cast<uint32_t>(pos), 0, total - have};
@@ -220,9 +223,15 @@ class KafkaDecoder final : public Decoder {
       if (junk_[d]) emitFailure(dir, sink, 0, static_cast<uint32_t>(tail.size()), std::nullopt, kJunkReason);
       return;
     }
-    // A frame cut short by the end of the stream.
-    emitFailure(dir, sink, 0, static_cast<uint32_t>(tail.size()), headerOf(dir, tail),
-                "stream ends inside a message");
+    // A frame cut short by the end of the stream. A cut request never
+    // reached the broker whole, so nothing answers it: one-way. A cut
+    // response still completes its request.
+    const auto header = headerOf(dir, tail);
+    if (dir == Direction::kToClient && header) {
+      emitResponseFailure(sink, 0, static_cast<uint32_t>(tail.size()), *header, "stream ends inside a message");
+      return;
+    }
+    emitFailure(dir, sink, 0, static_cast<uint32_t>(tail.size()), header, "stream ends inside a message");
   }
 
  private:
@@ -389,13 +398,6 @@ class KafkaDecoder final : public Decoder {
     return h;
   }
 
-  void dropPendingFor(Direction dir, Bytes frame) {
-    if (dir != Direction::kToClient) return;
-    const auto h = headerOf(dir, frame);
-    if (!h) return;
-    if (auto it = findPending(h->correlation_id); it != pending_.end()) pending_.erase(it);
-  }
-
   static void fillHeader(L7Fields& f, const HeaderFields& h, Direction dir) {
     if (h.api_key >= 0) {
       f.request_type = requestTypeName(h.api_key);
@@ -421,6 +423,63 @@ class KafkaDecoder final : public Decoder {
     if (header) fillHeader(m.fields, *header, dir);
     m.fields.response_status = ResponseStatus::kParseFailed;
     m.fields.response_exception.assign(reason);
+    sink.onMessage(dir, std::move(m));
+  }
+
+  // A frame over max_message_bytes whose header could be read: reported
+  // like a body that does not decode, so a request still pairs with its
+  // response and a response still completes its request.
+  void emitFrameFailure(Direction dir, MessageSink& sink, size_t offset, uint32_t wire_size,
+                        const std::optional<HeaderFields>& header, std::string_view reason) {
+    if (!header) return emitFailure(dir, sink, offset, wire_size, header, reason);
+    if (dir == Direction::kToServer) {
+      last_request_correlation_id_ = header->correlation_id;
+      return emitRequestFailure(sink, offset, wire_size, *header, RequestInfo{}, std::string(reason));
+    }
+    emitResponseFailure(sink, offset, wire_size, *header, std::string(reason));
+  }
+
+  // A request whose header decoded but whose body did not. The broker
+  // answers its correlation_id like any other (with an error code, often),
+  // so it stays a request and waits for that answer: the exchange is one
+  // record, status 6 with the reason, not a status-6 record plus a
+  // response nobody asked for. Only a Produce with acks=0 (when acks could
+  // be read) expects nothing and is one-way.
+  void emitRequestFailure(MessageSink& sink, size_t offset, uint32_t wire_size, const HeaderFields& h,
+                          const RequestInfo& info, std::string reason) {
+    const Direction dir = Direction::kToServer;
+    Message m;
+    m.kind = info.expects_response ? MessageKind::kRequest : MessageKind::kOneWay;
+    if (info.expects_response) m.key = PairKey{0, static_cast<uint32_t>(h.correlation_id)};
+    m.offset = static_cast<uint32_t>(offset);
+    m.wire_size = wire_size;
+    fillHeader(m.fields, h, dir);
+    m.fields.response_status = ResponseStatus::kParseFailed;
+    m.fields.response_exception = reason;
+    if (info.expects_response) remember(h, info, std::move(reason));
+    sink.onMessage(dir, std::move(m));
+  }
+
+  // A response that does not decode (or is cut, or is over the size cap).
+  // With its request remembered it completes that request (status 6 and
+  // the reason); alone it is a one-way status-6 message, as junk is.
+  void emitResponseFailure(MessageSink& sink, size_t offset, uint32_t wire_size, HeaderFields h, std::string reason) {
+    const Direction dir = Direction::kToClient;
+    const auto it = findPending(h.correlation_id);
+    if (it == pending_.end()) return emitFailure(dir, sink, offset, wire_size, h, reason);
+    h.api_key = it->api_key;
+    h.api_version = it->api_version;
+    // The request's own failure came first and says more.
+    if (!it->failure.empty()) reason = it->failure;
+    pending_.erase(it);
+    Message m;
+    m.kind = MessageKind::kResponse;
+    m.key = PairKey{0, static_cast<uint32_t>(h.correlation_id)};
+    m.offset = static_cast<uint32_t>(offset);
+    m.wire_size = wire_size;
+    fillHeader(m.fields, h, dir);
+    m.fields.response_status = ResponseStatus::kParseFailed;
+    m.fields.response_exception = std::move(reason);
     sink.onMessage(dir, std::move(m));
   }
 
@@ -477,25 +536,19 @@ class KafkaDecoder final : public Decoder {
     RequestInfo info;
     const WireError err = parseRequest(frame, h, info, f);
     last_request_correlation_id_ = h.correlation_id;
+    if (failed(err, prefix_only)) {
+      emitRequestFailure(sink, offset, wire_size, h, info,
+                         requestTypeName(h.api_key) + " request: " + std::string(wireErrorText(err)));
+      return;
+    }
     m.kind = MessageKind::kRequest;
     m.key = PairKey{0, static_cast<uint32_t>(h.correlation_id)};
     m.offset = static_cast<uint32_t>(offset);
     m.wire_size = wire_size;
     fillHeader(f, h, dir);
     f.response_status = ResponseStatus::kUnknown;
-    remember(h, info);
-    if (failed(err, prefix_only)) {
-      Message bad;
-      bad.kind = MessageKind::kOneWay;
-      bad.offset = m.offset;
-      bad.wire_size = wire_size;
-      fillHeader(bad.fields, h, dir);
-      bad.fields.response_status = ResponseStatus::kParseFailed;
-      bad.fields.response_exception = requestTypeName(h.api_key) + " request: " + std::string(wireErrorText(err));
-      sink.onMessage(dir, std::move(bad));
-      return;
-    }
-    if (!info.expects_response) forget(h.correlation_id);
+    // An acks=0 Produce is answered by nothing: not remembered.
+    if (info.expects_response) remember(h, info);
     if (!info.first.topic.empty()) {
       f.request_domain = info.first.topic;
       if (info.first.partition) {
@@ -531,6 +584,10 @@ class KafkaDecoder final : public Decoder {
     if (!request || !decodesBody(h.api_key) || h.api_version > apiMaxVersion(h.api_key)) {
       // Header only: the tables take nothing else from these responses
       // (and without the request its API is unknown).
+      if (request && !request->failure.empty()) {
+        f.response_status = ResponseStatus::kParseFailed;  // see the end of this function
+        f.response_exception = std::move(request->failure);
+      }
       sink.onMessage(dir, std::move(m));
       return;
     }
@@ -549,13 +606,18 @@ class KafkaDecoder final : public Decoder {
       }
     }
     if (failed(err, prefix_only)) {
+      // Its request is known (bodies are decoded only then): the response
+      // completes it, so the exchange is one status-6 record.
       Message bad;
-      bad.kind = MessageKind::kOneWay;
+      bad.kind = MessageKind::kResponse;
+      bad.key = m.key;
       bad.offset = m.offset;
       bad.wire_size = wire_size;
       fillHeader(bad.fields, h, dir);
       bad.fields.response_status = ResponseStatus::kParseFailed;
-      bad.fields.response_exception = requestTypeName(h.api_key) + " response: " + std::string(wireErrorText(err));
+      bad.fields.response_exception = !request->failure.empty()
+                                          ? request->failure
+                                          : requestTypeName(h.api_key) + " response: " + std::string(wireErrorText(err));
       sink.onMessage(dir, std::move(bad));
       return;
     }
@@ -577,10 +639,18 @@ class KafkaDecoder final : public Decoder {
       }
     }
     if (isGroupApi(h.api_key)) f.attributes.push_back({"group_id", request->group_id});
+    if (!request->failure.empty()) {
+      // The request did not decode, and the session's merge takes the
+      // response's status: the exchange keeps status 6 and the request's
+      // reason here, with the broker's answer (its error code, often
+      // CORRUPT_MESSAGE) in the other fields.
+      f.response_status = ResponseStatus::kParseFailed;
+      f.response_exception = std::move(request->failure);
+    }
     sink.onMessage(dir, std::move(m));
   }
 
-  void remember(const HeaderFields& h, const RequestInfo& info) {
+  void remember(const HeaderFields& h, const RequestInfo& info, std::string failure = {}) {
     if (limits_.max_pending == 0) return;
     while (pending_.size() >= limits_.max_pending) pending_.pop_front();
     Pending p;
@@ -589,17 +659,8 @@ class KafkaDecoder final : public Decoder {
     p.api_version = h.api_version;
     p.first = info.first;
     p.group_id = info.group_id;
+    p.failure = std::move(failure);
     pending_.push_back(std::move(p));
-  }
-
-  void forget(int32_t correlation_id) {
-    // The newest entry with this id is the one just remembered.
-    for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
-      if (it->correlation_id == correlation_id) {
-        pending_.erase(std::next(it).base());
-        return;
-      }
-    }
   }
 
   DecoderLimits limits_;

@@ -118,9 +118,13 @@ WireError decodeFetchResponse(KafkaReader& r, const BodyOptions& o, ResponseInfo
       if (v >= 11 && !r.i32(i32)) return r.error();  // preferred_read_replica
       Bytes records;
       if (!r.bytes(records) || !r.tags()) return r.error();
+      // As for Produce: only a header count over the cap fails the response.
       if (!trace_read && !records.empty()) {
-        applyFirstRecordTrace(records, *o.limits, trace);
         trace_read = true;
+        if (applyFirstRecordTrace(records, *o.limits, trace).kind == RecordSetKind::kOverCap) {
+          r.fail(WireError::kOverCap);
+          return r.error();
+        }
       }
     }
     if (!r.tags()) return r.error();

@@ -52,9 +52,13 @@ WireError decodeProduceRequest(KafkaReader& r, const BodyOptions& o, RequestInfo
       if (t == 0 && p == 0) out.first.partition = index;
       if (!r.bytes(records) || !r.tags()) return r.error();
       // Trace context: the first record of the first record batch sent.
+      // Only a header count over the cap fails the request (README.md).
       if (!trace_read && !records.empty()) {
-        applyFirstRecordTrace(records, *o.limits, trace);
         trace_read = true;
+        if (applyFirstRecordTrace(records, *o.limits, trace).kind == RecordSetKind::kOverCap) {
+          r.fail(WireError::kOverCap);
+          return r.error();
+        }
       }
     }
     if (!r.tags()) return r.error();

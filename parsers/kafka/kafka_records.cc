@@ -19,7 +19,7 @@ constexpr size_t kBatchHeaderSize = 61;
 // larger one costs a second pass up to the cap.
 constexpr size_t kFirstDecompressAttempt = 4u << 10;
 
-enum class FirstRecord : uint8_t { kRead, kTruncated, kMalformed };
+enum class FirstRecord : uint8_t { kRead, kTruncated, kMalformed, kOverCap };
 
 bool varLength(ByteReader& r, int64_t& len) {
   return r.svarint(len, 5) && len >= -1;
@@ -44,7 +44,10 @@ FirstRecord readFirstRecord(Bytes data, uint32_t max_headers, L7Fields& fields, 
     return FirstRecord::kMalformed;
   }
   int64_t count = 0;
-  if (!r.svarint(count, 5) || count < 0 || count > static_cast<int64_t>(max_headers)) return FirstRecord::kMalformed;
+  if (!r.svarint(count, 5) || count < 0) return FirstRecord::kMalformed;
+  // Checked before any header is read: a hostile count is reported as such
+  // (status 6 for the message), not mistaken for a short record.
+  if (count > static_cast<int64_t>(max_headers)) return FirstRecord::kOverCap;
   for (int64_t i = 0; i < count; ++i) {
     int64_t name_len = 0, val_len = 0;
     std::string_view name, value;
@@ -120,7 +123,11 @@ RecordSetResult applyFirstRecordTrace(Bytes records, const DecoderLimits& limits
       break;
     }
   }
-  result.kind = read == FirstRecord::kRead ? RecordSetKind::kBatch : RecordSetKind::kUnreadable;
+  switch (read) {
+    case FirstRecord::kRead: result.kind = RecordSetKind::kBatch; break;
+    case FirstRecord::kOverCap: result.kind = RecordSetKind::kOverCap; break;
+    default: result.kind = RecordSetKind::kUnreadable; break;
+  }
   return result;
 }
 

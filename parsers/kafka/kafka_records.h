@@ -4,8 +4,11 @@
 // Kafka's record format (https://kafka.apache.org/documentation/#recordbatch):
 // magic 2 RecordBatch (61-byte header, records optionally compressed as one
 // gzip/snappy/lz4/zstd blob), or the legacy magic 0/1 MessageSet, which has
-// no headers. Record sets are payload: whatever is wrong inside them never
-// fails the Kafka message, it only means no trace ids.
+// no headers. Record sets are payload: what is wrong inside them (a corrupt
+// batch, a bad magic, data that does not decompress) only means no trace
+// ids. The one exception is a header count over max_array_count: that is a
+// cap, and every cap the wire hits is reported (kOverCap), so the caller
+// fails the Kafka message with status 6 as it does for any other count.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +26,7 @@ enum class RecordSetKind : uint8_t {
   kLegacy,            // magic 0/1 message set: no headers by design
   kUnreadable,        // unknown magic, bad lengths, truncated first record
   kDecompressFailed,  // corrupt compressed data or first record past the cap
+  kOverCap,           // the first record declares more headers than max_array_count
 };
 
 struct RecordSetResult {

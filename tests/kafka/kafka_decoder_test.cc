@@ -555,10 +555,158 @@ TEST(KafkaCaps, ArrayCountOverCapIsAParseFailure) {
   const std::vector<Write> writes = {{kC2S, bad + apiVersionsRequest(1, 2)}, {kS2C, apiVersionsResponse(1, 2, 0)}};
   const auto seen = drive(writes, Split::kWhole, 1, limits);
   ASSERT_EQ(seen.size(), 3u);
-  EXPECT_EQ(seen[0].kind, MessageKind::kOneWay);
+  // Still a request: its header decoded, so its answer can pair with it.
+  EXPECT_EQ(seen[0].kind, MessageKind::kRequest);
+  EXPECT_EQ(seen[0].key.id, 1u);
   EXPECT_EQ(seen[0].fields.response_status, ResponseStatus::kParseFailed);
   EXPECT_EQ(seen[0].fields.response_exception, "Produce request: element count over the cap");
   EXPECT_EQ(seen[1].fields.request_type, "ApiVersions");
+}
+
+// A record that declares `count` headers but carries none of them.
+std::string recordClaimingHeaders(int64_t count) {
+  W body;
+  body.i8(0).sv(0).sv(0).sv(-1).sv(-1).sv(count);
+  return W().sv(static_cast<int64_t>(body.str().size())).str() + body.str();
+}
+
+std::vector<Header> headers(size_t n) {
+  std::vector<Header> out;
+  out.emplace_back("traceparent", kTraceparent);
+  while (out.size() < n) {
+    std::string name = "h";  // appended, not "h" + ...: GCC 12 -O3 warns falsely (-Wrestrict) on that
+    name += std::to_string(out.size());
+    out.emplace_back(name, "v");
+  }
+  return out;
+}
+
+TEST(KafkaCaps, RecordHeaderCountAtTheCapIsReadAndOverItIsStatus6) {
+  DecoderLimits limits;
+  limits.max_array_count = 4;
+  L7Fields f;
+  EXPECT_EQ(applyFirstRecordTrace(asBytes(batch({record("k", "v", headers(4))})), limits, f).kind,
+            RecordSetKind::kBatch);
+  EXPECT_EQ(f.trace_id, kTraceId);
+  for (int codec = 0; codec <= 4; ++codec) {
+    SCOPED_TRACE("codec " + std::to_string(codec));
+    L7Fields g;
+    EXPECT_EQ(applyFirstRecordTrace(asBytes(batch({record("k", "v", headers(5))}, codec)), limits, g).kind,
+              RecordSetKind::kOverCap);
+    EXPECT_EQ(g.trace_id, "");  // nothing applied from a record over the cap
+  }
+  // Through the decoder: the Produce is a status-6 request, its response
+  // completes it, and the next exchange decodes normally.
+  const std::string bad = produceRequest(7, 1, "t", 0, batch({record("k", "v", headers(5))}));
+  const std::vector<Write> writes = {
+      {kC2S, bad + apiVersionsRequest(1, 2)},
+      {kS2C, produceResponse(7, 1, "t", {{0, 0, 5}}) + apiVersionsResponse(1, 2, 0)}};
+  const auto seen = drive(writes, Split::kWhole, 1, limits);
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(seen[0].kind, MessageKind::kRequest);
+  EXPECT_EQ(seen[0].fields.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(seen[0].fields.response_exception, "Produce request: element count over the cap");
+  expectSegmentationInvariant(writes, limits);
+}
+
+TEST(KafkaCaps, HostileRecordHeaderCountFailsProduceAndFetch) {
+  // Default limits: a first record claiming a million headers in 6 bytes.
+  const std::string hostile = batch({recordClaimingHeaders(1'000'000)});
+  const auto produce = runConversation(kafkaDecoderInfo(), {{kC2S, produceRequest(9, 3, "t", 1, hostile), 10},
+                                                            {kS2C, produceResponse(9, 3, "t", {{1, 2, -1}}), 20},
+                                                            {kC2S, fetchRequest(11, 4, "t", 1, 0), 30},
+                                                            {kS2C, fetchResponse(11, 4, "t", 1, 0, 0, hostile), 40}});
+  ASSERT_EQ(produce.size(), 2u);
+  const Record* p = findType(produce, "Produce");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->type, RecordType::kSession);
+  EXPECT_EQ(p->f.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(p->f.response_exception, "Produce request: element count over the cap");
+  EXPECT_EQ(p->f.response_code, 2);  // the broker's answer (CORRUPT_MESSAGE) is kept
+  EXPECT_EQ(p->f.x_request_id_1, "3");
+  EXPECT_EQ(p->end_time_us, 20);
+  const Record* fetch = findType(produce, "Fetch");
+  ASSERT_NE(fetch, nullptr);
+  EXPECT_EQ(fetch->type, RecordType::kSession);
+  EXPECT_EQ(fetch->f.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(fetch->f.response_exception, "Fetch response: element count over the cap");
+  EXPECT_EQ(fetch->f.request_resource, "t-1:0");
+}
+
+TEST(KafkaPairing, MalformedRequestPairsWithItsResponse) {
+  // Produce v3 whose topic length runs past the frame, then its answer.
+  W b;
+  b.nullStr().i16(1).i32(1000).arr(1).i16(500);
+  const std::string bad = request(api::kProduce, 3, 6, false, b.str());
+  for (Split split : {Split::kWhole, Split::kOneByte, Split::kRandom}) {
+    const auto out = runConversation(kafkaDecoderInfo(),
+                                     {{kC2S, bad + apiVersionsRequest(1, 7), 10},
+                                      {kS2C, produceResponse(3, 6, "t", {{0, 0, 5}}) + apiVersionsResponse(1, 7, 0), 20}},
+                                     split, 5);
+    ASSERT_EQ(out.size(), 2u);  // not a status-6 record plus a lone response
+    const Record* p = findType(out, "Produce");
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->type, RecordType::kSession);
+    EXPECT_EQ(p->f.response_status, ResponseStatus::kParseFailed);
+    EXPECT_EQ(p->f.response_exception, "Produce request: message ends inside a field");
+    EXPECT_EQ(p->f.request_id, 6);
+    EXPECT_EQ(p->f.x_request_id_1, "6");
+    EXPECT_EQ(p->f.response_length, static_cast<int64_t>(produceResponse(3, 6, "t", {{0, 0, 5}}).size() - 4));
+    EXPECT_EQ(findType(out, "ApiVersions")->type, RecordType::kSession);
+  }
+  // Unanswered, it stays a status-6 record of its own (type 0).
+  const auto lone = runConversation(kafkaDecoderInfo(), {{kC2S, bad}});
+  ASSERT_EQ(lone.size(), 1u);
+  EXPECT_EQ(lone[0].type, RecordType::kRequest);
+  EXPECT_EQ(lone[0].f.response_status, ResponseStatus::kParseFailed);
+  // acks=0 was read before the body failed: nothing will answer, one-way.
+  W z;
+  z.nullStr().i16(0).i32(1000).arr(1).i16(500);
+  const auto fire = runConversation(kafkaDecoderInfo(), {{kC2S, request(api::kProduce, 3, 8, false, z.str())}});
+  ASSERT_EQ(fire.size(), 1u);
+  EXPECT_EQ(fire[0].type, RecordType::kSession);
+  EXPECT_EQ(fire[0].f.response_status, ResponseStatus::kParseFailed);
+}
+
+TEST(KafkaPairing, MalformedOversizedOrCutResponseCompletesItsRequest) {
+  // A Produce response with trailing garbage.
+  const std::string resp = produceResponse(7, 1, "t", {{0, 0, 5}});
+  W trailing;
+  trailing.i32(1);
+  const std::string garbage = frame(resp.substr(4) + trailing.str());
+  auto one = runConversation(kafkaDecoderInfo(), {{kC2S, produceRequest(7, 1, "t", 0, tracedRecords()), 10},
+                                                  {kS2C, garbage, 20}});
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].type, RecordType::kSession);
+  EXPECT_EQ(one[0].f.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(one[0].f.response_exception, "Produce response: impossible length or count");
+  EXPECT_EQ(one[0].f.trace_id, kTraceId);  // the request's fields stay
+  // A response over max_message_bytes.
+  l7h::ReplayOptions options;
+  options.limits.max_message_bytes = 100;  // the requests fit, the large frames do not
+  const std::string big = fetchResponse(4, 2, "t", 0, 0, 0, std::string(200, 'r'));
+  auto two = runConversation(kafkaDecoderInfo(), {{kC2S, fetchRequest(4, 2, "t", 0, 9), 10}, {kS2C, big, 20}},
+                             Split::kRandom, 2, options);
+  ASSERT_EQ(two.size(), 1u);
+  EXPECT_EQ(two[0].type, RecordType::kSession);
+  EXPECT_EQ(two[0].f.response_exception, "message size over the configured cap");
+  EXPECT_EQ(two[0].f.request_resource, "t-0:9");
+  // A response cut by the end of the capture.
+  auto three = runConversation(kafkaDecoderInfo(), {{kC2S, fetchRequest(4, 2, "t", 0, 9), 10},
+                                                    {kS2C, fetchResponse(4, 2, "t", 0, 0, 0, "").substr(0, 12), 20}});
+  ASSERT_EQ(three.size(), 1u);
+  EXPECT_EQ(three[0].type, RecordType::kSession);
+  EXPECT_EQ(three[0].f.response_exception, "stream ends inside a message");
+  // A request over max_message_bytes still pairs with its answer.
+  const std::string big_req = produceRequest(7, 5, "a", 0, batch({record("k", std::string(200, 'v'), {})}));
+  auto four = runConversation(kafkaDecoderInfo(),
+                              {{kC2S, big_req, 10}, {kS2C, produceResponse(7, 5, "a", {{0, 10, -1}}), 20}},
+                              Split::kWhole, 1, options);
+  ASSERT_EQ(four.size(), 1u);
+  EXPECT_EQ(four[0].type, RecordType::kSession);
+  EXPECT_EQ(four[0].f.request_type, "Produce");
+  EXPECT_EQ(four[0].f.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(four[0].f.response_exception, "message size over the configured cap");
 }
 
 TEST(KafkaCaps, MalformedBodyAndTruncatedStream) {
