@@ -166,6 +166,11 @@ class MqttDecoder final : public Decoder {
  private:
   bool allowAuth() const { return level_ == 5 || level_ == 0; }
   bool v5() const { return level_ == 5; }
+  // A CONNECT said 3.1 or 3.1.1. Rules only those versions have (fixed
+  // remaining lengths that 5.0 extends with reason codes and properties)
+  // are checked only then: a capture joined mid-stream (level unknown) may
+  // be 5.0, and its packets must not be refused for being 5.0 packets.
+  bool v3() const { return level_ == 3 || level_ == 4; }
 
   // Packets only one side may send (MQTT 3.1.1 §3, 5.0 §3).
   static bool allowedFrom(PacketType t, Direction dir) {
@@ -224,7 +229,9 @@ class MqttDecoder final : public Decoder {
         c.open = true;
         break;
       }
-      if (r != HeaderResult::kOk || !allowedFrom(h.type, dir) || h.remaining > limits_.max_buffered_bytes) break;
+      if (r != HeaderResult::kOk || !allowedFrom(h.type, dir) || v3SizeViolation(h) != nullptr ||
+          h.remaining > limits_.max_buffered_bytes)
+        break;
       const uint64_t stop = c.end + uint64_t{h.header_size} + h.remaining;
       if (stop > data.size()) {
         c.open = true;
@@ -309,6 +316,45 @@ class MqttDecoder final : public Decoder {
     if (info.status != ResponseStatus::kOk) m.fields.response_exception = std::string(info.name);
   }
 
+  // Why a packet's remaining length is wrong for MQTT 3.1/3.1.1, or nullptr.
+  // Those versions fix it where 5.0 adds reason codes and properties:
+  // CONNACK (3.1.1 §3.2), PUBACK/PUBREC/PUBREL/PUBCOMP (§3.4-3.7) and
+  // UNSUBACK (§3.11) carry 2 bytes, DISCONNECT (§3.14) none. Known from the
+  // fixed header alone, so a false packet start in resync is refused
+  // before its declared body is waited for.
+  const char* v3SizeViolation(const FixedHeader& h) const {
+    if (!v3()) return nullptr;
+    switch (h.type) {
+      case PacketType::kConnack:
+        return h.remaining == 2 ? nullptr : "CONNACK remaining length is not 2";
+      case PacketType::kPuback:
+      case PacketType::kPubrec:
+      case PacketType::kPubrel:
+      case PacketType::kPubcomp:
+        return h.remaining == 2 ? nullptr : "remaining length is not 2";
+      case PacketType::kUnsuback:
+        return h.remaining == 2 ? nullptr : "UNSUBACK remaining length is not 2";
+      case PacketType::kDisconnect:
+        return h.remaining == 0 ? nullptr : "DISCONNECT remaining length is not 0";
+      default:
+        return nullptr;
+    }
+  }
+
+  // Why a SUBSCRIBE's options byte is malformed, or nullptr. QoS 3 is
+  // invalid in every version. 3.1.1 [MQTT-3-8.3-4]: the upper six bits are
+  // reserved and must be 0. 5.0 §3.8.3.1: bits 6-7 are reserved
+  // [MQTT-3.8.3-5] and Retain Handling 3 is a protocol error. MQTT 3.1 only
+  // calls the upper bits "not used", so nothing more is required there; with
+  // the level unknown (mid-stream) bits 6-7, reserved in 3.1.1 and 5.0 alike.
+  const char* badSubscriptionOptions(uint8_t options) const {
+    if ((options & 0x03) == 3) return "QoS 3 requested";
+    if (level_ == 4 && (options & 0xFC) != 0) return "reserved bits of the requested QoS set";
+    if ((level_ == 5 || level_ == 0) && (options & 0xC0) != 0) return "reserved subscription option bits set";
+    if (level_ == 5 && ((options >> 4) & 3) == 3) return "retain handling 3";
+    return nullptr;
+  }
+
   // `complete` is false for a PUBLISH decoded from a prefix of its body.
   // A dry run validates without changing connection state.
   void decodePacket(Direction dir, const FixedHeader& h, Bytes body, bool complete, size_t offset, uint32_t wire,
@@ -318,6 +364,7 @@ class MqttDecoder final : public Decoder {
     auto malformed = [&](std::string_view why) { emitFailure(dir, sink, offset, wire, name, why); };
     const Direction peer = reverse(dir);
     if (!allowedFrom(h.type, dir)) return malformed("packet type not allowed from this side");
+    if (const char* why = v3SizeViolation(h)) return malformed(why);
     switch (h.type) {
       case PacketType::kConnect: {
         std::string_view protocol, client_id;
@@ -328,9 +375,18 @@ class MqttDecoder final : public Decoder {
         if (!((protocol == "MQTT" && (level == 4 || level == 5)) || (protocol == "MQIsdp" && level == 3)))
           return malformed("unknown protocol name or level");
         if ((flags & 0x01) != 0) return malformed("CONNECT reserved flag set");
+        // Will QoS (bits 3-4) and Will Retain (bit 5): QoS 3 exists in no
+        // version; 3.1.1 [MQTT-3.1.2-13, -15] and 5.0 (3.1.2.6, 3.1.2.7)
+        // require both to be 0 without the Will Flag. MQTT 3.1 states no
+        // such rule, so its CONNECTs are not refused for it.
+        const uint8_t will_qos = (flags >> 3) & 3;
+        const bool will = (flags & 0x04) != 0;
+        if (will_qos == 3) return malformed("will QoS 3");
+        if (level != 3 && !will && (will_qos != 0 || (flags & 0x20) != 0))
+          return malformed("will QoS or retain set without the will flag");
         if (level == 5 && !skipProperties(r, limits_.max_array_count)) return malformed("bad CONNECT properties");
         if (!readString(r, client_id)) return malformed("client identifier truncated");
-        if ((flags & 0x04) != 0) {  // will
+        if (will) {
           if (level == 5 && !skipProperties(r, limits_.max_array_count)) return malformed("bad will properties");
           std::string_view topic;
           if (!readString(r, topic) || !readBinary(r)) return malformed("will truncated");
@@ -420,7 +476,7 @@ class MqttDecoder final : public Decoder {
           if (subscribe) {
             uint8_t options = 0;
             if (!r.u8(options)) return malformed("subscription options truncated");
-            if ((options & 0x03) == 3) return malformed("QoS 3 requested");
+            if (const char* why = badSubscriptionOptions(options)) return malformed(why);
           }
           if (++count > limits_.max_array_count) return malformed("too many topic filters");
           if (!filters.empty()) filters.push_back(',');

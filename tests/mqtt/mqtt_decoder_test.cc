@@ -4,8 +4,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "capture/frame_builder.h"
 #include "mqtt/mqtt_decoder.h"
 #include "mqtt/mqtt_wire.h"
+#include "session/connection.h"
+#include "session/ordered_output.h"
 #include "session/replay.h"
 #include "support/conversation.h"
 
@@ -197,6 +200,503 @@ TEST(MqttProbe, OnlyConnectIdentifiesMqtt) {
   EXPECT_EQ(probeMqtt(asBytes(std::string("\x10", 1))), ProbeVerdict::kNeedMore);
   EXPECT_EQ(probeMqtt(asBytes(publish("a", 0, 0, "b"))), ProbeVerdict::kNo);
   EXPECT_EQ(probeMqtt(asBytes(std::string("GET / HTTP/1.1\r\n"))), ProbeVerdict::kNo);
+}
+
+// ------------------------------------------------ strictness, per version
+
+// CONNECT with chosen connect flags (bit 1 clean session is set by callers)
+// and whatever the flags say follows the client id.
+std::string connectFlags(uint8_t level, uint8_t flags, const std::string& after_client_id = "") {
+  const std::string name = level == 3 ? "MQIsdp" : "MQTT";
+  std::string body = str(name) + std::string(1, static_cast<char>(level)) + std::string(1, static_cast<char>(flags)) +
+                     u16(60);
+  if (level == 5) body += varint(0);
+  body += str("w") + after_client_id;
+  return packet(0x10, body);
+}
+
+// Records of a conversation that opens with CONNECT/CONNACK at `level`,
+// then `tail` from the client, then a PINGREQ/PINGRESP that must still pair
+// (the decoder goes on after a malformed packet).
+std::vector<Record> afterConnect(uint8_t level, const std::vector<Write>& middle) {
+  std::vector<Write> w = {{kC2S, connect(level, "s", level == 5), 1}, {kS2C, connack(0, level == 5), 2}};
+  w.insert(w.end(), middle.begin(), middle.end());
+  w.push_back({kC2S, packet(0xC0, ""), 90});
+  w.push_back({kS2C, packet(0xD0, ""), 91});
+  return runConversation(mqttDecoderInfo(), w);
+}
+
+const Record* byType(const std::vector<Record>& records, std::string_view type, size_t nth = 0) {
+  for (const Record& r : records) {
+    if (r.f.request_type == type && nth-- == 0) return &r;
+  }
+  return nullptr;
+}
+
+// The record, or a failure and an empty record (never a null dereference).
+const Record& get(const std::vector<Record>& records, std::string_view type, size_t nth = 0) {
+  static const Record kMissing{};
+  const Record* r = byType(records, type, nth);
+  if (r == nullptr) {
+    ADD_FAILURE() << "no " << type << " record #" << nth;
+    return kMissing;
+  }
+  return *r;
+}
+
+void expectPingStillPairs(const std::vector<Record>& records) {
+  const Record* ping = byType(records, "PINGREQ");
+  ASSERT_NE(ping, nullptr);
+  EXPECT_EQ(ping->type, RecordType::kSession);
+  EXPECT_EQ(ping->end_time_us, 91);
+}
+
+TEST(MqttStrictness, V3DisconnectHasNoBody) {
+  for (uint8_t level : {3, 4}) {
+    SCOPED_TRACE(int(level));
+    const auto bad = afterConnect(level, {{kC2S, packet(0xE0, std::string("\x00", 1)), 10}});
+    const Record* d = byType(bad, "DISCONNECT");
+    ASSERT_NE(d, nullptr);
+    EXPECT_EQ(d->f.response_status, ResponseStatus::kParseFailed);
+    EXPECT_EQ(d->f.response_exception, "DISCONNECT remaining length is not 0");
+    EXPECT_EQ(d->captured_request_byte, 3u);  // the whole framed packet
+    expectPingStillPairs(bad);
+    const auto good = afterConnect(level, {{kC2S, packet(0xE0, ""), 10}});
+    EXPECT_EQ(get(good, "DISCONNECT").f.response_status, ResponseStatus::kOk);
+  }
+  // 5.0: a reason code (and properties) is the normal form.
+  const auto v5 = afterConnect(5, {{kC2S, packet(0xE0, std::string("\x00\x00", 2)), 10}});
+  EXPECT_EQ(get(v5, "DISCONNECT").f.response_status, ResponseStatus::kOk);
+  // Level unknown (no CONNECT seen): not refused, it may be 5.0.
+  const auto unknown = runConversation(mqttDecoderInfo(), {{kC2S, packet(0xE0, std::string("\x00", 1)), 10}});
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_EQ(unknown[0].f.response_status, ResponseStatus::kOk);
+}
+
+TEST(MqttStrictness, V3AcknowledgementsAreExactlyTwoBytes) {
+  struct Case {
+    uint8_t first;
+    Direction dir;
+    const char* name;
+  };
+  for (const Case c : {Case{0x40, kS2C, "PUBACK"}, Case{0x50, kS2C, "PUBREC"}, Case{0x62, kC2S, "PUBREL"},
+                       Case{0x70, kS2C, "PUBCOMP"}, Case{0xB0, kS2C, "UNSUBACK"}}) {
+    for (uint8_t level : {3, 4, 5}) {
+      SCOPED_TRACE(std::string(c.name) + " level " + std::to_string(level));
+      const std::string three = packet(c.first, u16(9) + std::string("\x00", 1));
+      const auto records = afterConnect(level, {{c.dir, three, 10}});
+      const Record* r = byType(records, c.name);
+      ASSERT_NE(r, nullptr);
+      if (level == 5) {
+        // 5.0: a reason code after the identifier is the normal form.
+        EXPECT_NE(r->f.response_status, ResponseStatus::kParseFailed);
+      } else {
+        EXPECT_EQ(r->f.response_status, ResponseStatus::kParseFailed);
+        EXPECT_NE(r->f.response_exception.find("remaining length is not 2"), std::string::npos)
+            << r->f.response_exception;
+      }
+      expectPingStillPairs(records);
+      if (level == 5) continue;  // (a 5.0 UNSUBACK needs properties and reason codes)
+      const auto two = afterConnect(level, {{c.dir, packet(c.first, u16(9)), 10}});
+      EXPECT_NE(get(two, c.name).f.response_status, ResponseStatus::kParseFailed);
+    }
+  }
+  // CONNACK of 3.x is two bytes too.
+  const auto records = runConversation(
+      mqttDecoderInfo(), {{kC2S, connect(4, "c"), 1}, {kS2C, packet(0x20, std::string("\x00\x00\x00", 3)), 2}});
+  const Record* ack = byType(records, "CONNACK");
+  ASSERT_NE(ack, nullptr);
+  EXPECT_EQ(ack->f.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(ack->f.response_exception, "CONNACK remaining length is not 2");
+}
+
+TEST(MqttStrictness, ConnectWillQosAndRetainNeedTheWillFlag) {
+  const std::string will = str("last/will") + str("bye");
+  struct Case {
+    uint8_t flags;
+    bool with_will_payload;
+    bool malformed_31, malformed_311_50;
+  };
+  for (const Case c : {
+           Case{0x02 | 0x04 | 0x18, true, true, true},   // will QoS 3
+           Case{0x02 | 0x08, false, false, true},        // will QoS 1, no will flag
+           Case{0x02 | 0x20, false, false, true},        // will retain, no will flag
+           Case{0x02 | 0x04 | 0x08 | 0x20, true, false, false},  // will, QoS 1, retained: fine
+           Case{0x02 | 0x04 | 0x10, true, false, false},          // will QoS 2: fine
+       }) {
+    for (uint8_t level : {3, 4, 5}) {
+      SCOPED_TRACE(std::string("flags ") + std::to_string(c.flags) + " level " + std::to_string(level));
+      std::string after = c.with_will_payload ? (level == 5 ? varint(0) : "") + will : "";
+      const auto records = runConversation(
+          mqttDecoderInfo(), {{kC2S, connectFlags(level, c.flags, after) + packet(0xC0, ""), 1}, {kS2C, packet(0xD0, ""), 2}});
+      const Record* r = byType(records, "CONNECT");
+      ASSERT_NE(r, nullptr);
+      const bool malformed = level == 3 ? c.malformed_31 : c.malformed_311_50;
+      EXPECT_EQ(r->f.response_status == ResponseStatus::kParseFailed, malformed) << r->f.response_exception;
+      if (malformed) {
+        EXPECT_EQ(r->f.response_exception,
+                  (c.flags & 0x18) == 0x18 ? "will QoS 3" : "will QoS or retain set without the will flag");
+      }
+      const Record* ping = byType(records, "PINGREQ");
+      ASSERT_NE(ping, nullptr);
+      EXPECT_EQ(ping->type, RecordType::kSession);
+    }
+  }
+}
+
+TEST(MqttStrictness, SubscribeOptionReservedBitsAndQos3) {
+  struct Case {
+    uint8_t options;
+    bool bad_31, bad_311, bad_50, bad_unknown;
+  };
+  for (const Case c : {
+           Case{0x01, false, false, false, false},
+           Case{0x03, true, true, true, true},     // QoS 3
+           Case{0x04, false, true, false, false},  // 5.0 No Local; reserved in 3.1.1
+           Case{0x2A, false, true, false, false},  // 5.0 retain handling 2, RAP, QoS 2
+           Case{0x30, false, true, true, false},   // retain handling 3
+           Case{0x40, false, true, true, true},    // bit 6 reserved
+           Case{0x80, false, true, true, true},    // bit 7 reserved
+       }) {
+    const std::string body_v3 = u16(4) + str("a/#") + std::string(1, static_cast<char>(c.options));
+    const std::string body_v5 = u16(4) + varint(0) + str("a/#") + std::string(1, static_cast<char>(c.options));
+    for (int level : {3, 4, 5, 0}) {
+      SCOPED_TRACE(std::string("options ") + std::to_string(c.options) + " level " + std::to_string(level));
+      const std::string sub = packet(0x82, level == 5 ? body_v5 : body_v3);
+      const auto records =
+          level == 0 ? runConversation(mqttDecoderInfo(), {{kC2S, sub + packet(0xC0, ""), 1}, {kS2C, packet(0xD0, ""), 91}})
+                     : afterConnect(static_cast<uint8_t>(level), {{kC2S, sub, 10}});
+      const Record* r = byType(records, "SUBSCRIBE");
+      ASSERT_NE(r, nullptr);
+      const bool bad = level == 3 ? c.bad_31 : level == 4 ? c.bad_311 : level == 5 ? c.bad_50 : c.bad_unknown;
+      EXPECT_EQ(r->f.response_status == ResponseStatus::kParseFailed, bad) << r->f.response_exception;
+      if (!bad) {
+        EXPECT_EQ(r->f.request_resource, "a/#");
+      }
+      expectPingStillPairs(records);
+    }
+  }
+}
+
+// --------------------------------------------- gaps and mid-stream joins
+
+// Replays TCP segments of one connection with no handshake (the capture
+// starts mid-stream) between 10.0.0.1:40000 and 10.0.0.2:1883 through the
+// whole pipeline: capture, reassembly, recognition by port, decoding.
+std::vector<Record> replayMidStream(const std::vector<Write>& segments, l7h::ReplayResult* result = nullptr) {
+  l7h::Endpoint client, server;
+  client.ip.bytes = {10, 0, 0, 1};
+  client.port = 40000;
+  server.ip.bytes = {10, 0, 0, 2};
+  server.port = 1883;
+  uint32_t seq[2] = {100000, 700000};
+  std::vector<l7h::CapturedFrame> frames;
+  for (const Write& w : segments) {
+    const int d = static_cast<int>(w.dir);
+    l7h::TcpFrameSpec spec;
+    spec.src = w.dir == kC2S ? client : server;
+    spec.dst = w.dir == kC2S ? server : client;
+    spec.seq = seq[d];
+    spec.ack = seq[1 - d];
+    spec.payload = std::span(reinterpret_cast<const uint8_t*>(w.bytes.data()), w.bytes.size());
+    frames.push_back({w.ts_us, l7h::buildTcpFrame(spec)});
+    seq[d] += static_cast<uint32_t>(w.bytes.size());
+  }
+  const std::vector<uint8_t> pcap = l7h::pcapBytes(l7h::LinkType::kEthernet, frames);
+  std::vector<Record> records;
+  const l7h::ReplayResult r =
+      l7h::replayCaptureBytes(pcap, l7h::ReplayOptions{}, [&](const Record& rec) { records.push_back(rec); });
+  if (result != nullptr) *result = r;
+  return records;
+}
+
+TEST(MqttResync, MidStreamJoinOnPort1883WithoutConnect) {
+  // The capture begins in the payload of a PUBLISH on each side.
+  // (Bytes that cannot start a packet: type 0, or flags a type forbids.)
+  const std::string lost_tail = std::string("\x00\x0f\x01\xff\x00\x4c\x4c\x6f", 8);
+  const std::vector<Write> segments = {
+      {kC2S, lost_tail + publish("a/b", 1, 5, "one") + packet(0xC0, ""), 1000},
+      {kS2C, std::string("\x7f\x00\x10", 3) + ack(4, 5) + packet(0xD0, ""), 2000},
+      {kC2S, publish("c/d", 0, 0, "two") + ack(4, 9), 3000},
+  };
+  l7h::ReplayResult result;
+  const auto records = replayMidStream(segments, &result);
+  ASSERT_TRUE(result.ok) << result.error;
+  ASSERT_EQ(records.size(), 4u) << l7test::toJsonLines(records);
+  for (const Record& r : records) {
+    EXPECT_EQ(r.l7_protocol, L7Protocol::kMqtt);
+    EXPECT_EQ(r.server_port, 1883);
+    EXPECT_NE(r.f.response_status, ResponseStatus::kParseFailed) << r.f.request_type;  // debris is silent
+    EXPECT_EQ(r.f.version, "");         // no CONNECT: level unknown
+    EXPECT_EQ(r.f.request_domain, "");  // and no client id
+  }
+  const Record* pub = byType(records, "PUBLISH");
+  ASSERT_NE(pub, nullptr);
+  EXPECT_EQ(pub->f.request_resource, "a/b");
+  EXPECT_EQ(pub->type, RecordType::kSession);
+  EXPECT_EQ(pub->end_time_us, 2000);
+  EXPECT_EQ(get(records, "PINGREQ").type, RecordType::kSession);
+  EXPECT_EQ(get(records, "PUBLISH", 1).f.request_resource, "c/d");
+  // The client's PUBACK for an id the broker used before the capture began.
+  EXPECT_EQ(get(records, "PUBACK").type, RecordType::kResponse);
+}
+
+TEST(MqttResync, GapInTheMiddleLosesOnlyThePacketItCuts) {
+  const std::string cut = publish("lost/topic", 1, 1, std::string(40, 'L'));
+  const std::string after = publish("after/1", 1, 2, "a") + publish("after/2", 0, 0, "b") + packet(0xC0, "") +
+                            publish("after/3", 2, 3, "c");
+  for (size_t lost_at : {size_t{1}, size_t{3}, size_t{12}, cut.size() - 1}) {
+    SCOPED_TRACE(std::string("gap at ") + std::to_string(lost_at));
+    std::vector<Record> records;
+    l7h::OrderedOutput output([&](const Record& r) { records.push_back(r); });
+    uint64_t seen = 0;
+    l7h::ConnectionCounters counters;
+    l7h::FlowColumns flow;
+    flow.flow_id = 1;
+    flow.decoder = &mqttDecoderInfo();
+    flow.server.port = 1883;
+    {
+      l7h::Connection conn(flow, l7h::ReplayOptions{}, l7h::ConnectionOutput{&output, &seen, &counters});
+      const std::string c1 = connect(4, "gap") + cut.substr(0, lost_at);
+      conn.data(kC2S, 0, 1, 10, asBytes(c1));
+      conn.data(kS2C, 0, 1, 20, asBytes(connack(0)));
+      // Five bytes of the PUBLISH are lost; its remainder arrives first.
+      const size_t resume = std::min(lost_at + 5, cut.size());
+      conn.gap(kC2S, resume - lost_at);
+      const std::string c2 = cut.substr(resume) + after;
+      conn.data(kC2S, c1.size() + (resume - lost_at), 1, 30, asBytes(c2));
+      const std::string s2 = ack(4, 1) + ack(4, 2) + packet(0xD0, "") + ack(5, 3);
+      conn.data(kS2C, connack(0).size(), 1, 40, asBytes(s2));
+      conn.close();
+    }
+    output.releaseAll();
+    EXPECT_EQ(counters.parse_failures, 0u) << l7test::toJsonLines(records);
+    EXPECT_EQ(get(records, "CONNECT").type, RecordType::kSession);
+    for (const char* topic : {"after/1", "after/2", "after/3"}) {
+      bool found = false;
+      for (const Record& r : records) {
+        if (r.f.request_resource != topic) continue;
+        found = true;
+        EXPECT_EQ(r.type, RecordType::kSession) << topic;
+        EXPECT_EQ(r.f.version, "3.1.1");
+      }
+      EXPECT_TRUE(found) << topic << "\n" << l7test::toJsonLines(records);
+    }
+    EXPECT_EQ(get(records, "PINGREQ").type, RecordType::kSession);
+    // The cut PUBLISH is gone; its PUBACK is a lone response.
+    for (const Record& r : records) EXPECT_NE(r.f.request_resource, "lost/topic");
+    const Record* lone = byType(records, "PUBACK");
+    ASSERT_NE(lone, nullptr);
+    EXPECT_EQ(lone->type, RecordType::kResponse);
+  }
+}
+
+// ------------------------------------------------------------ MQTT 5.0
+
+// A 5.0 property list: its length, then the encoded properties.
+std::string props(const std::string& encoded) { return varint(static_cast<uint32_t>(encoded.size())) + encoded; }
+
+TEST(MqttV5, AuthExchangeIsDecodedAsOneWayRecords) {
+  const std::string method = std::string("\x15", 1) + str("SCRAM-SHA-1");
+  const std::string data = std::string("\x16", 1) + str("client-first");
+  std::string connect_body = str("MQTT") + "\x05" + "\x02" + u16(30) + props(method + data) + str("auth-dev");
+  const std::vector<Write> w = {
+      {kC2S, packet(0x10, connect_body), 1},
+      {kS2C, packet(0xF0, std::string("\x18", 1) + props(method + data)), 2},   // continue authentication
+      {kC2S, packet(0xF0, std::string("\x18", 1) + props(method + data)), 3},
+      {kS2C, packet(0x20, std::string("\x00\x00", 2) + props(method)), 4},    // CONNACK success
+      {kC2S, packet(0xF0, std::string("\x19", 1) + props(method)), 5},         // re-authenticate
+      {kS2C, packet(0xF0, ""), 6},                                            // success, short form
+      {kS2C, packet(0xF0, std::string("\x18", 1) + props(std::string("\x7f", 1))), 7},  // unknown property
+  };
+  const auto records = runConversation(mqttDecoderInfo(), w);
+  ASSERT_EQ(records.size(), 6u) << l7test::toJsonLines(records);
+  EXPECT_EQ(records[0].f.request_type, "CONNECT");
+  EXPECT_EQ(records[0].type, RecordType::kSession);
+  EXPECT_EQ(records[0].end_time_us, 4);
+  EXPECT_EQ(records[0].f.response_code, 0);
+  size_t auths = 0;
+  for (const Record& r : records) {
+    if (r.f.request_type != "AUTH") continue;
+    ++auths;
+    EXPECT_EQ(r.type, RecordType::kSession);
+    EXPECT_EQ(r.response_duration_us, 0);
+    EXPECT_EQ(r.f.version, "5.0");
+    EXPECT_EQ(r.f.request_domain, "auth-dev");
+    if (r.start_time_us == 7) {
+      EXPECT_EQ(r.f.response_status, ResponseStatus::kParseFailed);
+    } else {
+      EXPECT_EQ(r.f.response_status, ResponseStatus::kOk) << r.start_time_us;
+      EXPECT_EQ(r.f.response_exception, "");
+    }
+  }
+  EXPECT_EQ(auths, 5u);
+  // AUTH does not exist before 5.0: an invalid fixed header, then resync.
+  const auto v311 = runConversation(mqttDecoderInfo(), {{kC2S, connect(4, "x"), 1},
+                                                        {kS2C, connack(0), 2},
+                                                        {kS2C, packet(0xF0, "") + connack(0) + packet(0xD0, ""), 3}});
+  size_t failures = 0;
+  for (const Record& r : v311) {
+    if (r.f.response_status != ResponseStatus::kParseFailed) continue;
+    ++failures;
+    EXPECT_EQ(r.f.response_exception, "invalid fixed header");
+    EXPECT_EQ(r.start_time_us, 3);
+  }
+  EXPECT_EQ(failures, 1u);
+  EXPECT_NE(byType(v311, "PINGRESP"), nullptr);  // resynchronized behind it
+}
+
+TEST(MqttPairing, UnsubscribeAndUnsubackPairByPacketId) {
+  for (uint8_t level : {4, 5}) {
+    SCOPED_TRACE(int(level));
+    const bool v5 = level == 5;
+    auto unsub = [&](uint16_t id, const std::string& filter) {
+      return packet(0xA2, u16(id) + (v5 ? varint(0) : "") + str(filter));
+    };
+    auto unsuback = [&](uint16_t id, uint8_t reason) {
+      return packet(0xB0, u16(id) + (v5 ? varint(0) + std::string(1, static_cast<char>(reason)) : ""));
+    };
+    const auto records = runConversation(mqttDecoderInfo(), {{kC2S, connect(level, "u", v5), 1},
+                                                             {kS2C, connack(0, v5), 2},
+                                                             {kC2S, unsub(3, "x/1"), 10},
+                                                             {kC2S, unsub(4, "x/2"), 11},
+                                                             {kS2C, unsuback(4, 0x11), 20},  // answered out of order
+                                                             {kS2C, unsuback(3, 0x87), 21},
+                                                             {kS2C, unsuback(8, 0x00), 22}});  // nobody asked
+    const Record* first = nullptr;
+    const Record* second = nullptr;
+    for (const Record& r : records) {
+      if (r.f.request_resource == "x/1") first = &r;
+      if (r.f.request_resource == "x/2") second = &r;
+    }
+    ASSERT_NE(first, nullptr);
+    ASSERT_NE(second, nullptr);
+    EXPECT_EQ(first->type, RecordType::kSession);
+    EXPECT_EQ(first->end_time_us, 21);
+    EXPECT_EQ(second->type, RecordType::kSession);
+    EXPECT_EQ(second->end_time_us, 20);
+    EXPECT_EQ(second->f.response_status, ResponseStatus::kOk);  // 0x11 No subscription existed: a success code
+    if (v5) {
+      EXPECT_EQ(first->f.response_status, ResponseStatus::kClientError);
+      EXPECT_EQ(first->f.response_exception, "Not authorized");
+    } else {
+      EXPECT_EQ(first->f.response_status, ResponseStatus::kOk);
+    }
+    const Record* lone = byType(records, "UNSUBACK");
+    ASSERT_NE(lone, nullptr);
+    EXPECT_EQ(lone->type, RecordType::kResponse);
+    EXPECT_EQ(lone->start_time_us, 22);
+  }
+}
+
+TEST(MqttV5, PublishAcknowledgementAndDisconnectReasonCodes) {
+  auto reasonAck = [](uint8_t first, uint16_t id, uint8_t reason) {
+    return packet(first, u16(id) + std::string(1, static_cast<char>(reason)) + varint(0));
+  };
+  const auto records = runConversation(
+      mqttDecoderInfo(),
+      {{kC2S, connect(5, "r", true), 1},
+       {kS2C, connack(0, true), 2},
+       {kC2S, publish("q1/ok", 1, 1, "x", true), 10},
+       {kS2C, reasonAck(0x40, 1, 0x10), 11},  // PUBACK: No matching subscribers (success)
+       {kC2S, publish("q1/no", 1, 2, "x", true), 12},
+       {kS2C, reasonAck(0x40, 2, 0x87), 13},  // PUBACK: Not authorized
+       {kC2S, publish("q2/quota", 2, 3, "x", true), 14},
+       {kS2C, reasonAck(0x50, 3, 0x97), 15},  // PUBREC: Quota exceeded
+       {kS2C, packet(0xE0, std::string("\x8e", 1) + varint(0)), 16},  // DISCONNECT: Session taken over
+       {kC2S, packet(0xE0, std::string("\x04", 1)), 17}});            // DISCONNECT with Will Message
+  auto topic = [&](const char* t) -> const Record& {
+    for (const Record& r : records) {
+      if (r.f.request_resource == t) return r;
+    }
+    ADD_FAILURE() << "no record for " << t;
+    return records.front();
+  };
+  EXPECT_EQ(topic("q1/ok").f.response_status, ResponseStatus::kOk);
+  EXPECT_EQ(topic("q1/ok").f.response_exception, "");
+  EXPECT_EQ(topic("q1/no").f.response_status, ResponseStatus::kClientError);
+  EXPECT_EQ(topic("q1/no").f.response_exception, "Not authorized");
+  EXPECT_EQ(topic("q2/quota").f.response_status, ResponseStatus::kServerError);
+  EXPECT_EQ(topic("q2/quota").f.response_exception, "Quota exceeded");
+  for (const char* t : {"q1/ok", "q1/no", "q2/quota"}) {
+    EXPECT_EQ(topic(t).type, RecordType::kSession) << t;
+    EXPECT_EQ(topic(t).f.response_code, std::nullopt) << t;  // codes come from CONNACK only
+  }
+  const Record* taken = byType(records, "DISCONNECT");
+  ASSERT_NE(taken, nullptr);
+  EXPECT_EQ(taken->type, RecordType::kSession);
+  EXPECT_EQ(taken->f.response_status, ResponseStatus::kClientError);
+  EXPECT_EQ(taken->f.response_exception, "Session taken over");
+  EXPECT_EQ(taken->f.response_code, std::nullopt);
+  const Record* will = byType(records, "DISCONNECT", 1);
+  ASSERT_NE(will, nullptr);
+  EXPECT_EQ(will->f.response_status, ResponseStatus::kOk);
+  EXPECT_EQ(will->f.response_exception, "");
+}
+
+// ------------------------------------------------------------------ caps
+
+TEST(MqttCaps, TopicFilterCountOverTheCapIsStatus6) {
+  l7h::ReplayOptions options;
+  options.limits.max_array_count = 3;
+  auto subscribe = [](size_t filters) {
+    std::string body = u16(1);
+    for (size_t i = 0; i < filters; ++i) body += str(std::string("t/") + std::to_string(i)) + std::string("\x01", 1);
+    return packet(0x82, body);
+  };
+  auto unsubscribe = [](size_t filters) {
+    std::string body = u16(2);
+    for (size_t i = 0; i < filters; ++i) body += str(std::string("t/") + std::to_string(i));
+    return packet(0xA2, body);
+  };
+  for (size_t n : {3, 4}) {
+    SCOPED_TRACE(n);
+    const auto records = runConversation(mqttDecoderInfo(),
+                                         {{kC2S, connect(4, "cap") + subscribe(n) + unsubscribe(n) + packet(0xC0, ""), 1},
+                                          {kS2C, connack(0) + packet(0xD0, ""), 2}},
+                                         Split::kWhole, 1, options);
+    for (const char* type : {"SUBSCRIBE", "UNSUBSCRIBE"}) {
+      const Record* r = byType(records, type);
+      ASSERT_NE(r, nullptr) << type;
+      if (n > 3) {
+        EXPECT_EQ(r->f.response_status, ResponseStatus::kParseFailed) << type;
+        EXPECT_EQ(r->f.response_exception, "too many topic filters") << type;
+      } else {
+        EXPECT_EQ(r->f.request_resource, "t/0,t/1,t/2") << type;
+      }
+    }
+    EXPECT_EQ(get(records, "PINGREQ").type, RecordType::kSession);
+  }
+}
+
+TEST(MqttCaps, PropertyCountOverTheCapIsStatus6) {
+  l7h::ReplayOptions options;
+  options.limits.max_array_count = 2;
+  // Payload format indicator, message expiry interval, topic alias.
+  const std::string p1 = std::string("\x01\x01", 2);
+  const std::string p2 = std::string("\x02\x00\x00\x00\x3c", 5);
+  const std::string p3 = std::string("\x23\x00\x07", 3);
+  auto pub = [&](const std::string& topic, const std::string& encoded) {
+    return packet(0x30, str(topic) + props(encoded) + "payload");
+  };
+  const auto records = runConversation(
+      mqttDecoderInfo(),
+      {{kC2S, connect(5, "p", true) + pub("two", p1 + p2) + pub("three", p1 + p2 + p3) + pub("after", p3), 1},
+       {kS2C, connack(0, true), 2}},
+      Split::kWhole, 1, options);
+  ASSERT_EQ(records.size(), 4u) << l7test::toJsonLines(records);
+  EXPECT_EQ(records[1].f.request_resource, "two");
+  EXPECT_EQ(records[1].f.response_status, ResponseStatus::kOk);
+  EXPECT_EQ(records[2].f.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(records[2].f.response_exception, "bad PUBLISH properties");
+  EXPECT_EQ(records[3].f.request_resource, "after");
+  // The same cap holds for a CONNECT's properties.
+  const std::string body = str("MQTT") + "\x05" + "\x02" + u16(30) + props(std::string("\x11\x00\x00\x00\x0a", 5) +
+                           std::string("\x21\x00\x10", 3) + std::string("\x22\x00\x05", 3)) + str("dev");
+  const auto c = runConversation(mqttDecoderInfo(), {{kC2S, packet(0x10, body), 1}}, Split::kWhole, 1, options);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].f.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(c[0].f.response_exception, "bad CONNECT properties");
 }
 
 // DeepFlow's captures: packet types, topics, client id and CONNACK codes
