@@ -88,7 +88,7 @@ bool couldBeOpPrefix(std::string_view text) {
 
 class NatsDecoder final : public Decoder {
  public:
-  explicit NatsDecoder(const DecoderLimits& limits) : limits_(limits) {}
+  NatsDecoder(const DecoderLimits& limits, const NatsLimits& nats) : limits_(limits), nats_(nats) {}
 
   FeedResult feed(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
     const std::string_view text = asText(tail);
@@ -302,11 +302,20 @@ class NatsDecoder final : public Decoder {
       return {line_len, 0, args.total_bytes + 2};
     }
     const uint64_t frame = line_len + args.total_bytes + 2;
+    const uint64_t with_headers = line_len + args.header_bytes;
+    // A header block we will not read is reported as the message's own
+    // record with status 6 (its trace context was not parsed): dropping the
+    // headers silently would look like a message that had none.
+    const bool headers_over_cap =
+        args.header_bytes > nats_.max_header_bytes || with_headers > limits_.max_buffered_bytes;
     if (frame > limits_.max_buffered_bytes) {
-      // Too large to hold: decode the line (and the headers, if they fit),
-      // then skip the payload unseen.
-      const uint64_t with_headers = line_len + args.header_bytes;
-      if (args.header_bytes > 0 && with_headers <= limits_.max_buffered_bytes) {
+      // Too large to hold: decode the line (and the headers, if under the
+      // cap), then skip the payload unseen, to the next operation.
+      if (headers_over_cap) {
+        emit(dir, sink, headerCapFailure(dir, cl.op, args, offset, frame));
+        return {line_len, 0, args.total_bytes + 2};
+      }
+      if (args.header_bytes > 0) {
         if (rest.size() < with_headers) return {0, static_cast<size_t>(with_headers), 0};
         Message m = payloadMessage(dir, cl.op, args, offset, frame);
         applyHeaders(rest.substr(line_len, args.header_bytes), m);
@@ -325,10 +334,23 @@ class NatsDecoder final : public Decoder {
       emitFailure(dir, sink, offset, static_cast<uint32_t>(line_len), name, "payload size does not match its CRLF");
       return {line_len};
     }
+    // The whole message is here and its framing checked: a header block
+    // over the cap is reported the same way, unread.
+    if (headers_over_cap) {
+      emit(dir, sink, headerCapFailure(dir, cl.op, args, offset, frame));
+      return {static_cast<size_t>(frame)};
+    }
     Message m = payloadMessage(dir, cl.op, args, offset, frame);
     if (args.header_bytes > 0) applyHeaders(rest.substr(line_len, args.header_bytes), m);
     emit(dir, sink, std::move(m));
     return {static_cast<size_t>(frame)};
+  }
+
+  Message headerCapFailure(Direction dir, Op op, const MessageArgs& args, size_t offset, uint64_t frame) const {
+    Message m = payloadMessage(dir, op, args, offset, frame);
+    m.fields.response_status = ResponseStatus::kParseFailed;
+    m.fields.response_exception = "header block larger than the cap";
+    return m;
   }
 
   Message payloadMessage(Direction dir, Op op, const MessageArgs& args, size_t offset, uint64_t frame) const {
@@ -369,6 +391,7 @@ class NatsDecoder final : public Decoder {
   }
 
   DecoderLimits limits_;
+  NatsLimits nats_;
   std::string version_;
   std::string server_name_;
   bool connect_seen_ = false;
@@ -376,13 +399,17 @@ class NatsDecoder final : public Decoder {
   bool resync_[2] = {false, false};
 };
 
-std::unique_ptr<Decoder> createNats(const DecoderLimits& limits) { return std::make_unique<NatsDecoder>(limits); }
+std::unique_ptr<Decoder> createNats(const DecoderLimits& limits) { return createNatsDecoder(limits); }
 
 constexpr uint16_t kNatsPorts[] = {4222};
 // Client protocol 0 (no headers) and 1 (HPUB/HMSG headers).
 constexpr std::string_view kNatsVersions[] = {"0", "1"};
 
 }  // namespace
+
+std::unique_ptr<Decoder> createNatsDecoder(const DecoderLimits& limits, const NatsLimits& nats) {
+  return std::make_unique<NatsDecoder>(limits, nats);
+}
 
 ProbeVerdict probeNats(Bytes first_bytes) noexcept {
   const std::string_view text = asText(first_bytes);

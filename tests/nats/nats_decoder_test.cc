@@ -10,8 +10,11 @@
 #include <fstream>
 #include <regex>
 
+#include "capture/frame_builder.h"
 #include "nats/nats_decoder.h"
 #include "nats/nats_wire.h"
+#include "session/connection.h"
+#include "session/ordered_output.h"
 #include "session/replay.h"
 #include "support/conversation.h"
 
@@ -217,6 +220,291 @@ TEST(NatsProbe, RecognizesEachSide) {
   EXPECT_EQ(probeNats(asBytes("GET / HTTP/1.1\r\n")), ProbeVerdict::kNo);
   EXPECT_EQ(probeNats(asBytes("+OK POP3 ready\r\n")), ProbeVerdict::kNo);
   EXPECT_EQ(probeNats(asBytes("-ERR unknown command\r\n")), ProbeVerdict::kNo);
+}
+
+// ------------------------------------------------ joins, gaps, line ends
+
+// Replays TCP segments of one connection whose handshake the capture missed
+// (10.0.0.1:40000 → 10.0.0.2:4222) through the whole pipeline: capture,
+// reassembly, recognition by port, decoding.
+std::vector<Record> replayMidStream(const std::vector<Write>& segments, l7h::ReplayResult& result) {
+  l7h::Endpoint client, server;
+  client.ip.bytes = {10, 0, 0, 1};
+  client.port = 40000;
+  server.ip.bytes = {10, 0, 0, 2};
+  server.port = 4222;
+  uint32_t seq[2] = {100000, 700000};
+  std::vector<l7h::CapturedFrame> frames;
+  for (const Write& w : segments) {
+    const int d = static_cast<int>(w.dir);
+    l7h::TcpFrameSpec spec;
+    spec.src = w.dir == kC2S ? client : server;
+    spec.dst = w.dir == kC2S ? server : client;
+    spec.seq = seq[d];
+    spec.ack = seq[1 - d];
+    spec.payload = std::span(reinterpret_cast<const uint8_t*>(w.bytes.data()), w.bytes.size());
+    frames.push_back({w.ts_us, l7h::buildTcpFrame(spec)});
+    seq[d] += static_cast<uint32_t>(w.bytes.size());
+  }
+  std::vector<Record> records;
+  result = l7h::replayCaptureBytes(l7h::pcapBytes(l7h::LinkType::kEthernet, frames), l7h::ReplayOptions{},
+                                   [&](const Record& r) { records.push_back(r); });
+  return records;
+}
+
+const Record* byType(const std::vector<Record>& records, std::string_view type, size_t nth = 0) {
+  for (const Record& r : records) {
+    if (r.f.request_type == type && nth-- == 0) return &r;
+  }
+  return nullptr;
+}
+
+// The record, or a failure and an empty record (never a null dereference).
+const Record& get(const std::vector<Record>& records, std::string_view type, size_t nth = 0) {
+  static const Record kMissing{};
+  const Record* r = byType(records, type, nth);
+  if (r == nullptr) {
+    ADD_FAILURE() << "no " << type << " record #" << nth;
+    return kMissing;
+  }
+  return *r;
+}
+
+TEST(NatsResync, MidStreamJoinOnPort4222DropsTheDebrisSilently) {
+  // Each side starts inside a payload (and the server's inside an INFO line).
+  l7h::ReplayResult result;
+  const auto records = replayMidStream(
+      {{kC2S, "llo world, the end of a payload\r\nPUB orders.new 2\r\nhi\r\nPING\r\n", 1000},
+       {kS2C, "\":4222,\"max_payload\":1048576}\r\nMSG orders.new 9 2\r\nhi\r\nPONG\r\n", 2000},
+       {kC2S, "SUB orders.* 9\r\n", 3000}},
+      result);
+  ASSERT_TRUE(result.ok) << result.error;
+  ASSERT_EQ(records.size(), 4u) << l7test::toJsonLines(records);
+  for (const Record& r : records) {
+    EXPECT_EQ(r.l7_protocol, L7Protocol::kNats);
+    EXPECT_EQ(r.server_port, 4222);
+    EXPECT_NE(r.f.response_status, ResponseStatus::kParseFailed) << r.f.request_type;
+    EXPECT_EQ(r.f.version, "");  // the INFO was not seen
+    EXPECT_EQ(r.type, RecordType::kSession);
+  }
+  EXPECT_EQ(get(records, "PUB").f.request_resource, "orders.new");
+  EXPECT_EQ(get(records, "MSG").f.endpoint, "orders");
+  EXPECT_EQ(get(records, "PING").end_time_us, 2000);
+  EXPECT_EQ(get(records, "SUB").f.request_resource, "orders.*");
+}
+
+TEST(NatsResync, GapInsideAPayloadLosesOnlyThatMessage) {
+  std::vector<Record> records;
+  l7h::OrderedOutput output([&](const Record& r) { records.push_back(r); });
+  uint64_t seen = 0;
+  l7h::ConnectionCounters counters;
+  l7h::FlowColumns flow;
+  flow.flow_id = 1;
+  flow.decoder = &natsDecoderInfo();
+  flow.server.port = 4222;
+  {
+    l7h::Connection conn(flow, l7h::ReplayOptions{}, l7h::ConnectionOutput{&output, &seen, &counters});
+    conn.data(kS2C, 0, 1, 10, asBytes(kInfo));
+    const std::string before = kConnect + "PUB lost.one 20\r\n0123456789";
+    conn.data(kC2S, 0, 1, 20, asBytes(before));
+    conn.gap(kC2S, 6);  // "abcdef" of the payload never captured
+    const std::string after = "ghij\r\nPUB after.1 1\r\n!\r\nHPUB after.2 12 14\r\nNATS/1.0\r\n\r\nok\r\nPING\r\n";
+    conn.data(kC2S, before.size() + 6, 1, 30, asBytes(after));
+    conn.data(kS2C, kInfo.size(), 1, 40, asBytes(std::string("PONG\r\n")));
+    conn.close();
+  }
+  output.releaseAll();
+  EXPECT_EQ(counters.parse_failures, 0u) << l7test::toJsonLines(records);
+  ASSERT_EQ(records.size(), 4u) << l7test::toJsonLines(records);
+  EXPECT_EQ(records[0].f.request_type, "INFO");
+  EXPECT_EQ(records[0].type, RecordType::kSession);
+  EXPECT_EQ(records[1].f.request_resource, "after.1");
+  EXPECT_EQ(records[2].f.request_resource, "after.2");
+  EXPECT_EQ(records[2].f.version, "2.9.15");  // connection state survives the gap
+  EXPECT_EQ(records[3].f.request_type, "PING");
+  EXPECT_EQ(records[3].end_time_us, 40);
+}
+
+TEST(NatsWire, BareLfEndsAControlLineButNotAPayload) {
+  // nats-server ends control lines at LF (a CR before it is dropped) but
+  // requires CRLF after a payload: the decoder does the same (README.md).
+  const auto records = runConversation(natsDecoderInfo(), {{kC2S, "PUB a.b 2\nhi\r\nPING\n", 1},
+                                                           {kC2S, "PUB c.d 2\r\nhi\nPUB e.f 0\r\n\r\n", 2},
+                                                           {kS2C, "PONG\n", 3}});
+  ASSERT_EQ(records.size(), 5u) << l7test::toJsonLines(records);
+  EXPECT_EQ(records[0].f.request_resource, "a.b");
+  EXPECT_EQ(records[0].f.request_length, 14);
+  EXPECT_EQ(records[0].f.response_status, ResponseStatus::kOk);
+  EXPECT_EQ(records[1].f.request_type, "PING");
+  EXPECT_EQ(records[1].type, RecordType::kSession);
+  EXPECT_EQ(records[2].f.request_type, "PUB");
+  EXPECT_EQ(records[2].f.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(records[2].f.response_exception, "payload size does not match its CRLF");
+  EXPECT_EQ(records[3].f.response_status, ResponseStatus::kParseFailed);  // "hi" is not an operation
+  EXPECT_EQ(records[4].f.request_resource, "e.f");
+}
+
+// ------------------------------------------------------- INFO / CONNECT JSON
+
+std::string nested(size_t depth) {
+  std::string json;
+  for (size_t i = 0; i < depth; ++i) json += "{\"a\":";
+  json += "1";
+  for (size_t i = 0; i < depth; ++i) json += "}";
+  return json;
+}
+
+TEST(NatsJson, DepthLimitAndNonJsonGiveStatus6) {
+  // The limit is 16 levels of nesting: a flat INFO is 1, so 16 still parse.
+  for (size_t depth : {size_t{16}, size_t{17}, size_t{400}}) {
+    SCOPED_TRACE(depth);
+    const auto records = runConversation(natsDecoderInfo(), {{kS2C, "INFO " + nested(depth) + "\r\n", 1},
+                                                             {kC2S, kConnect, 2},
+                                                             {kC2S, "PUB x 0\r\n\r\n", 3}});
+    const Record* info = byType(records, "INFO");
+    ASSERT_NE(info, nullptr);
+    if (depth <= 16) {
+      EXPECT_EQ(info->f.response_status, ResponseStatus::kOk);
+      EXPECT_EQ(info->type, RecordType::kSession);  // paired with the CONNECT
+    } else {
+      EXPECT_EQ(info->f.response_status, ResponseStatus::kParseFailed);
+      EXPECT_EQ(info->f.response_exception, "INFO is not a JSON object");
+      // It opened no handshake: the CONNECT is one-way.
+      EXPECT_EQ(get(records, "CONNECT").type, RecordType::kSession);
+      EXPECT_EQ(get(records, "CONNECT").response_duration_us, 0);
+    }
+    EXPECT_EQ(get(records, "PUB").f.response_status, ResponseStatus::kOk);
+  }
+  struct Case {
+    Direction dir;
+    std::string line;
+    const char* type;
+    const char* why;
+  };
+  for (const Case& c : {Case{kS2C, "INFO server_id=x version=2\r\n", "INFO", "INFO is not a JSON object"},
+                        Case{kS2C, "INFO [\"version\",\"2.9\"]\r\n", "INFO", "INFO is not a JSON object"},
+                        Case{kS2C, "INFO {\"version\":\"2.9\"\r\n", "INFO", "INFO is not a JSON object"},
+                        Case{kC2S, "CONNECT {verbose:false}\r\n", "CONNECT", "CONNECT is not a JSON object"},
+                        Case{kC2S, "CONNECT \"x\"\r\n", "CONNECT", "CONNECT is not a JSON object"},
+                        Case{kC2S, "CONNECT {\"a\":1} trailing\r\n", "CONNECT", "CONNECT is not a JSON object"}}) {
+    SCOPED_TRACE(c.line);
+    const auto records = runConversation(natsDecoderInfo(), {{c.dir, c.line + "PING\r\n", 1}, {reverse(c.dir), "PONG\r\n", 2}});
+    ASSERT_EQ(records.size(), 2u) << l7test::toJsonLines(records);
+    EXPECT_EQ(records[0].f.request_type, c.type);
+    EXPECT_EQ(records[0].f.response_status, ResponseStatus::kParseFailed);
+    EXPECT_EQ(records[0].f.response_exception, c.why);
+    EXPECT_EQ(records[0].f.version, "");  // a bad INFO sets nothing
+    EXPECT_EQ(records[1].f.request_type, "PING");
+    EXPECT_EQ(records[1].type, RecordType::kSession);
+  }
+}
+
+// ------------------------------------------------------------ trace context
+
+std::string hmsg(const std::string& subject, const std::string& reply, const std::string& headers,
+                 const std::string& payload) {
+  const std::string block = "NATS/1.0\r\n" + headers + "\r\n";
+  return "HMSG " + subject + " 42 " + (reply.empty() ? "" : reply + " ") + std::to_string(block.size()) + " " +
+         std::to_string(block.size() + payload.size()) + "\r\n" + block + payload + "\r\n";
+}
+
+TEST(NatsTrace, HmsgWithTraceparentAndSw8) {
+  const std::string tp = "traceparent: " + kTraceparent + "\r\n";
+  const std::string sw = "sw8: " + kSw8 + "\r\n";
+  const auto records = runConversation(
+      natsDecoderInfo(),
+      {{kS2C, kInfo, 1},
+       {kS2C, hmsg("orders.new", "", tp + sw, "body"), 2},                   // traceparent first
+       {kS2C, hmsg("orders.new", "_INBOX.r", sw + tp, "body"), 3},           // sw8 first, with a reply subject
+       {kS2C, hmsg("orders.bad", "", "traceparent: 00-xyz-01\r\n" + sw, ""), 4},  // invalid traceparent: ignored
+       {kS2C, hmsg("orders.none", "", "X-Other: 1\r\n", "b"), 5}});
+  ASSERT_EQ(records.size(), 5u) << l7test::toJsonLines(records);
+  const Record& a = records[1];
+  EXPECT_EQ(a.f.request_type, "HMSG");
+  EXPECT_EQ(a.f.request_resource, "orders.new");
+  EXPECT_EQ(a.f.endpoint, "orders");
+  EXPECT_EQ(a.f.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(a.f.trace_id_2, "3.4.5");            // sw8's trace id, base64-decoded
+  EXPECT_EQ(a.f.span_id, "00f067aa0ba902b7");    // from the first valid header: traceparent's parent-id
+  EXPECT_EQ(a.f.response_status, ResponseStatus::kOk);
+  const Record& b = records[2];
+  EXPECT_EQ(b.f.trace_id, "3.4.5");
+  EXPECT_EQ(b.f.trace_id_2, "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(b.f.span_id, "1.2.3-4");             // sw8: "<segment id>-<span id>"
+  const Record& c = records[3];
+  EXPECT_EQ(c.f.trace_id, "3.4.5");
+  EXPECT_EQ(c.f.trace_id_2, "");
+  EXPECT_EQ(c.f.span_id, "1.2.3-4");
+  EXPECT_EQ(records[4].f.trace_id, "");
+  EXPECT_EQ(records[4].f.span_id, "");
+}
+
+// ------------------------------------------------------------ header cap
+
+std::unique_ptr<Decoder> createWithHeaderCap100(const DecoderLimits& limits) {
+  return createNatsDecoder(limits, NatsLimits{100});
+}
+
+// An HPUB whose header block is exactly `block_size` bytes, traceparent first.
+std::string hpubWithBlock(const std::string& subject, size_t block_size, const std::string& payload) {
+  const std::string fixed = "NATS/1.0\r\ntraceparent: " + kTraceparent + "\r\n";
+  const size_t pad = block_size - fixed.size() - 2 - 5;  // "X: " + pad + CRLF, then the final CRLF
+  return hpub(subject, "traceparent: " + kTraceparent + "\r\nX: " + std::string(pad, 'p') + "\r\n", payload);
+}
+
+TEST(NatsCaps, HeaderBlockOverTheCapIsStatus6AndSkipped) {
+  DecoderInfo capped = natsDecoderInfo();
+  capped.create = &createWithHeaderCap100;
+  const std::string at_cap = hpubWithBlock("at.cap", 100, "payload");
+  const std::string over = hpubWithBlock("over.cap", 101, "payload");
+  ASSERT_NE(at_cap.find(" 100 107\r\n"), std::string::npos) << at_cap;
+  const std::vector<Write> conversation = {{kC2S, at_cap + over + "PUB after 1\r\n!\r\n", 1}};
+  const auto records = runConversation(capped, conversation);
+  ASSERT_EQ(records.size(), 3u) << l7test::toJsonLines(records);
+  EXPECT_EQ(records[0].f.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(records[0].f.response_status, ResponseStatus::kOk);
+  const Record& bad = records[1];
+  EXPECT_EQ(bad.f.request_type, "HPUB");
+  EXPECT_EQ(bad.type, RecordType::kSession);
+  EXPECT_EQ(bad.f.request_resource, "over.cap");
+  EXPECT_EQ(bad.f.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(bad.f.response_exception, "header block larger than the cap");
+  EXPECT_EQ(bad.f.trace_id, "");  // not parsed
+  EXPECT_EQ(bad.f.request_length, static_cast<int64_t>(over.size()));
+  EXPECT_EQ(records[2].f.request_resource, "after");
+  const std::string whole = l7test::toJsonLines(records);
+  EXPECT_EQ(l7test::toJsonLines(runConversation(capped, conversation, Split::kOneByte)), whole);
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    EXPECT_EQ(l7test::toJsonLines(runConversation(capped, conversation, Split::kRandom, seed)), whole);
+  }
+  // The default cap is 64 KiB of header bytes.
+  const auto big = runConversation(natsDecoderInfo(), {{kC2S, hpubWithBlock("big", 64 * 1024, "") +
+                                                                    hpubWithBlock("bigger", 64 * 1024 + 1, "") +
+                                                                    "PUB after 1\r\n!\r\n", 1}});
+  ASSERT_EQ(big.size(), 3u);
+  EXPECT_EQ(big[0].f.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(big[1].f.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(big[2].f.request_resource, "after");
+}
+
+TEST(NatsCaps, HeaderBlockThatCannotBeBufferedIsNoLongerDroppedSilently) {
+  // Under the header cap, but line + headers exceed max_buffered_bytes: the
+  // message is passed over unseen and reported, and HMSG after it decodes.
+  l7h::ReplayOptions options;
+  options.limits.max_buffered_bytes = 1024;
+  const std::string big_headers = hpubWithBlock("huge.headers", 2000, std::string(3000, 'x'));
+  const auto records = runConversation(
+      natsDecoderInfo(),
+      {{kC2S, big_headers + hpubWithBlock("fits", 200, std::string(3000, 'y')) + "PUB after 1\r\n!\r\n", 1}},
+      Split::kRandom, 3, options);
+  ASSERT_EQ(records.size(), 3u) << l7test::toJsonLines(records);
+  EXPECT_EQ(records[0].f.request_resource, "huge.headers");
+  EXPECT_EQ(records[0].f.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(records[0].f.response_exception, "header block larger than the cap");
+  EXPECT_EQ(records[0].f.request_length, static_cast<int64_t>(big_headers.size()));
+  EXPECT_EQ(records[1].f.request_resource, "fits");  // large payload, small headers: still traced
+  EXPECT_EQ(records[1].f.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(records[2].f.request_resource, "after");
 }
 
 // DeepFlow's captures: operations, subjects, version, server name and trace
