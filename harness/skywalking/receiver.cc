@@ -2,6 +2,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -9,6 +10,7 @@
 #include <boost/json/value.hpp>
 
 #include <atomic>
+#include <charconv>
 #include <list>
 #include <mutex>
 
@@ -22,6 +24,25 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
+
+constexpr size_t kReadChunk = 4096;
+// What a request caught mid-read by shutdown still gets to finish.
+constexpr std::chrono::milliseconds kShutdownGrace{2000};
+constexpr std::string_view kShutdownReason = "server shutting down; request not complete in time";
+// How long, and how much, a closing connection is drained (lingerThenClose).
+constexpr auto kLinger = std::chrono::seconds(2);
+constexpr size_t kLingerBytes = 1u << 20;
+constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
+
+// Built by appending: GCC 12 misreports `"'" + std::string(...)` (-Wrestrict).
+std::string quote(std::string_view text) {
+  std::string q;
+  q.reserve(text.size() + 2);
+  q += '\'';
+  q += text;
+  q += '\'';
+  return q;
+}
 
 std::string jsonError(std::string_view message, const std::vector<MapError>& details = {}, size_t mapped = 0) {
   boost::json::object o;
@@ -40,62 +61,177 @@ std::string jsonError(std::string_view message, const std::vector<MapError>& det
 struct Receiver::Impl {
   ReceiverOptions options;
   RecordBatchWriter write;
+  // Declared before io: sessions held by handlers io never ran are
+  // destroyed with io, and their destructors still count down here.
+  std::atomic<size_t> live_sessions{0};
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   asio::signal_set signals{io};
+  asio::steady_timer accept_retry{io};
   std::atomic<bool> stopping{false};
   mutable std::mutex stats_mutex;
   ReceiverStats stats;
 
-  // One HTTP/1.1 connection: read a request, answer, repeat while kept alive.
+  void count(uint64_t ReceiverStats::*field, uint64_t n = 1) {
+    std::lock_guard lock(stats_mutex);
+    stats.*field += n;
+  }
+
+  // One HTTP/1.1 connection: wait for a request (idle timeout), read it whole
+  // (read timeout), answer (write timeout), repeat while kept alive.
   struct Session : std::enable_shared_from_this<Session> {
+    enum class Phase { kIdle, kReading, kBusy, kClosing };
+
     Impl& owner;
     beast::tcp_stream stream;
     beast::flat_buffer buffer;
     std::optional<http::request_parser<http::string_body>> parser;
     http::response<http::string_body> response;
+    http::response<http::empty_body> interim{http::status::continue_, 11};
+    // The read deadline is this timer rather than the stream's own expiry:
+    // the stream closes the socket when its expiry fires, and a 408 needs
+    // the socket still open.
+    asio::steady_timer read_timer;
+    std::chrono::steady_clock::time_point read_deadline;
+    uint64_t timer_generation = 0;  // lets a stale, already-queued expiry know it is stale
+    std::string_view timeout_reason;  // set when the read timer cut a request short
+    Phase phase = Phase::kIdle;
+    size_t lingered = 0;
 
-    Session(Impl& o, tcp::socket socket) : owner(o), stream(std::move(socket)) {}
+    Session(Impl& o, tcp::socket socket)
+        : owner(o), stream(std::move(socket)), read_timer(stream.get_executor()) {
+      ++owner.live_sessions;
+    }
+    ~Session() { --owner.live_sessions; }
 
     void start() { read(); }
+
+    // Over the connection cap: answer 503 without reading, so the client
+    // learns why instead of seeing a reset.
+    void reject() {
+      response.set(http::field::retry_after, "1");
+      respond(http::status::service_unavailable, jsonError("too many connections; retry later"), false);
+    }
 
     void read() {
       if (owner.stopping) return close();
       parser.emplace();
       parser->body_limit(owner.options.body_limit);
+      timeout_reason = {};
+      if (buffer.size() > 0) return startRequest();  // a pipelined request is already here
+      phase = Phase::kIdle;
       stream.expires_after(owner.options.idle_timeout);
+      stream.async_read_some(buffer.prepare(kReadChunk),
+                             [self = shared_from_this()](beast::error_code ec, size_t n) {
+                               self->buffer.commit(n);
+                               // Idle timeout, the client closed, or shutdown: no request
+                               // was started, so there is nothing to answer.
+                               if (ec) return self->close();
+                               self->startRequest();
+                             });
+    }
+
+    // The first byte of a request is here: from now on it must be whole
+    // within the read timeout.
+    void startRequest() {
+      phase = Phase::kReading;
+      stream.expires_never();
+      if (owner.stopping && owner.options.read_timeout > kShutdownGrace) {
+        armReadTimer(kShutdownGrace, kShutdownReason);
+      } else {
+        armReadTimer(owner.options.read_timeout, "request not complete within the read timeout");
+      }
+      http::async_read_header(stream, buffer, *parser,
+                              [self = shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
+    }
+
+    void onHeader(beast::error_code ec) {
+      if (ec) return onReadError(ec);
+      // A client that asked may wait (curl: 1 s) for this before it sends a
+      // large body; the body limit was already checked against Content-Length.
+      if (!parser->is_done() && beast::iequals(parser->get()[http::field::expect], "100-continue")) {
+        stream.expires_after(owner.options.write_timeout);
+        http::async_write(stream, interim, [self = shared_from_this()](beast::error_code write_ec, size_t) {
+          if (write_ec) return self->onReadError(write_ec);
+          self->readBody();
+        });
+        return;
+      }
+      readBody();
+    }
+
+    void readBody() {
+      stream.expires_never();
       http::async_read(stream, buffer, *parser,
                        [self = shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
     }
 
-    bool busy = false;  // between a complete request and the end of its response
+    void armReadTimer(std::chrono::milliseconds after, std::string_view reason) {
+      const uint64_t generation = ++timer_generation;
+      read_deadline = std::chrono::steady_clock::now() + after;
+      read_timer.expires_at(read_deadline);
+      read_timer.async_wait([self = shared_from_this(), generation, reason](beast::error_code ec) {
+        if (ec || generation != self->timer_generation || self->phase != Phase::kReading) return;
+        self->timeout_reason = reason;
+        self->stream.cancel();  // the pending read or 100-continue write ends with operation_aborted
+      });
+    }
+
+    void disarmReadTimer() {
+      ++timer_generation;
+      read_timer.cancel();  // a pending wait would keep the session (and run()) alive
+    }
 
     // On shutdown: a connection waiting for its next request closes now; one
-    // in the middle of a request gets a short deadline to finish it.
+    // in the middle of a request gets at most a short grace to finish it.
     void shutdownIfIdle() {
-      if (busy) return;
-      if (parser && parser->got_some()) {
-        stream.expires_after(std::chrono::seconds(2));
-      } else {
-        close();
+      if (phase == Phase::kIdle) {
+        // Bytes already waiting are a request that has started: the pending
+        // read completes with them and startRequest() gives it the grace.
+        beast::error_code ec;
+        if (stream.socket().available(ec) > 0 && !ec) return;
+        return close();
       }
+      if (phase == Phase::kReading && read_deadline - std::chrono::steady_clock::now() > kShutdownGrace) {
+        armReadTimer(kShutdownGrace, kShutdownReason);
+      }
+      // kBusy: the response goes out with Connection: close. kClosing: bounded by the linger.
     }
 
     void onRead(beast::error_code ec) {
-      if (ec == http::error::body_limit) {
-        respond(http::status::payload_too_large, jsonError("body larger than the limit"), false);
-        return;
-      }
-      if (ec) return close();  // end of stream, timeout, a client gone mid-body: nothing to answer
-      busy = true;
+      if (ec) return onReadError(ec);
+      // A complete request is served even if the timer fired just after it
+      // arrived (its expiry handler may already be queued).
+      disarmReadTimer();
+      phase = Phase::kBusy;
       handle(parser->release());
     }
 
-    void handle(http::request<http::string_body>&& req) {
-      {
-        std::lock_guard lock(owner.stats_mutex);
-        ++owner.stats.requests;
+    void onReadError(beast::error_code ec) {
+      disarmReadTimer();
+      if (!timeout_reason.empty()) {
+        owner.count(&ReceiverStats::timeouts);
+        return respond(http::status::request_timeout, jsonError(timeout_reason), false);
       }
+      if (ec == http::error::body_limit) {
+        return respond(http::status::payload_too_large,
+                       jsonError("body larger than the limit (" + std::to_string(owner.options.body_limit) + " bytes)"),
+                       false);
+      }
+      if (ec == http::error::header_limit) {
+        return respond(http::status::request_header_fields_too_large, jsonError("request header too large"), false);
+      }
+      // The client left mid-request (partial_message, end_of_stream) or the
+      // socket failed: nobody to answer. Any other HTTP error is bad syntax.
+      if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+          ec != http::error::end_of_stream && ec != http::error::partial_message) {
+        return respond(http::status::bad_request, jsonError("malformed HTTP request: " + ec.message()), false);
+      }
+      close();
+    }
+
+    void handle(http::request<http::string_body>&& req) {
+      owner.count(&ReceiverStats::requests);
       const bool keep = req.keep_alive();
       const std::string_view target = req.target();
       const std::string_view path = target.substr(0, target.find('?'));
@@ -126,15 +262,8 @@ struct Receiver::Impl {
       if (!mapped.records.empty() && !owner.write(mapped.records)) {
         return respond(http::status::internal_server_error, jsonError("cannot write records"), keep);
       }
-      {
-        std::lock_guard lock(owner.stats_mutex);
-        owner.stats.spans += mapped.records.size();
-        if (mapped.errors.empty()) {
-          ++owner.stats.accepted;
-        } else {
-          ++owner.stats.rejected;
-        }
-      }
+      owner.count(&ReceiverStats::spans, mapped.records.size());
+      owner.count(mapped.errors.empty() ? &ReceiverStats::accepted : &ReceiverStats::rejected);
       if (!mapped.errors.empty()) {
         return respond(http::status::bad_request, jsonError("some segments could not be mapped", mapped.errors,
                                                             mapped.records.size()),
@@ -144,6 +273,7 @@ struct Receiver::Impl {
     }
 
     void respond(http::status status, std::string body, bool keep_alive) {
+      phase = Phase::kBusy;
       response.result(status);
       response.version(11);
       response.set(http::field::server, "l7conform");
@@ -151,16 +281,41 @@ struct Receiver::Impl {
       response.keep_alive(keep_alive && !owner.stopping);
       response.body() = std::move(body);
       response.prepare_payload();
-      stream.expires_after(owner.options.read_timeout);
+      stream.expires_after(owner.options.write_timeout);
       http::async_write(stream, response, [self = shared_from_this()](beast::error_code ec, size_t) {
-        self->busy = false;
-        if (ec || !self->response.keep_alive()) return self->close();
+        if (ec) return self->close();
+        if (!self->response.keep_alive()) return self->lingerThenClose();
         self->response = {};
         self->read();
       });
     }
 
+    // After a closing response the client may still be sending (the rest of
+    // a 413'd body, a request we did not read): closing with that unread
+    // makes the kernel reset the connection, and a reset can destroy the
+    // response before the client reads it. So close in stages (RFC 9112
+    // section 9.6): stop sending, read and discard until the client closes,
+    // for a bounded time and byte count, then close.
+    void lingerThenClose() {
+      phase = Phase::kClosing;
+      beast::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      buffer.consume(buffer.size());
+      stream.expires_after(kLinger);
+      drain();
+    }
+
+    void drain() {
+      stream.async_read_some(buffer.prepare(kReadChunk), [self = shared_from_this()](beast::error_code ec, size_t n) {
+        self->lingered += n;
+        if (ec || self->lingered > kLingerBytes) return self->close();
+        self->drain();
+      });
+    }
+
     void close() {
+      phase = Phase::kClosing;
+      disarmReadTimer();
       beast::error_code ignored;
       stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
       stream.socket().close(ignored);
@@ -169,15 +324,25 @@ struct Receiver::Impl {
 
   void accept() {
     acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
-      if (ec) return;  // closed by stop()
-      {
-        std::lock_guard lock(stats_mutex);
-        ++stats.connections;
+      if (ec) {
+        if (stopping || ec == asio::error::operation_aborted) return;  // closed by stop()
+        // EMFILE, ECONNABORTED, ...: keep serving. A pause, because a full
+        // file table fails again at once and would spin.
+        accept_retry.expires_after(kAcceptRetry);
+        accept_retry.async_wait([this](beast::error_code wait_ec) {
+          if (!wait_ec && !stopping) accept();
+        });
+        return;
       }
+      count(&ReceiverStats::connections);
       auto session = std::make_shared<Session>(*this, std::move(socket));
       sessions.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
       sessions.push_back(session);
-      session->start();
+      if (live_sessions > options.max_connections) {
+        session->reject();
+      } else {
+        session->start();
+      }
       accept();
     });
   }
@@ -186,6 +351,7 @@ struct Receiver::Impl {
     if (stopping.exchange(true)) return;
     beast::error_code ignored;
     acceptor.close(ignored);
+    accept_retry.cancel();
     signals.cancel(ignored);
     for (auto& weak : sessions) {
       if (auto session = weak.lock()) session->shutdownIfIdle();
@@ -219,6 +385,17 @@ bool Receiver::listen(std::string& error) {
     error = impl_->options.host + ":" + std::to_string(impl_->options.port) + ": " + ec.message();
     return false;
   }
+  // Installed here, not in run(): once the caller says "listening", a
+  // SIGTERM must already stop the server gracefully rather than kill it
+  // (asio queues a signal that arrives before run() waits for it).
+  if (impl_->options.handle_signals) {
+    impl_->signals.add(SIGINT, ec);
+    if (!ec) impl_->signals.add(SIGTERM, ec);
+    if (ec) {
+      error = "cannot handle SIGINT/SIGTERM: " + ec.message();
+      return false;
+    }
+  }
   return true;
 }
 
@@ -229,8 +406,6 @@ uint16_t Receiver::port() const {
 
 void Receiver::run() {
   if (impl_->options.handle_signals) {
-    impl_->signals.add(SIGINT);
-    impl_->signals.add(SIGTERM);
     impl_->signals.async_wait([this](beast::error_code ec, int) {
       if (!ec) impl_->beginStop();
     });
@@ -246,6 +421,77 @@ void Receiver::stop() {
 ReceiverStats Receiver::stats() const {
   std::lock_guard lock(impl_->stats_mutex);
   return impl_->stats;
+}
+
+bool parseListenAddress(std::string_view text, std::string& host, uint16_t& port, std::string& error) {
+  const std::string quoted = quote(text);
+  std::string_view host_part, port_part;
+  beast::error_code ec;
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      error = quoted + ": expected [IPV6]:PORT, e.g. [::1]:12800";
+      return false;
+    }
+    host_part = text.substr(1, close - 1);
+    port_part = text.substr(close + 2);
+    asio::ip::make_address_v6(std::string(host_part), ec);
+    if (ec) {
+      error = quoted + ": '" + std::string(host_part) + "' is not an IPv6 address";
+      return false;
+    }
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      error = quoted + ": expected HOST:PORT, e.g. 127.0.0.1:12800";
+      return false;
+    }
+    host_part = text.substr(0, colon);
+    port_part = text.substr(colon + 1);
+    if (host_part.find(':') != std::string_view::npos) {
+      error = quoted + ": an IPv6 address goes in brackets, e.g. [::1]:12800";
+      return false;
+    }
+    asio::ip::make_address_v4(std::string(host_part), ec);
+    if (ec) {
+      // Names are not resolved: which of a name's addresses to bind is a
+      // guess, and the receiver should listen exactly where it is told.
+      error = quoted + ": '" + std::string(host_part) +
+              "' is not an IPv4 address (names are not resolved; e.g. 127.0.0.1, 0.0.0.0, [::1])";
+      return false;
+    }
+  }
+  unsigned value = 0;
+  const auto [end, errc] = std::from_chars(port_part.data(), port_part.data() + port_part.size(), value);
+  if (port_part.empty() || errc != std::errc() || end != port_part.data() + port_part.size() || value > 65535) {
+    error = quoted + ": port '" + std::string(port_part) + "' is not a number from 0 to 65535";
+    return false;
+  }
+  host = std::string(host_part);
+  port = static_cast<uint16_t>(value);
+  return true;
+}
+
+bool parseTimeout(std::string_view text, std::chrono::milliseconds& out, std::string& error) {
+  int64_t value = 0;
+  const auto [end, errc] = std::from_chars(text.data(), text.data() + text.size(), value);
+  const std::string_view unit = text.substr(static_cast<size_t>(end - text.data()));
+  int64_t scale = 0;
+  if (unit.empty() || unit == "s") {
+    scale = 1000;
+  } else if (unit == "ms") {
+    scale = 1;
+  } else if (unit == "m") {
+    scale = 60'000;
+  }
+  constexpr int64_t kMaxMs = 24 * 3600 * 1000LL;
+  if (errc != std::errc() || scale == 0 || value <= 0 || value > kMaxMs / scale) {
+    error = quote(text) + " is not a timeout: expected e.g. 500ms, 30s, 2m (a bare number is seconds), "
+            "more than 0 and at most 24 h";
+    return false;
+  }
+  out = std::chrono::milliseconds(value * scale);
+  return true;
 }
 
 }  // namespace l7h::skywalking

@@ -6,10 +6,23 @@
 //   POST /v3/segments   an array of them      → 200 {}
 //   a body that does not map                  → 400 {"error": ..., "details": [...]}
 //   other paths 404, other methods 405, bodies over the limit 413, a wrong or
-//   missing Authentication header (when a token is set) 401.
+//   missing Authentication header (when a token is set) 401, malformed HTTP
+//   400, a header over Beast's 8 KiB limit 431, a request not whole within
+//   the read timeout 408, connections over the cap 503.
 // Records of an acknowledged body are written and flushed before the 200 is
 // sent. stop() (or SIGINT/SIGTERM in serve) stops accepting, lets requests in
 // flight finish, and returns from run().
+//
+// Timeouts, each a deadline for one phase of a connection's life:
+//   idle   waiting for the first byte of a request (a new connection or a
+//          kept-alive one between requests): on expiry the connection is
+//          closed without a response — no request was started, so there is
+//          nothing to answer, and a client about to reuse it sees a clean close.
+//   read   from a request's first byte until its header and body are whole:
+//          on expiry 408 and close. A total deadline, not an inactivity
+//          timer, so a client trickling one byte a second cannot hold a
+//          connection and its buffer forever (slowloris).
+//   write  sending one response: on expiry the connection is closed.
 #pragma once
 
 #include <chrono>
@@ -17,6 +30,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "l7/record.h"
 
@@ -29,12 +44,26 @@ struct ReceiverOptions {
   std::string auth_token;  // empty: no authentication
   std::chrono::milliseconds idle_timeout{30000};
   std::chrono::milliseconds read_timeout{30000};
+  std::chrono::milliseconds write_timeout{30000};
+  // With body_limit this bounds memory (connections x body limit); the
+  // default stays under the usual 1024 open-file limit.
+  size_t max_connections = 512;
   bool handle_signals = false;  // SIGINT/SIGTERM stop the server (the serve command)
 };
 
 struct ReceiverStats {
   uint64_t requests = 0, accepted = 0, rejected = 0, spans = 0, connections = 0;
+  uint64_t timeouts = 0;  // 408s sent
 };
+
+// serve's --listen: "HOST:PORT" with an IPv4 literal, "[V6]:PORT" with an IPv6
+// one; port 0..65535 (0 picks a free port). Returns false with a one-line
+// `error` that says what is wrong and what is expected.
+bool parseListenAddress(std::string_view text, std::string& host, uint16_t& port, std::string& error);
+
+// serve's timeouts: "500ms", "30s", "2m", or a bare number of seconds;
+// positive and at most 24 h. Returns false with a one-line `error`.
+bool parseTimeout(std::string_view text, std::chrono::milliseconds& out, std::string& error);
 
 class Receiver {
  public:
