@@ -448,15 +448,18 @@ class KafkaDecoder final : public Decoder {
   void emitRequestFailure(MessageSink& sink, size_t offset, uint32_t wire_size, const HeaderFields& h,
                           const RequestInfo& info, std::string reason) {
     const Direction dir = Direction::kToServer;
+    // Without decoder state (max_pending 0) the answer could not carry the
+    // status 6 on, and the merge would show the answer's status instead.
+    const bool pairs = info.expects_response && limits_.max_pending > 0;
     Message m;
-    m.kind = info.expects_response ? MessageKind::kRequest : MessageKind::kOneWay;
-    if (info.expects_response) m.key = PairKey{0, static_cast<uint32_t>(h.correlation_id)};
+    m.kind = pairs ? MessageKind::kRequest : MessageKind::kOneWay;
+    if (pairs) m.key = PairKey{0, static_cast<uint32_t>(h.correlation_id)};
     m.offset = static_cast<uint32_t>(offset);
     m.wire_size = wire_size;
     fillHeader(m.fields, h, dir);
     m.fields.response_status = ResponseStatus::kParseFailed;
     m.fields.response_exception = reason;
-    if (info.expects_response) remember(h, info, std::move(reason));
+    if (pairs) remember(h, info, std::move(reason));
     sink.onMessage(dir, std::move(m));
   }
 

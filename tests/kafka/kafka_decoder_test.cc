@@ -659,6 +659,16 @@ TEST(KafkaPairing, MalformedRequestPairsWithItsResponse) {
   ASSERT_EQ(lone.size(), 1u);
   EXPECT_EQ(lone[0].type, RecordType::kRequest);
   EXPECT_EQ(lone[0].f.response_status, ResponseStatus::kParseFailed);
+  // Without decoder state the answer cannot carry the failure on: one-way.
+  l7h::ReplayOptions stateless;
+  stateless.limits.max_pending = 0;
+  const auto no_state = runConversation(
+      kafkaDecoderInfo(), {{kC2S, bad, 10}, {kS2C, produceResponse(3, 6, "t", {{0, 0, 5}}), 20}}, Split::kWhole, 1,
+      stateless);
+  ASSERT_EQ(no_state.size(), 2u);
+  EXPECT_EQ(no_state[0].f.response_status, ResponseStatus::kParseFailed);
+  EXPECT_EQ(no_state[0].type, RecordType::kSession);
+  EXPECT_EQ(no_state[1].type, RecordType::kResponse);
   // acks=0 was read before the body failed: nothing will answer, one-way.
   W z;
   z.nullStr().i16(0).i32(1000).arr(1).i16(500);
