@@ -43,13 +43,13 @@ void ReplayStats::add(const ReplayStats& o) {
   records += o.records;
   pending_evicted += o.pending_evicted;
   timeouts += o.timeouts;
-  for (const auto& [proto, n] : o.messages_per_protocol) {
+  for (const auto& entry : o.messages_per_protocol) {
     auto it = std::find_if(messages_per_protocol.begin(), messages_per_protocol.end(),
-                           [&](const auto& p) { return p.first == proto; });
+                           [&](const auto& p) { return p.first == entry.first; });
     if (it == messages_per_protocol.end()) {
-      messages_per_protocol.emplace_back(proto, n);
+      messages_per_protocol.push_back(entry);
     } else {
-      it->second += n;
+      it->second += entry.second;
     }
   }
   std::sort(messages_per_protocol.begin(), messages_per_protocol.end());
