@@ -1,5 +1,10 @@
 # Project-wide compile flags: strict warnings (errors in CI), optional sanitizers.
-add_compile_options(-Wall -Wextra -Wpedantic -Wshadow=local -Wno-missing-field-initializers)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  add_compile_options(-Wall -Wextra -Wpedantic -Wshadow=local -Wno-missing-field-initializers)
+else()
+  # Clang does not know GCC's -Wshadow=local spelling and warns on every file.
+  add_compile_options(-Wall -Wextra -Wpedantic -Wno-missing-field-initializers)
+endif()
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # GCC 12 reports false stringop-overflow errors for vector::insert of small
   # fixed ranges at -O3 (GCC bugs 106199, 107852); the code is bounds-correct
