@@ -4,6 +4,8 @@
 # (kept in BUILD_DIR/fuzz-work/<target>, so new inputs survive between runs).
 # New inputs are reported; merge them into fuzz/corpus with -merge=1 when
 # they are worth keeping. Findings are copied to fuzz/regressions/<target>/.
+# L7_FUZZ_MAX_RUNS=N also stops a target after N executions (whichever of
+# that and SECONDS comes first), e.g. 10000000 for "10 minutes or 10M runs".
 set -uo pipefail
 BUILD=${1:?usage: run_local.sh BUILD_DIR [TARGET] [SECONDS]}
 TARGET=${2:-all}
@@ -30,6 +32,7 @@ for name in "${targets[@]}"; do
   # The target's .options ([libfuzzer] key = value), as OSS-Fuzz passes them.
   opts=(-timeout=10 -rss_limit_mb=2048)
   while IFS= read -r kv; do opts+=("$kv"); done < <(fuzz_options_for "$name")
+  [[ -n ${L7_FUZZ_MAX_RUNS:-} ]] && opts+=(-runs="$L7_FUZZ_MAX_RUNS")
   mkdir -p "$HERE/regressions/$name"  # libFuzzer writes findings there
   echo "[fuzz] $name for ${SECS}s (corpus: $before inputs in $work)"
   "$bin" "${dict[@]}" "${opts[@]}" -max_total_time="$SECS" -print_final_stats=1 \
