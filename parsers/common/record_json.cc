@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <numeric>
 #include <vector>
@@ -106,27 +107,36 @@ void putHexEscape(uint8_t b, Cursor& c) {
   c.p += 6;
 }
 
+// Bytes that go out as they are: printable ASCII other than '"' and '\\'.
+constexpr std::array<bool, 256> kPlainByte = [] {
+  std::array<bool, 256> t{};
+  for (int b = 0x20; b < 0x80; ++b) t[static_cast<size_t>(b)] = b != '"' && b != '\\';
+  return t;
+}();
+
 void putJsonString(std::string_view text, Cursor& c) {
   c.put('"');
-  size_t run_start = 0;
+  // Copy while scanning: record strings are short (addresses, topics, ids),
+  // where a byte loop beats finding a run and calling memcpy for it.
+  const auto* src = reinterpret_cast<const uint8_t*>(text.data());
+  const size_t n = text.size();
   size_t i = 0;
-  auto flush = [&](size_t upto) {
-    if (upto > run_start) c.put(text.substr(run_start, upto - run_start));
-  };
-  while (i < text.size()) {
-    const uint8_t b = static_cast<uint8_t>(text[i]);
-    if (b >= 0x20 && b < 0x80 && b != '"' && b != '\\') {
+  while (i < n) {
+    const uint8_t b = src[i];
+    if (kPlainByte[b]) {
+      *c.p++ = static_cast<char>(b);
       ++i;
       continue;
     }
     if (b >= 0x80) {
-      const size_t n = utf8SequenceLength(text, i);
-      if (n > 0) {
-        i += n;
+      const size_t len = utf8SequenceLength(text, i);
+      if (len > 0) {
+        std::memcpy(c.p, src + i, len);
+        c.p += len;
+        i += len;
         continue;
       }
     }
-    flush(i);
     switch (b) {
       case '"': c.put("\\\""); break;
       case '\\': c.put("\\\\"); break;
@@ -136,9 +146,7 @@ void putJsonString(std::string_view text, Cursor& c) {
       default: putHexEscape(b, c); break;
     }
     ++i;
-    run_start = i;
   }
-  flush(text.size());
   c.put('"');
 }
 
@@ -159,12 +167,27 @@ void putOptional(const std::optional<T>& v, Cursor& c) {
 
 // Each field is written as `"key":value`; keys come from kRecordKeys in
 // order, so the writer and the published order cannot drift apart. The
-// `{"key":` / `,"key":` prefixes are built once.
-const std::vector<std::string>& keyPrefixes() {
-  static const std::vector<std::string> prefixes = [] {
-    std::vector<std::string> p;
+// `{"key":` / `,"key":` prefixes are built once, each in a fixed 32-byte
+// slot: copying a constant 32 bytes compiles to two vector stores instead of
+// a call to memcpy per key (the cursor then advances by the real length;
+// the scratch buffer keeps slack for the overshoot).
+struct KeyPrefix {
+  char bytes[32];
+  size_t size;
+};
+
+const std::vector<KeyPrefix>& keyPrefixes() {
+  static const std::vector<KeyPrefix> prefixes = [] {
+    std::vector<KeyPrefix> p;
     for (size_t i = 0; i < kRecordKeyCount; ++i) {
-      p.push_back(std::string(i == 0 ? "{\"" : ",\"") + std::string(kRecordKeys[i]) + "\":");
+      const std::string text = std::string(i == 0 ? "{\"" : ",\"") + std::string(kRecordKeys[i]) + "\":";
+      // The contract's longest key, "captured_response_byte", takes 26 bytes
+      // here; a longer one would be a programming error caught at start-up.
+      if (text.size() > sizeof(KeyPrefix::bytes)) std::abort();
+      KeyPrefix k{};
+      std::memcpy(k.bytes, text.data(), text.size());
+      k.size = text.size();
+      p.push_back(k);
     }
     return p;
   }();
@@ -174,7 +197,11 @@ const std::vector<std::string>& keyPrefixes() {
 class FieldWriter {
  public:
   explicit FieldWriter(Cursor& c) : c_(c), prefixes_(keyPrefixes()) {}
-  void key() { c_.put(prefixes_[index_++]); }
+  void key() {
+    const KeyPrefix& k = prefixes_[index_++];
+    std::memcpy(c_.p, k.bytes, sizeof k.bytes);
+    c_.p += k.size;
+  }
   void str(std::string_view v) {
     key();
     putJsonString(v, c_);
@@ -191,7 +218,7 @@ class FieldWriter {
 
  private:
   Cursor& c_;
-  const std::vector<std::string>& prefixes_;
+  const std::vector<KeyPrefix>& prefixes_;
   size_t index_ = 0;
 };
 
@@ -205,8 +232,9 @@ size_t worstCaseSize(const Record& r) {
                 f.events.size();
   size_t attrs = 0;
   for (const Attribute& a : f.attributes) attrs += a.name.size() + a.value.size() + 6;
-  // Keys and numbers fit in 2 KiB; every text byte may become \u00XX.
-  return 2048 + 6 * (text + attrs);
+  // Keys, numbers and the 32-byte key slots' overshoot fit in 4 KiB; every
+  // text byte may become \u00XX.
+  return 4096 + 6 * (text + attrs);
 }
 
 }  // namespace
