@@ -51,6 +51,11 @@ void PacketPipeline::onPacket(const RawPacket& raw) {
   if (packet.ts_us - last_idle_sweep_us_ >= kIdleSweepIntervalUs) expireIdle(packet.ts_us);
 }
 
+void PacketPipeline::onClock(int64_t now_us) {
+  sink_.onClock(now_us);
+  if (now_us - last_idle_sweep_us_ >= kIdleSweepIntervalUs) expireIdle(now_us);
+}
+
 PacketPipeline::Conn* PacketPipeline::openConnection(const FlowKey& key, const TcpSegment& seg, int64_t ts) {
   if (table_.size() >= options_.max_connections && !lru_.empty()) {
     ++stats_.evicted;

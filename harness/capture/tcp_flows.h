@@ -44,6 +44,9 @@ class PacketPipeline {
   PacketPipeline(StreamSink& sink, const CaptureOptions& options, CaptureStats& stats);
   ~PacketPipeline();
   void onPacket(const RawPacket& packet);
+  // Time passes without a packet (live capture, nothing arrived): idle
+  // connections close and the sessions see the clock, as a packet would do.
+  void onClock(int64_t now_us);
   // End of input: flush every connection (holes become gaps) and close them
   // in flow_id order.
   void finish();

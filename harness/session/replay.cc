@@ -100,11 +100,11 @@ ReplayResult run(PcapInput& source, const ReplayOptions& options, const RecordCa
     }
     if (got == 0) {
       if (!source.isLive()) break;
-      // Live capture and nothing arrived: let idle sessions time out on the
-      // wall clock.
-      builder.onClock(std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count());
+      // Live capture and nothing arrived: let sessions time out and idle
+      // connections close on the wall clock.
+      pipeline.onClock(std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count());
       continue;
     }
     pipeline.onPacket(packet);

@@ -362,6 +362,37 @@ TEST(Capture, ResetClosesAndIdleAndFullTableEvict) {
   EXPECT_EQ(r.stats.evicted, 2u);
 }
 
+// Live capture: when nothing arrives, the wall clock alone must close idle
+// connections (and their sessions flush), not only the next packet.
+TEST(Capture, ClockWithoutPacketsClosesIdleConnections) {
+  auto conv = conversation(true);
+  TcpFrameSpec spec;
+  spec.src = conv.client;
+  spec.dst = conv.server;
+  spec.seq = 1;
+  spec.flags = 0x18;
+  static const std::string x = "x";
+  spec.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(x.data()), x.size());
+  const std::vector<uint8_t> frame = buildTcpFrame(spec);
+  RecordingSink sink;
+  CaptureStats stats;
+  CaptureOptions options;
+  options.idle_timeout_us = 60'000'000;
+  PacketPipeline pipeline(sink, options, stats);
+  RawPacket p;
+  p.ts_us = 1'000'000;
+  p.caplen = p.wirelen = static_cast<uint32_t>(frame.size());
+  p.linktype = 1;
+  p.data = frame.data();
+  pipeline.onPacket(p);
+  pipeline.onClock(30'000'000);
+  EXPECT_TRUE(sink.r.closed.empty());
+  pipeline.onClock(62'000'000);
+  ASSERT_EQ(sink.r.closed.size(), 1u);
+  EXPECT_EQ(stats.evicted, 1u);
+  EXPECT_EQ(pipeline.openConnections(), 0u);
+}
+
 TEST(Capture, BadFilesGiveOneLineErrors) {
   const fs::path garbage = tempPath("garbage.pcap");
   std::ofstream(garbage) << "this is not a capture file at all";
