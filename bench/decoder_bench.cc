@@ -1,7 +1,9 @@
 // Per-decoder throughput through the production connection path (decoder,
 // buffering, pairing, record building), on synthesized conversations:
-// typical traffic (whole messages) and worst case (one byte per call, which
-// exercises need-more and tail buffering on every byte).
+// typical traffic (whole messages), worst-case delivery (one byte per call,
+// which exercises need-more and tail buffering on every byte) and worst-case
+// content (random bytes: every offset is a failed frame start, so this is
+// the cost of status-6 records and resynchronization).
 #include <benchmark/benchmark.h>
 
 #include "l7/registry.h"
@@ -65,6 +67,45 @@ void run(benchmark::State& state, const std::string& protocol, size_t piece) {
   state.counters["records"] = static_cast<double>(records) / static_cast<double>(state.iterations());
 }
 
+// 1 MiB of deterministic noise from the client in 1460-byte segments, with
+// the connection joined mid-stream (the decoder must resynchronize).
+void junk(benchmark::State& state, const std::string& protocol) {
+  const l7::DecoderInfo* decoder = l7::findDecoder(protocol);
+  if (decoder == nullptr) {
+    state.SkipWithError(("no decoder for " + protocol).c_str());
+    return;
+  }
+  std::string noise(1 << 20, '\0');
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  for (char& c : noise) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<char>(x >> 56);
+  }
+  l7h::ReplayOptions options;
+  size_t records = 0;
+  for (auto _ : state) {
+    l7h::OrderedOutput output([&](const l7::Record&) { ++records; });
+    uint64_t seen = 0;
+    l7h::ConnectionCounters counters;
+    l7h::FlowColumns flow;
+    flow.flow_id = 1;
+    flow.decoder = decoder;
+    l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
+    conn.gap(l7::Direction::kToServer, 0);
+    for (size_t pos = 0; pos < noise.size(); pos += 1460) {
+      const size_t n = std::min<size_t>(1460, noise.size() - pos);
+      conn.data(l7::Direction::kToServer, pos, static_cast<uint32_t>(pos), 1 + static_cast<int64_t>(pos),
+                l7::asBytes(std::string_view(noise).substr(pos, n)));
+    }
+    conn.close();
+    output.releaseAll();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * noise.size()));
+  state.counters["records"] = static_cast<double>(records) / static_cast<double>(state.iterations());
+}
+
 // One line per protocol with a generator.
 void BM_Nats_WholeMessages(benchmark::State& state) { run(state, "nats", 1 << 20); }
 void BM_Mqtt_WholeMessages(benchmark::State& state) { run(state, "mqtt", 1 << 20); }
@@ -74,5 +115,13 @@ BENCHMARK(BM_Nats_WholeMessages);
 BENCHMARK(BM_Nats_OneBytePerCall);
 BENCHMARK(BM_Mqtt_WholeMessages);
 BENCHMARK(BM_Mqtt_OneBytePerCall);
+
+// One line per decoder.
+void BM_Nats_RandomBytes(benchmark::State& state) { junk(state, "nats"); }
+void BM_Mqtt_RandomBytes(benchmark::State& state) { junk(state, "mqtt"); }
+void BM_Kafka_RandomBytes(benchmark::State& state) { junk(state, "kafka"); }
+BENCHMARK(BM_Nats_RandomBytes);
+BENCHMARK(BM_Mqtt_RandomBytes);
+BENCHMARK(BM_Kafka_RandomBytes);
 
 }  // namespace
