@@ -194,10 +194,24 @@ void generateMqtt(Rng& rng, const std::string& version, size_t messages, ModelCo
 
 bool mqttRecordShowsVersion(const l7::Record& r, const std::string& version) { return r.f.version == version; }
 
+// Joined mid-stream (parsers/mqtt/README.md): the side the probe does not
+// recognize resynchronizes, accepting a packet start only with a second
+// valid packet after it, and a connection is decoded by 3.1.1 rules, with
+// no version and no client id, until a CONNECT is seen. Joined at the
+// CONNECT, the records are those of the whole capture. Joined later they
+// should be too, less version and request_domain, but the decoder does not
+// deliver that yet: a side waiting for its second packet is decoded after
+// the other side's answers, which then find no request (see
+// KnownDecoderBugs in tests/property/roundtrip_test.cc). So the generator
+// joins MQTT conversations at their CONNECT only.
+bool mqttJoinable(const std::string&, const ModelConversation&, size_t first) { return first == 0; }
+
 }  // namespace
 
 Generator mqttGenerator() {
-  return Generator{"mqtt", "MQTT", l7::L7Protocol::kMqtt, {"3.1.1", "3.1", "5.0"}, generateMqtt, mqttRecordShowsVersion};
+  Generator g{"mqtt", "MQTT", l7::L7Protocol::kMqtt, {"3.1.1", "3.1", "5.0"}, generateMqtt, mqttRecordShowsVersion};
+  g.joinable = mqttJoinable;
+  return g;
 }
 
 }  // namespace l7h::synth

@@ -168,9 +168,29 @@ bool natsRecordShowsVersion(const l7::Record& r, const std::string& version) {
   return version == "1" && (r.f.request_type == "HPUB" || r.f.request_type == "HMSG");
 }
 
+// Joined mid-stream (parsers/nats/README.md): after the gap a joined
+// capture starts with, decoding resumes at the first complete, valid control
+// line, so at any message boundary. The dropped messages include the
+// server's INFO (always message 0): the server version and name it carries
+// are on no record, and a CONNECT then answers no INFO — a one-way message
+// from the client (request side).
+void joinNats(const ModelConversation&, size_t, ModelConversation& rest) {
+  for (ModelMessage& m : rest.messages) {
+    m.fields.version.clear();
+    m.fields.request_domain.clear();
+    if (m.fields.request_type == "CONNECT") {
+      m.kind = l7::MessageKind::kOneWay;
+      m.fields.request_length = m.fields.response_length;
+      m.fields.response_length.reset();
+    }
+  }
+}
+
 Generator natsGenerator() {
   // Client protocol 1 has headers (HPUB/HMSG); protocol 0 does not.
-  return Generator{"nats", "NATS", l7::L7Protocol::kNats, {"1", "0"}, generateNats, natsRecordShowsVersion};
+  Generator g{"nats", "NATS", l7::L7Protocol::kNats, {"1", "0"}, generateNats, natsRecordShowsVersion};
+  g.join = joinNats;
+  return g;
 }
 
 }  // namespace l7h::synth

@@ -93,7 +93,15 @@ std::vector<CapturedFrame> Packetizer::finish() {
     packets[1 + rng.below(packets.size() - 2)].dropped = true;
   }
   if (plan_.reorder_percent > 0) {
+    // Joined mid-stream, a side's stream starts with the first of its
+    // packets in the capture (nothing says where it began): that packet
+    // stays first, so the capture starts at the boundary the model says.
+    bool first_seen[2] = {false, false};
     for (size_t i = 0; i + 1 < packets.size(); ++i) {
+      const int d = static_cast<int>(packets[i].dir);
+      const bool starts_side = !first_seen[d];
+      first_seen[d] = true;
+      if (starts_side && !plan_.handshake) continue;
       if (packets[i].dir == packets[i + 1].dir && rng.below(100) < plan_.reorder_percent) {
         // The later segment arrives first; arrival times stay in capture order.
         std::swap(packets[i].ts_us, packets[i + 1].ts_us);
@@ -136,6 +144,7 @@ std::vector<CapturedFrame> Packetizer::finish() {
     const int d = static_cast<int>(p.dir);
     if (p.dropped) {
       dropped[d].emplace_back(p.offset, p.offset + p.payload.size());
+      dropped_.push_back(Dropped{p.dir, p.offset, p.offset + p.payload.size()});
     } else if (!p.payload.empty()) {
       carriers[d].push_back(Carrier{p.offset, p.offset + p.payload.size(), k});
     }

@@ -27,7 +27,7 @@ struct PacketPlan {
   Segmentation segmentation = Segmentation::kWhole;
   uint64_t seed = 1;
   size_t mss = 1460;
-  bool handshake = true;      // false: the capture starts mid-connection
+  bool handshake = true;      // false: the capture starts mid-connection (each side's first packet stays first)
   bool close = true;          // FIN exchange at the end
   uint32_t retransmit_percent = 0;
   uint32_t reorder_percent = 0;
@@ -68,6 +68,12 @@ class Packetizer {
   // Builds the frames; after it, placements() is valid.
   std::vector<CapturedFrame> finish();
   const std::vector<Placement>& placements() const { return placements_; }
+  // After finish(): the stream bytes [from, to) of the dropped packet, if any.
+  struct Dropped {
+    l7::Direction dir;
+    uint64_t from, to;
+  };
+  const std::vector<Dropped>& dropped() const { return dropped_; }
 
  private:
   struct Write {
@@ -92,6 +98,7 @@ class Packetizer {
   std::vector<Write> writes_;
   uint64_t sent_[2] = {0, 0};
   std::vector<Placement> placements_;
+  std::vector<Dropped> dropped_;
 };
 
 }  // namespace l7h::synth

@@ -11,7 +11,7 @@ namespace l7h::cli {
 
 int synthCommand(Args args) {
   std::string protocol, version, output, expect, segmentation = "whole", link = "ethernet";
-  int64_t seed = 1, plan_seed = -1, count = 50, connections = 1, mss = 1460, retransmit = 0, reorder = 0, vlan = -1;
+  int64_t seed = 1, plan_seed = -1, count = 50, connections = 1, mss = 1460, retransmit = 0, reorder = 0, vlan = -1, join_at = 0;
   bool ipv6 = false, pcapng = false, no_handshake = false, drop_one = false;
   std::string known;
   for (const auto& g : synth::generators()) known += (known.empty() ? "" : ", ") + std::string(g.protocol);
@@ -31,6 +31,8 @@ int synthCommand(Args args) {
   p.option("--reorder", &reorder, "PCT", "swap this percentage of adjacent packets");
   p.flag("--drop-one", &drop_one, "drop one data packet per connection (a gap)");
   p.flag("--no-handshake", &no_handshake, "start mid-connection (no SYN/SYN-ACK)");
+  p.option("--join-at", &join_at, "N",
+           "with --no-handshake: captures start at message N of each connection (default 0)");
   p.flag("--ipv6", &ipv6, "IPv6 instead of IPv4");
   p.option("--link", &link, "TYPE", "ethernet | sll | sll2 | null | raw (default ethernet)");
   p.option("--vlan", &vlan, "ID", "an 802.1Q tag (ethernet only)");
@@ -50,6 +52,7 @@ int synthCommand(Args args) {
   if (protocol.empty() || output.empty()) return fail("--protocol and -o are required (see --help)");
   if (count <= 0 || connections <= 0 || mss <= 0 || retransmit < 0 || reorder < 0 || retransmit > 100 || reorder > 100)
     return fail("counts must be positive and percentages 0..100");
+  if (join_at < 0 || (join_at > 0 && !no_handshake)) return fail("--join-at N needs N >= 0 and --no-handshake");
   synth::SynthOptions o;
   o.protocol = protocol;
   o.version = version;
@@ -64,6 +67,7 @@ int synthCommand(Args args) {
   o.plan.reorder_percent = static_cast<uint32_t>(reorder);
   o.plan.drop_one = drop_one;
   o.plan.handshake = !no_handshake;
+  o.join_at = static_cast<size_t>(join_at);
   const std::pair<const char*, LinkType> links[] = {{"ethernet", LinkType::kEthernet}, {"sll", LinkType::kLinuxSll},
                                                     {"sll2", LinkType::kLinuxSll2}, {"null", LinkType::kNull},
                                                     {"raw", LinkType::kRawIp}};

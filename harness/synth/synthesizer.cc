@@ -34,6 +34,10 @@ bool buildModel(const SynthOptions& options, Model& model, std::string& error) {
     error = "no generator for protocol '" + options.protocol + "'";
     return false;
   }
+  if (options.join_at > 0 && options.plan.handshake) {
+    error = "a capture that starts at a later message (join_at) has no handshake";
+    return false;
+  }
   model.protocol = options.protocol;
   model.version = options.version.empty() ? g->versions.front() : options.version;
   if (std::find(g->versions.begin(), g->versions.end(), model.version) == g->versions.end()) {
@@ -58,9 +62,30 @@ bool buildModel(const SynthOptions& options, Model& model, std::string& error) {
     conv.endpoints.client_isn = static_cast<uint32_t>(rng.next());
     conv.endpoints.server_isn = static_cast<uint32_t>(rng.next());
     g->generate(rng, model.version, options.messages, conv);
+    if (options.join_at > 0) joinMidStream(*g, model.version, options.join_at, conv);
     model.conversations.push_back(std::move(conv));
   }
   return true;
+}
+
+size_t joinMidStream(const Generator& g, const std::string& version, size_t wanted, ModelConversation& conv) {
+  if (conv.messages.empty()) return 0;
+  // At least one message stays: a connection with nothing captured would be
+  // no connection at all, and the flow ids of the others would shift.
+  size_t first = std::min(wanted, conv.messages.size() - 1);
+  while (first > 0 && g.joinable != nullptr && !g.joinable(version, conv, first)) --first;
+  if (first == 0) return 0;
+  ModelConversation rest;
+  rest.endpoints = conv.endpoints;
+  rest.messages.assign(conv.messages.begin() + static_cast<std::ptrdiff_t>(first), conv.messages.end());
+  for (ModelMessage& m : rest.messages) {
+    if (m.answers < 0) continue;
+    // A response to a request before the join answers nothing it could see.
+    m.answers = static_cast<size_t>(m.answers) < first ? -1 : m.answers - static_cast<long>(first);
+  }
+  if (g.join != nullptr) g.join(conv, first, rest);
+  conv = std::move(rest);
+  return first;
 }
 
 namespace {
@@ -133,6 +158,7 @@ Synthesized synthesize(const Model& model, const SynthOptions& options) {
     };
     for (size_t i = 0; i < conv.messages.size(); ++i) {
       const ModelMessage& m = conv.messages[i];
+      if (m.silent) continue;
       l7::Record r = base(i);
       switch (m.kind) {
         case l7::MessageKind::kOneWay:
@@ -215,6 +241,10 @@ VersionCheck checkVersion(const Generator& g, const std::string& version, size_t
     o.plan.mss = 1 + (i * 97) % 1460;
     o.plan.reorder_percent = static_cast<uint32_t>(i % 3 * 10);
     o.plan.retransmit_percent = static_cast<uint32_t>(i % 5 * 5);
+    if (i % 5 == 2) {  // joined mid-stream, at the first message or a later one
+      o.plan.handshake = false;
+      o.join_at = i / 5 % 7;
+    }
     Model model;
     std::string error;
     ++result.cases;

@@ -31,6 +31,10 @@ struct ModelMessage {
   // What this message alone puts in its record: for a request the request
   // columns, for a response the response columns.
   l7::L7Fields fields;
+  // On the wire but in no record: bytes the decoder documents it passes over
+  // (e.g. responses before it has resynchronized on a capture joined
+  // mid-stream).
+  bool silent = false;
 };
 
 struct ModelConversation {
@@ -51,6 +55,13 @@ struct SynthOptions {
   size_t messages = 50;  // per connection (approximate: exchanges are kept whole)
   size_t connections = 1;
   PacketPlan plan;
+  // Without handshake (plan.handshake false), every connection's capture
+  // starts at this message boundary: the messages before it are not in the
+  // capture, and the expected records are what the decoder documents for a
+  // connection joined there (Generator::join). Clamped to the last message,
+  // and moved back to the nearest boundary the decoder claims to decode from
+  // (Generator::joinable). 0: the capture starts with the first message.
+  size_t join_at = 0;
   bool ipv6 = false;
   int64_t start_us = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
   int64_t message_spacing_us = 100;      // between one connection's messages
@@ -71,6 +82,16 @@ struct Generator {
   // correlation_id) rather than by order; with ids, a lost message cannot
   // shift the pairing of later exchanges.
   bool pairs_by_id = false;
+  // Captures joined mid-stream at message `first` of a conversation (no
+  // handshake; SynthOptions::join_at). `joinable`: whether the decoder claims
+  // to decode the rest from that boundary (nullptr: from any). `join`: what
+  // the remaining messages then contribute, by the decoder's documented
+  // mid-stream behaviour (state the dropped messages carried is unknown;
+  // responses whose requests were dropped are already responses without
+  // request, answers = -1, when it is called). nullptr: what they contribute
+  // in a whole capture.
+  bool (*joinable)(const std::string& version, const ModelConversation& whole, size_t first) = nullptr;
+  void (*join)(const ModelConversation& whole, size_t first, ModelConversation& rest) = nullptr;
 };
 
 // Runs `cases` random models of one protocol version through synthesize and
@@ -93,6 +114,9 @@ struct Synthesized {
 
 // Builds a random model from the options (deterministic in the seed).
 bool buildModel(const SynthOptions& options, Model& model, std::string& error);
+// The conversation as captured from message `wanted` on (see
+// SynthOptions::join_at); returns the boundary actually used.
+size_t joinMidStream(const Generator& g, const std::string& version, size_t wanted, ModelConversation& conv);
 // Packetizes a model and derives its expected records.
 Synthesized synthesize(const Model& model, const SynthOptions& options);
 
