@@ -63,12 +63,17 @@ enum class Check : uint8_t { kNo, kNeedMore, kYes };
 // known key, released version range, non-negative correlation id, printable
 // client_id that fits inside the frame.
 Check strictRequestHeader(Bytes b, uint64_t max_message_bytes) noexcept {
-  if (b.size() < 12) return Check::kNeedMore;
+  // Each field is judged as soon as its bytes are there: asking for all 12
+  // before saying no kept short messages of other protocols (a 6-byte NATS
+  // PING) unrecognized, and made a resynchronizing scan wait for nothing.
+  if (b.size() < 4) return Check::kNeedMore;
   const uint32_t size = be32(b);
   if (size < kMinRequestSize || size > max_message_bytes) return Check::kNo;
+  if (b.size() < 8) return Check::kNeedMore;
   const int16_t key = be16s(b.subspan(4));
   const int16_t version = be16s(b.subspan(6));
   if (!plausibleApiVersion(key, version)) return Check::kNo;
+  if (b.size() < 12) return Check::kNeedMore;
   if (static_cast<int32_t>(be32(b.subspan(8))) < 0) return Check::kNo;
   if (!requestHeaderHasClientId(key, version)) return Check::kYes;
   if (b.size() < kRequestProbeBytes) return Check::kNeedMore;

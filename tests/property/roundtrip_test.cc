@@ -537,7 +537,9 @@ TEST(KnownDecoderBugs, DISABLED_MqttResyncDoesNotHoldBackTheSideBehindAFalseStar
   EXPECT_EQ(gapLosesOnlyWhatItTouches(*findGenerator("mqtt"), o, model, checked, skipped, /*skip_known_bugs=*/false), "");
 }
 
-// NATS joined mid-stream at a PING (6 bytes) answered by a PONG: Kafka's
+// Fixed (a regression test now): Kafka's probe judges each header field as
+// soon as its bytes are there. It was: NATS joined mid-stream at a PING (6
+// bytes) answered by a PONG: Kafka's
 // probe (parsers/kafka, strictRequestHeader) asks for 12 bytes before it
 // says no, even when the size field already rules Kafka out, so the
 // connection stays unrecognized while a side holds fewer; the PUB lost 300 us
@@ -546,7 +548,7 @@ TEST(KnownDecoderBugs, DISABLED_MqttResyncDoesNotHoldBackTheSideBehindAFalseStar
 // by the loss are gone.
 //   l7conform synth --protocol nats --version 0 --seed 20465958373817 --plan-seed 0 --count 18
 //     --segmentation one-byte --mss 1 --link null --drop-one --no-handshake --join-at 13
-TEST(KnownDecoderBugs, DISABLED_NatsJoinedAtShortMessagesKeepsThemThroughALaterGap) {
+TEST(KnownDecoderBugs, NatsJoinedAtShortMessagesKeepsThemThroughALaterGap) {
   SynthOptions o = knownCase("nats", "0", 20465958373817ull, 0, 18, Segmentation::kOneByte, 1, LinkType::kNull, 13);
   o.plan.drop_one = true;
   const Model model = knownModel(o);
