@@ -47,6 +47,8 @@ void SessionBuilder::onData(ConnId id, const DataChunk& chunk) {
   } else {
     st.held.push_back(HeldChunk{chunk.side, chunk.stream_offset, chunk.tcp_seq, chunk.ts_us,
                                 std::vector<uint8_t>(chunk.data.begin(), chunk.data.end())});
+    st.held_side_bytes[chunk.side].insert(st.held_side_bytes[chunk.side].end(), chunk.data.begin(), chunk.data.end());
+    if (st.first_held_side < 0) st.first_held_side = chunk.side;
     st.held_bytes += chunk.data.size();
     tryDecide(st, /*force=*/st.held_bytes > kMaxHeldBytes);
   }
@@ -67,6 +69,9 @@ void SessionBuilder::onGap(ConnId id, int side, uint64_t missing, int64_t ts_us)
   // handshake was seen, and then this side is mid-stream too.
   st.held.erase(std::remove_if(st.held.begin(), st.held.end(), [&](const HeldChunk& c) { return c.side == side; }),
                 st.held.end());
+  st.held_bytes -= st.held_side_bytes[side].size();
+  st.held_side_bytes[side].clear();
+  if (st.first_held_side == side) st.first_held_side = st.held.empty() ? -1 : st.held.front().side;
   st.info.handshake_seen = false;
 }
 
@@ -112,27 +117,36 @@ void SessionBuilder::onClock(int64_t ts_us) {
 void SessionBuilder::tryDecide(ConnState& st, bool force) {
   if (st.held.empty() && !force) return;
   bool need_more = false;
-  for (const HeldChunk& chunk : st.held) {
-    bool chunk_needs_more = false;
-    // A forced protocol still asks its own probe which side is the client.
-    if (decideByProbe(st, chunk, chunk_needs_more)) return;
-    need_more = need_more || chunk_needs_more;
+  // The side that spoke first is asked first (as when chunks were probed in
+  // arrival order), then the other.
+  if (st.first_held_side >= 0) {
+    for (int side : {st.first_held_side, 1 - st.first_held_side}) {
+      if (st.held_side_bytes[side].empty()) continue;
+      bool side_needs_more = false;
+      // A forced protocol still asks its own probe which side is the client.
+      if (decideByProbe(st, side, side_needs_more)) return;
+      need_more = need_more || side_needs_more;
+    }
   }
   if (need_more && !force) return;
   if (decideByPort(st)) return;
   st.decided = true;
   st.ignored = true;
+  dropHeld(st);
+}
+
+void SessionBuilder::dropHeld(ConnState& st) {
   st.held.clear();
+  st.held_side_bytes[0].clear();
+  st.held_side_bytes[1].clear();
+  st.first_held_side = -1;
   st.held_bytes = 0;
 }
 
-bool SessionBuilder::decideByProbe(ConnState& st, const HeldChunk& chunk, bool& need_more) {
+bool SessionBuilder::decideByProbe(ConnState& st, int probed_side, bool& need_more) {
   // Probe on everything held for this side, so a header split across
   // packets is still recognized.
-  std::vector<uint8_t> side_bytes;
-  for (const HeldChunk& c : st.held) {
-    if (c.side == chunk.side) side_bytes.insert(side_bytes.end(), c.bytes.begin(), c.bytes.end());
-  }
+  const std::vector<uint8_t>& side_bytes = st.held_side_bytes[probed_side];
   const std::span<const l7::DecoderInfo> candidates =
       forced_ != nullptr ? std::span<const l7::DecoderInfo>(forced_, 1) : l7::allDecoders();
   for (const l7::DecoderInfo& d : candidates) {
@@ -142,13 +156,13 @@ bool SessionBuilder::decideByProbe(ConnState& st, const HeldChunk& chunk, bool& 
       continue;
     }
     if (v == l7::ProbeVerdict::kNo) continue;
-    const int sender_is_client_side = v == l7::ProbeVerdict::kFromClient ? chunk.side : 1 - chunk.side;
+    const int sender_is_client_side = v == l7::ProbeVerdict::kFromClient ? probed_side : 1 - probed_side;
     // With a handshake the client is known; a probe that disagrees is not
     // this protocol (or not a message start), so keep looking.
     if (st.info.handshake_seen && sender_is_client_side != 0) continue;
     // The probe saw a message start at the first byte of this side: the
     // decoder need not resynchronize there even if the capture joined late.
-    st.aligned_side = chunk.side;
+    st.aligned_side = probed_side;
     start(st, &d, sender_is_client_side);
     return true;
   }
@@ -206,8 +220,7 @@ void SessionBuilder::start(ConnState& st, const l7::DecoderInfo* decoder, int cl
     }
   }
   std::vector<HeldChunk> held = std::move(st.held);
-  st.held.clear();
-  st.held_bytes = 0;
+  dropHeld(st);
   for (const HeldChunk& chunk : held) deliver(st, chunk);
   for (int side = 0; side < 2; ++side) {
     if (st.side_closed[side]) st.conn->endOfStream(directionOf(st, side));

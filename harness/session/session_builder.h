@@ -65,6 +65,11 @@ class SessionBuilder final : public StreamSink {
     int client_side = 0;
     std::unique_ptr<Connection> conn;
     std::vector<HeldChunk> held;  // bytes seen before the protocol is known
+    // The same bytes per side, joined as they arrive, so each probe sees a
+    // side's whole prefix without re-joining every held chunk (which was
+    // cubic in the chunk count for one-byte segments).
+    std::vector<uint8_t> held_side_bytes[2];
+    int first_held_side = -1;
     size_t held_bytes = 0;
     bool side_closed[2] = {false, false};
     int aligned_side = -1;
@@ -73,7 +78,8 @@ class SessionBuilder final : public StreamSink {
   };
 
   void tryDecide(ConnState& st, bool force);
-  bool decideByProbe(ConnState& st, const HeldChunk& chunk, bool& need_more);
+  bool decideByProbe(ConnState& st, int side, bool& need_more);
+  static void dropHeld(ConnState& st);
   bool decideByPort(ConnState& st);
   void start(ConnState& st, const l7::DecoderInfo* decoder, int client_side);
   l7::Direction directionOf(const ConnState& st, int side) const {
