@@ -51,7 +51,10 @@ struct ConnectionOutput {
 
 class Connection final : public l7::MessageSink {
  public:
+  // `options` is kept by reference (one copy per replay, not per
+  // connection) and must outlive the connection: a temporary is refused.
   Connection(const FlowColumns& flow, const ReplayOptions& options, ConnectionOutput out);
+  Connection(const FlowColumns& flow, ReplayOptions&& options, ConnectionOutput out) = delete;
   ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

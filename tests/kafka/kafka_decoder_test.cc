@@ -448,7 +448,8 @@ struct HandDriven {
     flow.decoder = &kafkaDecoderInfo();
     flow.server.port = 9092;
     {
-      l7h::Connection conn(flow, l7h::ReplayOptions{}, l7h::ConnectionOutput{&output, &seen, &counters});
+      const l7h::ReplayOptions options;  // outlives conn, which keeps a reference
+      l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
       script(conn);
       conn.close();
     }

@@ -456,7 +456,8 @@ TEST(MqttResync, GapInTheMiddleLosesOnlyThePacketItCuts) {
     flow.decoder = &mqttDecoderInfo();
     flow.server.port = 1883;
     {
-      l7h::Connection conn(flow, l7h::ReplayOptions{}, l7h::ConnectionOutput{&output, &seen, &counters});
+      const l7h::ReplayOptions options;  // outlives conn, which keeps a reference
+      l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
       const std::string c1 = connect(4, "gap") + cut.substr(0, lost_at);
       conn.data(kC2S, 0, 1, 10, asBytes(c1));
       conn.data(kS2C, 0, 1, 20, asBytes(connack(0)));

@@ -303,7 +303,8 @@ TEST(NatsResync, GapInsideAPayloadLosesOnlyThatMessage) {
   flow.decoder = &natsDecoderInfo();
   flow.server.port = 4222;
   {
-    l7h::Connection conn(flow, l7h::ReplayOptions{}, l7h::ConnectionOutput{&output, &seen, &counters});
+    const l7h::ReplayOptions options;  // outlives conn, which keeps a reference
+    l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
     conn.data(kS2C, 0, 1, 10, asBytes(kInfo));
     const std::string before = kConnect + "PUB lost.one 20\r\n0123456789";
     conn.data(kC2S, 0, 1, 20, asBytes(before));
