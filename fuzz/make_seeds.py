@@ -18,7 +18,8 @@
 
 Standard library only. Captures are the project's own clean loopback ones,
 so payloads are taken in capture order without reassembly. When a libFuzzer
-build exists (build-fuzz/fuzz/fuzz_<proto>), run with --merge to minimize.
+build exists (build-fuzz/fuzz/fuzz_<proto>), run with --merge to minimize,
+together with what ./run fuzz found (build-fuzz/fuzz-work/<target>).
 """
 import os
 import re
@@ -204,7 +205,11 @@ def main():
             seeds = os.path.join(ROOT, "fuzz", "corpus", target)
             merged = seeds + ".merged"
             os.makedirs(merged, exist_ok=True)
-            subprocess.run([binary, "-merge=1", merged, seeds], check=True, capture_output=True)
+            # What local fuzzing found (./run fuzz keeps it there) joins the
+            # merge: only inputs that add coverage survive.
+            found = os.path.join(ROOT, "build-fuzz", "fuzz-work", target)
+            sources = [seeds] + ([found] if os.path.isdir(found) else [])
+            subprocess.run([binary, "-merge=1", merged] + sources, check=True, capture_output=True)
             for f in os.listdir(seeds):
                 os.remove(os.path.join(seeds, f))
             for f in os.listdir(merged):
