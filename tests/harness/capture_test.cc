@@ -184,6 +184,20 @@ TEST(Capture, DroppedSegmentBecomesAGapOfTheRightSize) {
   EXPECT_EQ(r.rec.bytes[0][1].size() + r.rec.bytes[1][1].size(), 2 * kRequest.size() + kResponse.size() - 1);
 }
 
+// Appends one TCP frame of `conv` (client to server or back), one
+// microsecond after the previous frame.
+void addFrame(std::vector<CapturedFrame>& frames, const synth::Conversation& conv, bool from_client, uint32_t seq,
+              uint32_t ack, uint8_t flags, const std::string& payload) {
+  TcpFrameSpec spec;
+  spec.src = from_client ? conv.client : conv.server;
+  spec.dst = from_client ? conv.server : conv.client;
+  spec.seq = seq;
+  spec.ack = ack;
+  spec.flags = flags;
+  spec.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+  frames.push_back({static_cast<int64_t>(frames.size() + 1), buildTcpFrame(spec)});
+}
+
 // A segment lost from the capture (not from the wire): when the server's
 // reply acknowledges past the hole, the client's held bytes are delivered
 // before the reply itself, so a decoder sees the request before its response.
@@ -191,14 +205,7 @@ TEST(Capture, AckPastAHoleDeliversThePeersHeldBytesFirst) {
   const auto conv = conversation(true);
   std::vector<CapturedFrame> frames;
   auto add = [&](bool from_client, uint32_t seq, uint32_t ack, uint8_t flags, const std::string& payload) {
-    TcpFrameSpec spec;
-    spec.src = from_client ? conv.client : conv.server;
-    spec.dst = from_client ? conv.server : conv.client;
-    spec.seq = seq;
-    spec.ack = ack;
-    spec.flags = flags;
-    spec.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
-    frames.push_back({static_cast<int64_t>(frames.size() + 1), buildTcpFrame(spec)});
+    addFrame(frames, conv, from_client, seq, ack, flags, payload);
   };
   add(true, 1000, 0, 0x02, "");          // SYN
   add(false, 5000, 1001, 0x12, "");      // SYN-ACK
@@ -217,14 +224,7 @@ std::vector<CapturedFrame> clientSegments(const std::vector<std::pair<uint32_t, 
   const auto conv = conversation(true);
   std::vector<CapturedFrame> frames;
   auto add = [&](bool from_client, uint32_t seq, uint32_t ack, uint8_t flags, const std::string& payload) {
-    TcpFrameSpec spec;
-    spec.src = from_client ? conv.client : conv.server;
-    spec.dst = from_client ? conv.server : conv.client;
-    spec.seq = seq;
-    spec.ack = ack;
-    spec.flags = flags;
-    spec.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
-    frames.push_back({static_cast<int64_t>(frames.size() + 1), buildTcpFrame(spec)});
+    addFrame(frames, conv, from_client, seq, ack, flags, payload);
   };
   add(true, 1000, 0, 0x02, "");
   add(false, 5000, 1001, 0x12, "");
