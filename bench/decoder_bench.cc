@@ -7,7 +7,7 @@
 #include <benchmark/benchmark.h>
 
 #include "l7/registry.h"
-#include "session/connection.h"
+#include "connection_driver.h"
 #include "synth/synthesizer.h"
 
 namespace {
@@ -38,30 +38,10 @@ void run(benchmark::State& state, const std::string& protocol, size_t piece) {
     state.SkipWithError(("no decoder or generator for " + protocol).c_str());
     return;
   }
-  l7h::ReplayOptions options;
+  std::vector<l7bench::WireMessage> wire;
+  for (const auto& m : w.messages) wire.emplace_back(m.dir, m.bytes);
   size_t records = 0;
-  for (auto _ : state) {
-    l7h::OrderedOutput output([&](const l7::Record&) { ++records; });
-    uint64_t seen = 0;
-    l7h::ConnectionCounters counters;
-    l7h::FlowColumns flow;
-    flow.flow_id = 1;
-    flow.decoder = w.decoder;
-    l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
-    uint64_t offset[2] = {0, 0};
-    int64_t ts = 1;
-    for (const auto& m : w.messages) {
-      const int d = static_cast<int>(m.dir);
-      for (size_t pos = 0; pos < m.bytes.size(); pos += piece) {
-        const size_t n = std::min(piece, m.bytes.size() - pos);
-        conn.data(m.dir, offset[d], static_cast<uint32_t>(offset[d]), ts++,
-                  l7::asBytes(std::string_view(m.bytes).substr(pos, n)));
-        offset[d] += n;
-      }
-    }
-    conn.close();
-    output.releaseAll();
-  }
+  for (auto _ : state) records += l7bench::driveConnection(w.decoder, wire, piece);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * w.bytes));
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * w.messages.size()));
   state.counters["records"] = static_cast<double>(records) / static_cast<double>(state.iterations());
@@ -83,25 +63,10 @@ void junk(benchmark::State& state, const std::string& protocol) {
     x ^= x << 17;
     c = static_cast<char>(x >> 56);
   }
-  l7h::ReplayOptions options;
+  // The client's noise in 1460-byte segments, as a sender with that MSS would.
+  const std::vector<l7bench::WireMessage> wire = {{l7::Direction::kToServer, noise}};
   size_t records = 0;
-  for (auto _ : state) {
-    l7h::OrderedOutput output([&](const l7::Record&) { ++records; });
-    uint64_t seen = 0;
-    l7h::ConnectionCounters counters;
-    l7h::FlowColumns flow;
-    flow.flow_id = 1;
-    flow.decoder = decoder;
-    l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
-    conn.gap(l7::Direction::kToServer, 0);
-    for (size_t pos = 0; pos < noise.size(); pos += 1460) {
-      const size_t n = std::min<size_t>(1460, noise.size() - pos);
-      conn.data(l7::Direction::kToServer, pos, static_cast<uint32_t>(pos), 1 + static_cast<int64_t>(pos),
-                l7::asBytes(std::string_view(noise).substr(pos, n)));
-    }
-    conn.close();
-    output.releaseAll();
-  }
+  for (auto _ : state) records += l7bench::driveConnection(decoder, wire, 1460, /*joined_mid_stream=*/true);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * noise.size()));
   state.counters["records"] = static_cast<double>(records) / static_cast<double>(state.iterations());
 }

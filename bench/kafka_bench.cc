@@ -6,7 +6,7 @@
 
 #include "synth/kafka_messages.h"
 #include "l7/registry.h"
-#include "session/connection.h"
+#include "connection_driver.h"
 
 namespace kafkatest = l7h::synth::kafkawire;
 
@@ -22,29 +22,10 @@ void run(benchmark::State& state, size_t piece) {
     messages.emplace_back(l7::Direction::kToClient, kafkatest::produceResponse(9, corr, "orders", {{corr % 8, 0, 4200 + corr}}));
   }
   for (const auto& m : messages) bytes += m.second.size();
-  l7h::ReplayOptions options;
+  std::vector<l7bench::WireMessage> wire;
+  for (const auto& [dir, bytes_of] : messages) wire.emplace_back(dir, bytes_of);
   size_t records = 0;
-  for (auto _ : state) {
-    l7h::OrderedOutput output([&](const l7::Record&) { ++records; });
-    uint64_t seen = 0;
-    l7h::ConnectionCounters counters;
-    l7h::FlowColumns flow;
-    flow.flow_id = 1;
-    flow.decoder = decoder;
-    l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
-    uint64_t offset[2] = {0, 0};
-    int64_t ts = 1;
-    for (const auto& [dir, wire] : messages) {
-      const int d = static_cast<int>(dir);
-      for (size_t pos = 0; pos < wire.size(); pos += piece) {
-        const size_t n = std::min(piece, wire.size() - pos);
-        conn.data(dir, offset[d], static_cast<uint32_t>(offset[d]), ts++, l7::asBytes(std::string_view(wire).substr(pos, n)));
-        offset[d] += n;
-      }
-    }
-    conn.close();
-    output.releaseAll();
-  }
+  for (auto _ : state) records += l7bench::driveConnection(decoder, wire, piece);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * messages.size()));
   state.counters["records"] = static_cast<double>(records) / static_cast<double>(state.iterations());
