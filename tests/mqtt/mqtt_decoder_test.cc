@@ -380,34 +380,9 @@ TEST(MqttStrictness, SubscribeOptionReservedBitsAndQos3) {
 
 // --------------------------------------------- gaps and mid-stream joins
 
-// Replays TCP segments of one connection with no handshake (the capture
-// starts mid-stream) between 10.0.0.1:40000 and 10.0.0.2:1883 through the
-// whole pipeline: capture, reassembly, recognition by port, decoding.
+// Mid-stream captures on MQTT's port (l7test::replayMidStream).
 std::vector<Record> replayMidStream(const std::vector<Write>& segments, l7h::ReplayResult* result = nullptr) {
-  l7h::Endpoint client, server;
-  client.ip.bytes = {10, 0, 0, 1};
-  client.port = 40000;
-  server.ip.bytes = {10, 0, 0, 2};
-  server.port = 1883;
-  uint32_t seq[2] = {100000, 700000};
-  std::vector<l7h::CapturedFrame> frames;
-  for (const Write& w : segments) {
-    const int d = static_cast<int>(w.dir);
-    l7h::TcpFrameSpec spec;
-    spec.src = w.dir == kC2S ? client : server;
-    spec.dst = w.dir == kC2S ? server : client;
-    spec.seq = seq[d];
-    spec.ack = seq[1 - d];
-    spec.payload = std::span(reinterpret_cast<const uint8_t*>(w.bytes.data()), w.bytes.size());
-    frames.push_back({w.ts_us, l7h::buildTcpFrame(spec)});
-    seq[d] += static_cast<uint32_t>(w.bytes.size());
-  }
-  const std::vector<uint8_t> pcap = l7h::pcapBytes(l7h::LinkType::kEthernet, frames);
-  std::vector<Record> records;
-  const l7h::ReplayResult r =
-      l7h::replayCaptureBytes(pcap, l7h::ReplayOptions{}, [&](const Record& rec) { records.push_back(rec); });
-  if (result != nullptr) *result = r;
-  return records;
+  return l7test::replayMidStream(segments, 1883, result);
 }
 
 TEST(MqttResync, MidStreamJoinOnPort1883WithoutConnect) {

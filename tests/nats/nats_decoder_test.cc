@@ -224,32 +224,9 @@ TEST(NatsProbe, RecognizesEachSide) {
 
 // ------------------------------------------------ joins, gaps, line ends
 
-// Replays TCP segments of one connection whose handshake the capture missed
-// (10.0.0.1:40000 → 10.0.0.2:4222) through the whole pipeline: capture,
-// reassembly, recognition by port, decoding.
+// Mid-stream captures on NATS's port (l7test::replayMidStream).
 std::vector<Record> replayMidStream(const std::vector<Write>& segments, l7h::ReplayResult& result) {
-  l7h::Endpoint client, server;
-  client.ip.bytes = {10, 0, 0, 1};
-  client.port = 40000;
-  server.ip.bytes = {10, 0, 0, 2};
-  server.port = 4222;
-  uint32_t seq[2] = {100000, 700000};
-  std::vector<l7h::CapturedFrame> frames;
-  for (const Write& w : segments) {
-    const int d = static_cast<int>(w.dir);
-    l7h::TcpFrameSpec spec;
-    spec.src = w.dir == kC2S ? client : server;
-    spec.dst = w.dir == kC2S ? server : client;
-    spec.seq = seq[d];
-    spec.ack = seq[1 - d];
-    spec.payload = std::span(reinterpret_cast<const uint8_t*>(w.bytes.data()), w.bytes.size());
-    frames.push_back({w.ts_us, l7h::buildTcpFrame(spec)});
-    seq[d] += static_cast<uint32_t>(w.bytes.size());
-  }
-  std::vector<Record> records;
-  result = l7h::replayCaptureBytes(l7h::pcapBytes(l7h::LinkType::kEthernet, frames), l7h::ReplayOptions{},
-                                   [&](const Record& r) { records.push_back(r); });
-  return records;
+  return l7test::replayMidStream(segments, 4222, &result);
 }
 
 const Record* byType(const std::vector<Record>& records, std::string_view type, size_t nth = 0) {

@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "capture/frame_builder.h"
 #include "l7/decoder.h"
 #include "l7/record_json.h"
 #include "session/connection.h"
+#include "session/replay.h"
 
 namespace l7test {
 
@@ -62,6 +64,39 @@ inline std::vector<l7::Record> runConversation(const l7::DecoderInfo& decoder, c
   }
   conn.close();
   output.releaseAll();
+  return records;
+}
+
+// Replays TCP segments of one connection whose handshake the capture missed
+// (10.0.0.1:40000 -> 10.0.0.2:`server_port`) through the whole pipeline:
+// capture, reassembly, recognition by probe or port, decoding. Each write is
+// one segment with its own timestamp.
+inline std::vector<l7::Record> replayMidStream(const std::vector<Write>& segments, uint16_t server_port,
+                                               l7h::ReplayResult* result = nullptr) {
+  l7h::Endpoint client, server;
+  client.ip.bytes = {10, 0, 0, 1};
+  client.port = 40000;
+  server.ip.bytes = {10, 0, 0, 2};
+  server.port = server_port;
+  uint32_t seq[2] = {100000, 700000};
+  std::vector<l7h::CapturedFrame> frames;
+  for (const Write& w : segments) {
+    const int d = static_cast<int>(w.dir);
+    const bool from_client = w.dir == l7::Direction::kToServer;
+    l7h::TcpFrameSpec spec;
+    spec.src = from_client ? client : server;
+    spec.dst = from_client ? server : client;
+    spec.seq = seq[d];
+    spec.ack = seq[1 - d];
+    spec.payload = std::span(reinterpret_cast<const uint8_t*>(w.bytes.data()), w.bytes.size());
+    frames.push_back({w.ts_us, l7h::buildTcpFrame(spec)});
+    seq[d] += static_cast<uint32_t>(w.bytes.size());
+  }
+  std::vector<l7::Record> records;
+  const l7h::ReplayOptions options;
+  const l7h::ReplayResult r = l7h::replayCaptureBytes(l7h::pcapBytes(l7h::LinkType::kEthernet, frames), options,
+                                                      [&](const l7::Record& rec) { records.push_back(rec); });
+  if (result != nullptr) *result = r;
   return records;
 }
 
