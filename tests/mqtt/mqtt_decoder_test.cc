@@ -18,6 +18,8 @@ namespace {
 using l7test::runConversation;
 using l7test::Split;
 using l7test::Write;
+using l7test::byType;
+using l7test::get;
 constexpr Direction kC2S = Direction::kToServer;
 constexpr Direction kS2C = Direction::kToClient;
 
@@ -224,24 +226,6 @@ std::vector<Record> afterConnect(uint8_t level, const std::vector<Write>& middle
   w.push_back({kC2S, packet(0xC0, ""), 90});
   w.push_back({kS2C, packet(0xD0, ""), 91});
   return runConversation(mqttDecoderInfo(), w);
-}
-
-const Record* byType(const std::vector<Record>& records, std::string_view type, size_t nth = 0) {
-  for (const Record& r : records) {
-    if (r.f.request_type == type && nth-- == 0) return &r;
-  }
-  return nullptr;
-}
-
-// The record, or a failure and an empty record (never a null dereference).
-const Record& get(const std::vector<Record>& records, std::string_view type, size_t nth = 0) {
-  static const Record kMissing{};
-  const Record* r = byType(records, type, nth);
-  if (r == nullptr) {
-    ADD_FAILURE() << "no " << type << " record #" << nth;
-    return kMissing;
-  }
-  return *r;
 }
 
 void expectPingStillPairs(const std::vector<Record>& records) {

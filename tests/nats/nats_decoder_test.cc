@@ -24,6 +24,8 @@ namespace {
 using l7test::runConversation;
 using l7test::Split;
 using l7test::Write;
+using l7test::byType;
+using l7test::get;
 constexpr Direction kC2S = Direction::kToServer;
 constexpr Direction kS2C = Direction::kToClient;
 
@@ -227,24 +229,6 @@ TEST(NatsProbe, RecognizesEachSide) {
 // Mid-stream captures on NATS's port (l7test::replayMidStream).
 std::vector<Record> replayMidStream(const std::vector<Write>& segments, l7h::ReplayResult& result) {
   return l7test::replayMidStream(segments, 4222, &result);
-}
-
-const Record* byType(const std::vector<Record>& records, std::string_view type, size_t nth = 0) {
-  for (const Record& r : records) {
-    if (r.f.request_type == type && nth-- == 0) return &r;
-  }
-  return nullptr;
-}
-
-// The record, or a failure and an empty record (never a null dereference).
-const Record& get(const std::vector<Record>& records, std::string_view type, size_t nth = 0) {
-  static const Record kMissing{};
-  const Record* r = byType(records, type, nth);
-  if (r == nullptr) {
-    ADD_FAILURE() << "no " << type << " record #" << nth;
-    return kMissing;
-  }
-  return *r;
 }
 
 TEST(NatsResync, MidStreamJoinOnPort4222DropsTheDebrisSilently) {

@@ -3,9 +3,12 @@
 // with a scripted conversation, at any segmentation.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "capture/frame_builder.h"
@@ -98,6 +101,25 @@ inline std::vector<l7::Record> replayMidStream(const std::vector<Write>& segment
                                                       [&](const l7::Record& rec) { records.push_back(rec); });
   if (result != nullptr) *result = r;
   return records;
+}
+
+// The `nth` record whose request_type is `type`, or null.
+inline const l7::Record* byType(const std::vector<l7::Record>& records, std::string_view type, size_t nth = 0) {
+  for (const l7::Record& r : records) {
+    if (r.f.request_type == type && nth-- == 0) return &r;
+  }
+  return nullptr;
+}
+
+// The record, or a test failure and an empty record (never a null dereference).
+inline const l7::Record& get(const std::vector<l7::Record>& records, std::string_view type, size_t nth = 0) {
+  static const l7::Record kMissing{};
+  const l7::Record* r = byType(records, type, nth);
+  if (r == nullptr) {
+    ADD_FAILURE() << "no " << type << " record #" << nth;
+    return kMissing;
+  }
+  return *r;
 }
 
 inline std::string toJsonLines(const std::vector<l7::Record>& records) {
