@@ -15,10 +15,16 @@ namespace {
 // "REQ <id>\n" request, "RES <id>\n" response (paired by id),
 // "ONE\n" one-way; any other line is a parse failure. Lines longer than 64
 // bytes are skipped with FeedResult::skip via a declared length "BIG <n>\n".
+// "HOLD\n" from the client makes the server side wait for its peer
+// (FeedResult::waits_for_peer) until the client sends "GO\n".
 class LineDecoder final : public l7::Decoder {
  public:
   l7::FeedResult feed(l7::Direction dir, l7::Bytes tail, l7::MessageSink& sink) noexcept override {
     l7::FeedResult r;
+    if (dir == l7::Direction::kToClient && holding_) {
+      r.waits_for_peer = true;
+      return r;
+    }
     const std::string_view text = l7::asText(tail);
     size_t pos = 0;
     while (true) {
@@ -29,6 +35,11 @@ class LineDecoder final : public l7::Decoder {
         return r;
       }
       const std::string_view line = text.substr(pos, nl - pos);
+      if (dir == l7::Direction::kToServer && (line == "HOLD" || line == "GO")) {
+        holding_ = line == "HOLD";
+        pos = nl + 1;
+        continue;
+      }
       l7::Message m;
       m.offset = static_cast<uint32_t>(pos);
       m.wire_size = static_cast<uint32_t>(nl - pos + 1);
@@ -71,6 +82,9 @@ class LineDecoder final : public l7::Decoder {
     m.fields.response_exception = "truncated line";
     sink.onMessage(dir, std::move(m));
   }
+
+ private:
+  bool holding_ = false;
 };
 
 l7::ProbeVerdict probeNever(l7::Bytes) noexcept { return l7::ProbeVerdict::kNo; }
@@ -178,6 +192,47 @@ TEST(Connection, SkipDropsOversizedBodyWithoutBuffering) {
   ASSERT_EQ(h.records.size(), 2u);
   EXPECT_EQ(h.records[1].f.request_type, "ONE");
   EXPECT_EQ(h.counters.skipped_bytes, 1000u);
+}
+
+// A side that waits for its peer is fed again when the peer progresses,
+// without new data of its own, and its messages keep their own packets' times.
+TEST(Connection, SideWaitingForItsPeerIsFedWhenThePeerProgresses) {
+  Harness h;
+  h.send(l7::Direction::kToServer, 0, "HOLD\n", 100);
+  h.send(l7::Direction::kToClient, 0, "RES 7\n", 200);
+  EXPECT_EQ(h.conn->bufferedBytes(), 6u);
+  EXPECT_EQ(h.counters.messages, 0u);
+  h.send(l7::Direction::kToServer, 5, "REQ 7\nGO\n", 150);
+  EXPECT_EQ(h.conn->bufferedBytes(), 0u);
+  h.finish();
+  ASSERT_EQ(h.records.size(), 1u);
+  EXPECT_EQ(h.records[0].type, l7::RecordType::kSession);
+  EXPECT_EQ(h.records[0].start_time_us, 150);
+  EXPECT_EQ(h.records[0].end_time_us, 200);
+}
+
+// Its end of stream waits for the peer's progress or end: the held bytes
+// are decoded then, not cut off as a truncated message.
+TEST(Connection, EndOfASideWaitingForItsPeerComesAfterThePeer) {
+  Harness h;
+  h.send(l7::Direction::kToServer, 0, "HOLD\n", 100);
+  h.send(l7::Direction::kToClient, 0, "RES 7\n", 200);
+  h.conn->endOfStream(l7::Direction::kToClient);
+  EXPECT_EQ(h.counters.messages, 0u);
+  h.send(l7::Direction::kToServer, 5, "REQ 7\nGO\n", 150);
+  EXPECT_EQ(h.counters.messages, 2u);
+  h.finish();
+  ASSERT_EQ(h.records.size(), 1u);
+  EXPECT_EQ(h.records[0].type, l7::RecordType::kSession);
+
+  // Never released: closing the connection still ends the waiting side,
+  // through onEof with what it holds.
+  Harness never;
+  never.send(l7::Direction::kToServer, 0, "HOLD\n", 100);
+  never.send(l7::Direction::kToClient, 0, "RES 7\n", 200);
+  never.finish();
+  ASSERT_EQ(never.records.size(), 1u);
+  EXPECT_EQ(never.records[0].f.response_exception, "truncated line");
 }
 
 TEST(Connection, GapDropsPartialMessageAndResumes) {

@@ -23,6 +23,15 @@
 //               the session must drop unseen as they arrive. This is how an
 //               oversized frame is passed over without buffering it: decode
 //               what the prefix holds, consume the prefix, skip the rest.
+//   - waits_for_peer: the unconsumed bytes cannot be decoded rightly until
+//               the other direction has made progress (e.g. responses held
+//               while the requests they answer are still undecided in a
+//               resynchronization, so they do not run ahead and miss them).
+//               The session feeds this tail again, without new data, after
+//               a feed of the other direction that consumed bytes, and takes
+//               this direction's end of stream only after the other's. The
+//               tail stays under limits.max_buffered_bytes: a decoder stops
+//               waiting well before that.
 // Malformed but framed content becomes a Message with response_status 6 and
 // the frame is consumed. Lost framing (junk where a frame header should be)
 // puts the decoder into resync for that direction: it consumes bytes until a
@@ -106,6 +115,7 @@ struct FeedResult {
   uint32_t consumed = 0;
   uint32_t needed = 0;
   uint64_t skip = 0;
+  bool waits_for_peer = false;
 };
 
 class Decoder {
