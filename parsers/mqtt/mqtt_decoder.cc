@@ -97,11 +97,7 @@ class MqttDecoder final : public Decoder {
         const Resync found = findResyncPoint(dir, tail.subspan(pos));
         pos += found.offset;
         if (found.wait) return FeedResult{static_cast<uint32_t>(pos), 0, 0};  // candidate kept, need more
-        if (resync_[d]) {
-          // Nothing plausible: keep the last few bytes, a header may straddle the cut.
-          const size_t keep = std::min<size_t>(tail.size(), 5);
-          return FeedResult{static_cast<uint32_t>(std::max(pos, tail.size() - keep)), 0, 0};
-        }
+        if (resync_[d]) return FeedResult{static_cast<uint32_t>(pos), 0, 0};  // nothing plausible yet
       }
       FixedHeader h;
       const Bytes rest = tail.subspan(pos);
@@ -132,21 +128,34 @@ class MqttDecoder final : public Decoder {
                      static_cast<uint32_t>(total), sink);
         return FeedResult{static_cast<uint32_t>(pos + prefix), 0, total - prefix};
       }
+      if (holdsForPeer(dir, h, rest.size())) {
+        FeedResult held{static_cast<uint32_t>(pos), 0, 0};
+        held.waits_for_peer = true;
+        return held;
+      }
       decodePacket(dir, h, rest.subspan(h.header_size, h.remaining), true, pos, static_cast<uint32_t>(total), sink);
       pos += total;
     }
     return FeedResult{static_cast<uint32_t>(pos), 0, 0};
   }
 
-  void onGap(Direction dir) noexcept override { resync_[static_cast<int>(dir)] = true; }
+  void onGap(Direction dir) noexcept override {
+    const int d = static_cast<int>(dir);
+    resync_[d] = true;
+    wait_[d] = Wait{};
+  }
 
   void onEof(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
     const int d = static_cast<int>(dir);
+    // Nothing more comes for this side: what it holds for the other side
+    // is decoded now, and the other side no longer holds for it.
+    ending_[d] = true;
     size_t pos = 0;
     if (resync_[d]) {
       // Nothing more will come: a complete, valid last packet is accepted
       // without the following header that resync normally waits for.
-      const Resync found = findResyncPoint(dir, tail, /*at_end=*/true);
+      wait_[d] = Wait{};
+      const Resync found = findAtEnd(dir, tail);
       if (resync_[d]) return;  // only the debris of a gap
       pos = found.offset;
     }
@@ -155,6 +164,7 @@ class MqttDecoder final : public Decoder {
       OffsetSink shifted(sink, static_cast<uint32_t>(pos));
       pos += feed(dir, tail.subspan(pos), shifted).consumed;
     }
+    wait_[d] = Wait{};
     if (pos >= tail.size() || resync_[d]) return;
     FixedHeader h;
     const Bytes rest = tail.subspan(pos);
@@ -213,18 +223,21 @@ class MqttDecoder final : public Decoder {
 
   // How many complete, valid packets (legal from this side, body decoding
   // without error) follow each other from `i`; `end` is where the chain
-  // stops and `open` tells whether it stops at a valid but incomplete one.
+  // stops, `open` tells whether it stops at a valid but incomplete one, and
+  // then `need` is the data size at which it can be judged further.
   struct Chain {
     size_t packets = 0;
     size_t end = 0;
     bool open = false;
+    size_t need = 0;
   };
   Chain chainFrom(Direction dir, Bytes data, size_t i, size_t max_packets) {
     Chain c;
     c.end = i;
     while (c.packets < max_packets && c.end < data.size()) {
       FixedHeader h;
-      const HeaderResult r = parseFixedHeader(data.subspan(c.end), allowAuth(), h);
+      const Bytes at = data.subspan(c.end);
+      const HeaderResult r = parseFixedHeader(at, allowAuth(), h);
       if (r == HeaderResult::kNeedMore) {
         c.open = true;
         break;
@@ -234,7 +247,12 @@ class MqttDecoder final : public Decoder {
         break;
       const uint64_t stop = c.end + uint64_t{h.header_size} + h.remaining;
       if (stop > data.size()) {
-        c.open = true;
+        // Incomplete: open, unless the part of the body already here is
+        // enough to show that it cannot be a valid packet.
+        if (!prefixRefutes(h, at.subspan(h.header_size))) {
+          c.open = true;
+          c.need = static_cast<size_t>(stop);
+        }
         break;
       }
       ProbeSink probe;
@@ -245,41 +263,152 @@ class MqttDecoder final : public Decoder {
     }
     // Ending exactly where the data ends, the next packet may still come.
     if (c.end == data.size()) c.open = true;
+    // A header cut short, or a chain ending at the data's end: one byte more.
+    if (c.open && c.need == 0) c.need = data.size() + 1;
     return c;
+  }
+
+  // Whether the first bytes of an incomplete packet's body already break
+  // a rule decodePacket would refuse it for once whole (the same rules,
+  // judged early): a false packet start in the middle of a payload often
+  // claims far more bytes than will come, and would otherwise be waited for
+  // until they have. Only PUBLISH has such rules in its first bytes: DUP
+  // without QoS, a topic (and packet identifier) longer than the packet,
+  // packet identifier 0.
+  static bool prefixRefutes(const FixedHeader& h, Bytes prefix) {
+    if (h.type != PacketType::kPublish) return false;
+    const uint8_t qos = (h.flags >> 1) & 3;
+    if ((h.flags & 0x08) != 0 && qos == 0) return true;
+    ByteReader r(prefix);
+    uint16_t topic = 0;
+    if (!r.u16be(topic)) return false;
+    const uint64_t fixed = 2ull + topic + (qos > 0 ? 2 : 0);
+    if (fixed > h.remaining) return true;
+    if (qos == 0 || prefix.size() < 2ull + topic + 2) return false;
+    return prefix[2 + topic] == 0 && prefix[2 + topic + 1] == 0;
   }
 
   // After a gap, a packet start is accepted when two complete, valid
   // packets follow each other from it (random payload bytes pass one check
-  // often, a chain of them rarely); with one and the next still arriving,
-  // wait. At the end of the stream, nothing more will arrive: the start
-  // whose chain covers the rest exactly with the most packets wins.
-  Resync findResyncPoint(Direction dir, Bytes data, bool at_end = false) {
+  // often, a chain of them rarely). Starts whose chain is still open (one
+  // valid packet and the next arriving, or the first still arriving) are
+  // candidates: the earliest is waited for, the bytes before it consumed.
+  // A candidate is given up as soon as the bytes after it show it false:
+  // its chain breaks, or a start after it completes a chain of two first
+  // (a false start inside a payload claims bytes that the real packets
+  // behind it fill; those are not waited for until the claim is met).
+  //
+  // The scan is incremental, so waiting costs no rescans: `wait_` keeps the
+  // open starts (at most kMaxOpen, relative to the tail's front, which is
+  // the earliest of them) and how far starts have been judged; a closed
+  // chain stays closed, and an open one is judged again only once the bytes
+  // it needs are there. With kMaxOpen starts open, later starts are scanned
+  // only as those close (the earliest is always kept, so what would be
+  // accepted without the bound is accepted with it, only later).
+  static constexpr size_t kMaxOpen = 32;
+  struct Wait {
+    size_t scanned = 0;  // starts before it are closed or listed in `open`
+    size_t count = 0;
+    size_t due = SIZE_MAX;  // the smallest `need` of the open starts
+    struct Open {
+      size_t at, need;
+    } open[kMaxOpen];
+  };
+
+  Resync findResyncPoint(Direction dir, Bytes data) {
     const int d = static_cast<int>(dir);
+    Wait& w = wait_[d];
+    size_t confirmed = SIZE_MAX;
+    if (w.due <= data.size()) {
+      size_t kept = 0;
+      w.due = SIZE_MAX;
+      for (size_t k = 0; k < w.count; ++k) {
+        Wait::Open e = w.open[k];
+        if (confirmed == SIZE_MAX && e.need <= data.size()) {
+          const Chain c = chainFrom(dir, data, e.at, 2);
+          if (c.packets >= 2) confirmed = e.at;
+          if (!c.open) continue;  // closed for good
+          e.need = c.need;
+        }
+        w.due = std::min(w.due, e.need);
+        w.open[kept++] = e;
+      }
+      w.count = kept;
+    }
+    while (confirmed == SIZE_MAX && w.scanned < data.size() && w.count < kMaxOpen) {
+      const size_t i = w.scanned++;
+      const Chain c = chainFrom(dir, data, i, 2);
+      if (c.packets >= 2) {
+        confirmed = i;
+      } else if (c.open) {
+        w.open[w.count++] = Wait::Open{i, c.need};
+        w.due = std::min(w.due, c.need);
+      }
+    }
+    if (confirmed != SIZE_MAX) {
+      resync_[d] = false;
+      w = Wait{};
+      return {confirmed, false};
+    }
+    if (w.count == 0) {  // nothing plausible: all of it is junk
+      const size_t all = w.scanned;
+      w = Wait{};
+      return {all, false};
+    }
+    // Wait at the earliest candidate; positions are kept relative to it.
+    const size_t front = w.open[0].at;
+    for (size_t k = 0; k < w.count; ++k) {
+      w.open[k].at -= front;
+      w.open[k].need -= front;
+    }
+    w.scanned -= front;
+    if (w.due != SIZE_MAX) w.due -= front;
+    return {front, true};
+  }
+
+  // At the end of the stream nothing more will arrive: the start whose
+  // chain covers the rest exactly with the most packets wins.
+  Resync findAtEnd(Direction dir, Bytes data) {
     constexpr size_t kEndScanLimit = 1 << 20;
     size_t best = data.size();
     size_t best_packets = 0;
     for (size_t i = 0; i < data.size(); ++i) {
-      if (at_end) {
-        if (data.size() > kEndScanLimit && i > 0) break;
-        const Chain c = chainFrom(dir, data, i, SIZE_MAX);
-        if (c.packets > best_packets && c.end == data.size()) {
-          best = i;
-          best_packets = c.packets;
-        }
-        continue;
+      if (data.size() > kEndScanLimit && i > 0) break;
+      const Chain c = chainFrom(dir, data, i, SIZE_MAX);
+      if (c.packets > best_packets && c.end == data.size()) {
+        best = i;
+        best_packets = c.packets;
       }
-      const Chain c = chainFrom(dir, data, i, 2);
-      if (c.packets >= 2) {
-        resync_[d] = false;
-        return {i, false};
-      }
-      if (c.open && (c.packets == 1 || c.end == i)) return {i, true};  // judge it when more has arrived
     }
-    if (at_end && best_packets > 0) {
-      resync_[d] = false;
+    if (best_packets > 0) {
+      resync_[static_cast<int>(dir)] = false;
       return {best, false};
     }
     return {data.size(), false};
+  }
+
+  // Responses of this side wait while the other side resynchronizes on a
+  // candidate: the requests they answer may be in it (MQTT pairs CONNACK
+  // and PINGRESP by order, so a response decoded first would find none, or
+  // a wrong one). Held only while the held bytes stay small, and never
+  // once either side has ended (nothing more would release it).
+  bool holdsForPeer(Direction dir, const FixedHeader& h, size_t held) const {
+    switch (h.type) {
+      case PacketType::kConnack:
+      case PacketType::kPuback:
+      case PacketType::kPubrec:
+      case PacketType::kPubcomp:
+      case PacketType::kSuback:
+      case PacketType::kUnsuback:
+      case PacketType::kPingresp:
+        break;
+      default:
+        return false;
+    }
+    const int d = static_cast<int>(dir);
+    const int peer = 1 - d;
+    return resync_[peer] && wait_[peer].count > 0 && !ending_[d] && !ending_[peer] &&
+           held <= limits_.max_buffered_bytes / 4;
   }
 
   Message base(Direction dir, MessageKind kind, PacketType type, size_t offset, uint32_t wire, uint32_t remaining) const {
@@ -545,6 +674,8 @@ class MqttDecoder final : public Decoder {
   uint8_t level_ = 0;  // 0 until a CONNECT is seen: parsed as 3.1.1
   std::string client_id_;
   bool resync_[2] = {false, false};
+  Wait wait_[2];                      // the incremental resync scan per side
+  bool ending_[2] = {false, false};   // onEof was called for the side
 };
 
 std::unique_ptr<Decoder> createMqtt(const DecoderLimits& limits) { return std::make_unique<MqttDecoder>(limits); }

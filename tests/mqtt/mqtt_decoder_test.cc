@@ -451,6 +451,162 @@ TEST(MqttResync, GapInTheMiddleLosesOnlyThePacketItCuts) {
   }
 }
 
+// A broker's QoS 0 PUBLISH loses 5 bytes of its payload; the rest of that
+// payload holds `false_start`, then the broker's QoS 1 PUBLISH "real" (id 7),
+// the client's PUBACK for it, and a broker PUBLISH "more". Returns the
+// records; `before_close` gets the decoded message count and the buffered
+// bytes just before the connection closes.
+std::vector<Record> lossBeforeAFalseStart(const std::string& false_start, uint64_t before_close[2]) {
+  // 'P' (0x50) would be a PUBREC, whose 3.1.1 remaining length is 2: 'P' (80) is refused at once.
+  const std::string payload = std::string(200, 'P') + false_start + std::string(200, 'P');
+  const std::string big = publish("big", 0, 0, payload);
+  std::vector<Record> records;
+  l7h::OrderedOutput output([&](const Record& r) { records.push_back(r); });
+  uint64_t seen = 0;
+  l7h::ConnectionCounters counters;
+  l7h::FlowColumns flow;
+  flow.flow_id = 1;
+  flow.decoder = &mqttDecoderInfo();
+  flow.server.port = 1883;
+  {
+    const l7h::ReplayOptions options;  // outlives conn, which keeps a reference
+    l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
+    const std::string c1 = connect(4, "fs");
+    conn.data(kC2S, 0, 1, 10, asBytes(c1));
+    const std::string s1 = connack(0) + big.substr(0, 100);
+    conn.data(kS2C, 0, 1, 20, asBytes(s1));
+    conn.gap(kS2C, 5);
+    uint64_t s_off = s1.size() + 5;
+    const std::string s2 = big.substr(105);
+    conn.data(kS2C, s_off, 1, 30, asBytes(s2));
+    s_off += s2.size();
+    const std::string real = publish("real", 1, 7, "x");
+    conn.data(kS2C, s_off, 1, 40, asBytes(real));
+    s_off += real.size();
+    conn.data(kC2S, c1.size(), 1, 50, asBytes(ack(4, 7)));
+    conn.data(kS2C, s_off, 1, 60, asBytes(publish("more", 0, 0, "y")));
+    before_close[0] = counters.messages;
+    before_close[1] = conn.bufferedBytes();
+    conn.close();
+  }
+  output.releaseAll();
+  return records;
+}
+
+// A false packet start inside the rest of a lost payload, claiming more
+// bytes than will ever come (a QoS 1 PUBLISH of 2000 bytes whose topic and
+// packet identifier look right), is given up as soon as the real packets
+// after it complete a chain of two: the broker is decoded then, not at the
+// end of the capture, and its PUBLISH pairs with the client's PUBACK.
+TEST(MqttResync, FalseStartInALostPayloadIsGivenUpWhenTheFollowingPacketsDisproveIt) {
+  uint64_t before_close[2] = {0, 0};
+  const std::string false_start = std::string("\x32\xd0\x0f", 3) + str("t") + u16(9);
+  const auto records = lossBeforeAFalseStart(false_start, before_close);
+  EXPECT_EQ(before_close[0], 5u) << "CONNECT, CONNACK, PUBLISH real, PUBACK, PUBLISH more";
+  EXPECT_EQ(before_close[1], 0u) << "nothing held back";
+  const Record* real = nullptr;
+  const Record* more = nullptr;
+  for (const Record& r : records) {
+    if (r.f.request_resource == "real") real = &r;
+    if (r.f.request_resource == "more") more = &r;
+  }
+  ASSERT_NE(real, nullptr) << l7test::toJsonLines(records);
+  EXPECT_EQ(real->type, RecordType::kSession) << l7test::toJsonLines(records);
+  EXPECT_EQ(real->end_time_us, 50);
+  EXPECT_NE(more, nullptr) << l7test::toJsonLines(records);
+  // CONNECT/CONNACK and the real exchange are sessions; no lone answer.
+  for (const Record& r : records) EXPECT_NE(r.type, RecordType::kResponse) << r.f.request_type;
+}
+
+// A false PUBLISH start whose first body bytes already break its rules (a
+// 65535-byte topic in a 2000-byte packet) is refused at once rather than
+// waited for: once the real QoS 1 PUBLISH has come, only its bytes are held
+// (it waits for the packet after it), not the debris from the false start on.
+TEST(MqttResync, FalseStartWhoseTopicCannotFitIsNotWaitedFor) {
+  const std::string false_start = std::string("\x30\xd0\x0f\xff\xff", 5);
+  const std::string payload = std::string(200, 'P') + false_start + std::string(200, 'P');
+  const std::string big = publish("big", 0, 0, payload);
+  const std::string real = publish("real", 1, 7, "x");
+  l7h::OrderedOutput output([](const Record&) {});
+  uint64_t seen = 0;
+  l7h::ConnectionCounters counters;
+  l7h::FlowColumns flow;
+  flow.flow_id = 1;
+  flow.decoder = &mqttDecoderInfo();
+  flow.server.port = 1883;
+  const l7h::ReplayOptions options;
+  l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
+  conn.data(kC2S, 0, 1, 10, asBytes(connect(4, "fs")));
+  const std::string s1 = connack(0) + big.substr(0, 100);
+  conn.data(kS2C, 0, 1, 20, asBytes(s1));
+  conn.gap(kS2C, 5);
+  const std::string s2 = big.substr(105) + real;
+  conn.data(kS2C, s1.size() + 5, 1, 30, asBytes(s2));
+  EXPECT_EQ(conn.bufferedBytes(), real.size());
+  conn.close();
+}
+
+// Joined after the CONNECT: the client's PINGREQ waits to be confirmed by
+// the packet after it, while the broker has CONNACK and PINGRESP, two
+// packets, at once. The PINGRESP waits for the client side (responses are
+// held while the other side resynchronizes on a candidate), so it pairs with
+// the PINGREQ by order instead of running ahead of it.
+TEST(MqttResync, OrderPairingAcrossTheResyncWaitAfterAJoin) {
+  const std::vector<Write> segments = {
+      {kS2C, connack(0), 1000},
+      {kC2S, packet(0xC0, ""), 1100},
+      {kS2C, packet(0xD0, ""), 1200},
+      {kC2S, packet(0xA2, u16(3) + str("a/#")), 1300},
+      {kS2C, ack(11, 3), 1400},
+      {kC2S, packet(0xE0, ""), 1500},
+  };
+  l7h::ReplayResult result;
+  const auto records = replayMidStream(segments, &result);
+  ASSERT_TRUE(result.ok) << result.error;
+  ASSERT_EQ(records.size(), 4u) << l7test::toJsonLines(records);
+  EXPECT_EQ(get(records, "CONNACK").type, RecordType::kResponse);  // its CONNECT is before the capture
+  const Record& ping = get(records, "PINGREQ");
+  EXPECT_EQ(ping.type, RecordType::kSession);
+  EXPECT_EQ(ping.start_time_us, 1100);
+  EXPECT_EQ(ping.end_time_us, 1200);
+  EXPECT_EQ(get(records, "UNSUBSCRIBE").type, RecordType::kSession);
+  EXPECT_EQ(get(records, "DISCONNECT").type, RecordType::kSession);  // one-way
+}
+
+// The same by packet identifier, and at the end of the capture: the broker
+// waits on its QoS 1 PUBLISH (nothing follows it), the client's PUBACK for
+// it is held, and the capture ends. The client's end waits for the broker's
+// (the session defers it), whose last packet is then accepted, so the PUBACK
+// still pairs; and a client PUBLISH waiting the same way gets its PUBACK.
+TEST(MqttResync, IdPairingAcrossTheResyncWaitUpToTheEndOfTheCapture) {
+  {
+    const std::vector<Write> segments = {
+        {kC2S, publish("p", 1, 4, "z"), 1000},
+        {kS2C, ack(4, 4) + publish("q", 0, 0, "w"), 1100},
+        {kC2S, packet(0xC0, ""), 1200},
+        {kS2C, packet(0xD0, ""), 1300},
+    };
+    const auto records = replayMidStream(segments);
+    const Record& p = get(records, "PUBLISH");
+    EXPECT_EQ(p.f.request_resource, "p");
+    EXPECT_EQ(p.type, RecordType::kSession) << l7test::toJsonLines(records);
+    EXPECT_EQ(p.end_time_us, 1100);
+    EXPECT_EQ(get(records, "PINGREQ").type, RecordType::kSession);
+  }
+  {
+    const std::vector<Write> segments = {
+        {kS2C, publish("s", 1, 3, "v"), 1000},
+        {kC2S, ack(4, 3) + packet(0xC0, ""), 1100},
+    };
+    const auto records = replayMidStream(segments);
+    ASSERT_EQ(records.size(), 2u) << l7test::toJsonLines(records);
+    const Record& s = get(records, "PUBLISH");
+    EXPECT_EQ(s.type, RecordType::kSession) << l7test::toJsonLines(records);
+    EXPECT_EQ(s.end_time_us, 1100);
+    EXPECT_EQ(get(records, "PINGREQ").type, RecordType::kRequest);  // unanswered
+  }
+}
+
 // ------------------------------------------------------------ MQTT 5.0
 
 // A 5.0 property list: its length, then the encoded properties.
