@@ -94,6 +94,23 @@ void Connection::feedSide(l7::Direction dir, l7::Bytes view, bool from_tail) {
   s.waits_for_peer = waits_for_peer && !s.tail.empty();
   pruneMarks(s);
   if (progressed) wakePeer(dir);
+  if (s.waits_for_peer) feedPeerFirst(dir);
+}
+
+void Connection::feedPeerFirst(l7::Direction dir) {
+  if (feeding_peer_first_) return;  // asked again right after its peer was fed: held
+  feeding_peer_first_ = true;
+  const l7::Direction peer_dir = l7::reverse(dir);
+  Side& peer = side(peer_dir);
+  Side& s = side(dir);
+  // The peer's tail, even if shorter than its decoder asked for: if it
+  // consumes bytes, wakePeer feeds `dir` again from inside.
+  if (!peer.ended && !peer.tail.empty()) feedSide(peer_dir, l7::Bytes(peer.tail), /*from_tail=*/true);
+  if (s.waits_for_peer && !s.ended) {
+    s.waits_for_peer = false;
+    feedSide(dir, l7::Bytes(s.tail), /*from_tail=*/true);
+  }
+  feeding_peer_first_ = false;
 }
 
 void Connection::wakePeer(l7::Direction dir) {
@@ -125,6 +142,11 @@ void Connection::gap(l7::Direction dir, uint64_t missing) {
     s.skip -= missing;
     s.tail_offset += missing;
     return;
+  }
+  if (!s.tail.empty()) {
+    feeding_dir_ = dir;
+    feeding_base_ = s.tail_offset;
+    decoder_->beforeGap(dir, l7::Bytes(s.tail), *this);
   }
   s.tail_offset += s.tail.size() + missing;
   s.tail.clear();
@@ -233,9 +255,15 @@ void Connection::onMessage(l7::Direction dir, l7::Message&& msg) {
       break;
     }
     const uint64_t order = orders.front();
+    auto it = pending_.find(order);
+    // The oldest request with this key began after this answer, so it is
+    // not what is answered (a decoder may give a response after requests
+    // that came later: one it held while the other side resynchronized,
+    // whose request was before the capture): the answer stands alone, and
+    // the request keeps waiting.
+    if (it != pending_.end() && it->second.record.start_time_us > where.ts_us) break;
     orders.pop_front();
     if (orders.empty()) by_key_.erase(waiting);
-    auto it = pending_.find(order);
     if (it == pending_.end()) continue;
     if (expiredAt(it->second, where.ts_us)) {
       // The session timeout passed before this answer came (the periodic

@@ -23,15 +23,16 @@
 //               the session must drop unseen as they arrive. This is how an
 //               oversized frame is passed over without buffering it: decode
 //               what the prefix holds, consume the prefix, skip the rest.
-//   - waits_for_peer: the unconsumed bytes cannot be decoded rightly until
-//               the other direction has made progress (e.g. responses held
-//               while the requests they answer are still undecided in a
-//               resynchronization, so they do not run ahead and miss them).
-//               The session feeds this tail again, without new data, after
-//               a feed of the other direction that consumed bytes, and takes
-//               this direction's end of stream only after the other's. The
-//               tail stays under limits.max_buffered_bytes: a decoder stops
-//               waiting well before that.
+//   - waits_for_peer: the unconsumed bytes cannot be decoded rightly before
+//               the decoder has looked at the other direction's held bytes
+//               again (e.g. responses, while the requests they answer may be
+//               held undecided in a resynchronization). The session feeds
+//               the other direction's tail at once, even if shorter than it
+//               asked for, and then this tail again. If this direction still
+//               waits, its tail is held until the other direction consumes
+//               bytes (then fed again), and its end of stream is taken after
+//               the other's. The tail stays under limits.max_buffered_bytes:
+//               a decoder stops waiting well before that.
 // Malformed but framed content becomes a Message with response_status 6 and
 // the frame is consumed. Lost framing (junk where a frame header should be)
 // puts the decoder into resync for that direction: it consumes bytes until a
@@ -45,6 +46,10 @@
 // the connection mid-stream: the session calls onGap for both directions
 // before the first byte). The session has already dropped the unconsumed tail
 // of `dir`. The decoder must resynchronize on the next bytes.
+// beforeGap(dir, tail, sink): called first when the tail is not empty, so a
+// decoder that held whole messages waiting for what follows them (a
+// resynchronization's candidate waiting for its confirmation) can decode
+// them as if the stream ended there. Default: nothing.
 // onEof(dir, tail, sink): no more bytes will come for `dir`; `tail` is what
 // was never consumed (a truncated message). The decoder may emit a status-6
 // message for it.
@@ -123,6 +128,7 @@ class Decoder {
   virtual ~Decoder() = default;
   virtual FeedResult feed(Direction dir, Bytes tail, MessageSink& sink) noexcept = 0;
   virtual void onGap(Direction dir) noexcept = 0;
+  virtual void beforeGap(Direction, Bytes, MessageSink&) noexcept {}
   virtual void onEof(Direction dir, Bytes tail, MessageSink& sink) noexcept = 0;
 };
 
