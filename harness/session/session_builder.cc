@@ -156,13 +156,27 @@ bool SessionBuilder::decideByProbe(ConnState& st, int probed_side, bool& need_mo
       continue;
     }
     if (v == l7::ProbeVerdict::kNo) continue;
-    const int sender_is_client_side = v == l7::ProbeVerdict::kFromClient ? probed_side : 1 - probed_side;
+    int sender_is_client_side = v == l7::ProbeVerdict::kFromClient ? probed_side : 1 - probed_side;
     // With a handshake the client is known; a probe that disagrees is not
     // this protocol (or not a message start), so keep looking.
     if (st.info.handshake_seen && sender_is_client_side != 0) continue;
-    // The probe saw a message start at the first byte of this side: the
-    // decoder need not resynchronize there even if the capture joined late.
-    st.aligned_side = probed_side;
+    // Joined mid-stream, a probe can mistake one side for the other where
+    // the protocol's answers can look like its requests (a Kafka response
+    // with a small correlation id reads as a Produce request header). When
+    // exactly one side is on the protocol's well-known port, that side
+    // serves, as Wireshark's dissectors assume; the bytes the probe looked
+    // at are then not what it took them for, so no side counts as aligned.
+    const bool serves0 = hasPort(d, st.info.side[0].port);
+    const bool serves1 = hasPort(d, st.info.side[1].port);
+    const int port_client_side = serves0 == serves1 ? -1 : (serves0 ? 1 : 0);
+    if (!st.info.handshake_seen && port_client_side >= 0 && port_client_side != sender_is_client_side) {
+      sender_is_client_side = port_client_side;
+      st.aligned_side = -1;
+    } else {
+      // The probe saw a message start at the first byte of this side: the
+      // decoder need not resynchronize there even if the capture joined late.
+      st.aligned_side = probed_side;
+    }
     start(st, &d, sender_is_client_side);
     return true;
   }
