@@ -350,24 +350,6 @@ bool kafkaRecordShowsVersion(const l7::Record& r, const std::string& version) {
   return version == r.f.request_type + " v" + r.f.version;
 }
 
-// Where the generator joins Kafka conversations: where the client speaks
-// first, and the first response after the join answers a captured request.
-// Two decoder bugs keep the other joins out for now (KnownDecoderBugs in
-// tests/property/roundtrip_test.cc): a capture that starts with a broker's
-// response whose correlation id is below 17 (clients count from 0 or 1)
-// passes the probe's strict request header (api key 0, version = the id),
-// so the broker is taken for the client; and while the broker side
-// resynchronizes over responses to requests before the join, any 4 bytes in
-// them equal to an awaited correlation id are taken for a response header.
-bool kafkaJoinable(const std::string&, const ModelConversation& whole, size_t first) {
-  if (whole.messages[first].dir != l7::Direction::kToServer) return false;
-  for (size_t i = first; i < whole.messages.size(); ++i) {
-    const ModelMessage& m = whole.messages[i];
-    if (m.kind == l7::MessageKind::kResponse) return m.answers >= static_cast<long>(first);
-  }
-  return true;
-}
-
 // Joined mid-stream (parsers/kafka/README.md, "Errors, caps and
 // resynchronization"): both sides start resynchronizing. Requests are found
 // by their strict header (any message boundary will do); a response only
@@ -409,7 +391,6 @@ Generator kafkaGenerator() {
   }
   Generator g{"kafka", "Kafka", l7::L7Protocol::kKafka, versions, generateKafka, kafkaRecordShowsVersion,
               /*pairs_by_id=*/true};
-  g.joinable = kafkaJoinable;
   g.join = joinKafka;
   return g;
 }

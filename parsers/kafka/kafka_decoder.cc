@@ -82,14 +82,17 @@ Check strictRequestHeader(Bytes b, uint64_t max_message_bytes) noexcept {
   // a null or empty client_id is far more often zeros inside a payload.
   const int16_t id_len = be16s(b.subspan(12));
   if (id_len <= 0 || id_len > kMaxProbeClientId || static_cast<uint32_t>(id_len) > size - 10) return Check::kNo;
-  if (b.size() < kRequestProbeBytes + static_cast<size_t>(id_len)) return Check::kNeedMore;
-  // Printable ASCII, starting with a letter or digit as client ids do.
-  if (!std::isalnum(b[kRequestProbeBytes])) return Check::kNo;
-  for (size_t i = 0; i < static_cast<size_t>(id_len); ++i) {
+  // Printable ASCII, starting with a letter or digit as client ids do. The
+  // bytes that are here are judged before asking for the rest: a false
+  // header inside a lost payload (a long "client_id" of binary bytes) must
+  // not make a resynchronizing scan wait for bytes that will not help.
+  const size_t have = std::min(b.size() - kRequestProbeBytes, static_cast<size_t>(id_len));
+  if (have > 0 && !std::isalnum(b[kRequestProbeBytes])) return Check::kNo;
+  for (size_t i = 0; i < have; ++i) {
     const uint8_t c = b[kRequestProbeBytes + i];
     if (c < 0x20 || c > 0x7e) return Check::kNo;
   }
-  return Check::kYes;
+  return have < static_cast<size_t>(id_len) ? Check::kNeedMore : Check::kYes;
 }
 
 struct Pending {
@@ -131,7 +134,27 @@ class KafkaDecoder final : public Decoder {
   explicit KafkaDecoder(const DecoderLimits& limits) : limits_(limits) {}
 
   FeedResult feed(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
+    return feedFrames(dir, tail, sink, /*at_end=*/false);
+  }
+
+  // `at_end`: no more bytes will follow `tail` (onEof), so candidates that
+  // would need more are judged false, and responses no longer wait.
+  FeedResult feedFrames(Direction dir, Bytes tail, MessageSink& sink, bool at_end) {
     const int d = static_cast<int>(dir);
+    if (dir == Direction::kToServer) {
+      requests_undecided_ = false;
+    } else if (requests_undecided_ && !asked_for_requests_ && !at_end) {
+      // The request side holds bytes a resynchronization has not decided
+      // on, and the requests these responses answer may be among them:
+      // decoded now, the responses would miss them. The session looks at
+      // the request side again (it may now hold a whole request behind a
+      // false candidate), then feeds these bytes again.
+      asked_for_requests_ = true;
+      FeedResult ask;
+      ask.waits_for_peer = true;
+      return ask;
+    }
+    if (dir == Direction::kToClient) asked_for_requests_ = false;
     size_t pos = 0;
     while (true) {
       const Bytes rest = tail.subspan(pos);
@@ -141,8 +164,8 @@ class KafkaDecoder final : public Decoder {
         // `scanned_` remembers where no frame can start. Runs longer than
         // the chunk are reported chunk by chunk, at fixed stream positions.
         const size_t chunk = junkChunk();
-        const ScanResult scan =
-            scanForFrame(dir, rest.subspan(std::min(scanned_[d], rest.size())), resync_bytes_[d] + scanned_[d]);
+        const ScanResult scan = scanForFrame(dir, rest.subspan(std::min(scanned_[d], rest.size())),
+                                             resync_bytes_[d] + scanned_[d], at_end);
         const size_t junk_end = std::min(scanned_[d], rest.size()) + scan.skip;
         if (scan.found && junk_end <= chunk) {
           if (junk_end > 0) emitFailure(dir, sink, pos, static_cast<uint32_t>(junk_end), std::nullopt, kJunkReason);
@@ -164,9 +187,34 @@ class KafkaDecoder final : public Decoder {
       if (resync_[d]) {
         // After a gap the bytes before the next frame are the rest of a
         // frame we lost, not junk: drop them silently.
-        const ScanResult scan = scanForFrame(dir, rest, resync_bytes_[d]);
+        if (dir == Direction::kToServer && pos == 0 && undecided_.tail_size == rest.size()) {
+          // Fed again with nothing new (the response side asked): same answer.
+          requests_undecided_ = true;
+          return needMore(0, undecided_.needed);
+        }
+        const ScanResult scan = scanForFrame(dir, rest, resync_bytes_[d], at_end);
+        if (scan.skip > 0) undecided_ = {};
         pos += scan.skip;
         resync_bytes_[d] += scan.skip;
+        if (!scan.found && dir == Direction::kToServer && pos < tail.size()) {
+          // An undecided candidate. A whole request behind it means the
+          // candidate is most likely a false one inside the lost frame's
+          // remainder (a real request's bytes come in one flight, and a
+          // whole request inside its payload that decodes and continues
+          // the correlation ids is far less likely): go on from there, so
+          // the requests behind it are not held back past their responses.
+          const Bytes candidate = tail.subspan(pos);
+          if (const size_t behind = wholeRequestBehind(candidate, resync_bytes_[d]); behind > 0) {
+            pos += behind;
+            resync_bytes_[d] += behind;
+            undecided_ = {};
+            resync_[d] = false;
+            continue;
+          }
+          undecided_.tail_size = candidate.size();
+          undecided_.needed = scan.needed;
+          requests_undecided_ = true;
+        }
         if (!scan.found) return scan.needed != 0 ? needMore(pos, scan.needed) : done(pos);
         resync_[d] = false;
         continue;
@@ -218,14 +266,36 @@ class KafkaDecoder final : public Decoder {
     junk_[d] = false;
     scanned_[d] = 0;
     resync_bytes_[d] = 0;
+    if (dir == Direction::kToServer) {
+      undecided_ = {};
+      requests_undecided_ = false;
+    }
   }
 
-  void onEof(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
+  // What a resynchronization held undecided before lost bytes is decided as
+  // at the end of the stream: a response waiting for the next frame to
+  // confirm it (lost now) is taken on what it has, requests behind a
+  // candidate are found. A frame cut by the gap stays lost, silently.
+  void beforeGap(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
+    if (!resync_[static_cast<int>(dir)] || junk_[static_cast<int>(dir)]) return;
+    if (dir == Direction::kToServer) undecided_ = {};
+    feedFrames(dir, tail, sink, /*at_end=*/true);
+  }
+
+  void onEof(Direction dir, Bytes whole_tail, MessageSink& sink) noexcept override {
     const int d = static_cast<int>(dir);
-    if (tail.empty()) return;
+    if (whole_tail.empty()) return;
+    // The tail may hold whole frames: responses that waited for requests, or
+    // what a resynchronization kept while a candidate was undecided.
+    if (dir == Direction::kToServer) undecided_ = {};
+    const FeedResult r = feedFrames(dir, whole_tail, sink, /*at_end=*/true);
+    if (dir == Direction::kToServer) requests_undecided_ = false;
+    if (r.skip > 0 || r.consumed >= whole_tail.size()) return;
+    const size_t at = r.consumed;
+    const Bytes tail = whole_tail.subspan(at);
     if (resync_[d]) {
       // A junk run still held: report it; after a gap, stay silent.
-      if (junk_[d]) emitFailure(dir, sink, 0, static_cast<uint32_t>(tail.size()), std::nullopt, kJunkReason);
+      if (junk_[d]) emitFailure(dir, sink, at, static_cast<uint32_t>(tail.size()), std::nullopt, kJunkReason);
       return;
     }
     // A frame cut short by the end of the stream. A cut request never
@@ -233,10 +303,10 @@ class KafkaDecoder final : public Decoder {
     // response still completes its request.
     const auto header = headerOf(dir, tail);
     if (dir == Direction::kToClient && header) {
-      emitResponseFailure(sink, 0, static_cast<uint32_t>(tail.size()), *header, "stream ends inside a message");
+      emitResponseFailure(sink, at, static_cast<uint32_t>(tail.size()), *header, "stream ends inside a message");
       return;
     }
-    emitFailure(dir, sink, 0, static_cast<uint32_t>(tail.size()), header, "stream ends inside a message");
+    emitFailure(dir, sink, at, static_cast<uint32_t>(tail.size()), header, "stream ends inside a message");
   }
 
  private:
@@ -251,6 +321,14 @@ class KafkaDecoder final : public Decoder {
     size_t skip = 0;     // bytes to drop before the frame (or before undecided bytes)
     bool found = false;  // a plausible frame starts at `skip`
     uint32_t needed = 0;  // undecided: how many bytes from `skip` to wait for (0: any more)
+  };
+
+  // The request side's undecided candidate, at the front of its tail: what
+  // was said of it, and how far behind it no request can start.
+  struct Undecided {
+    size_t tail_size = SIZE_MAX;  // the tail it was judged on
+    uint32_t needed = 0;
+    size_t known_no = 0;  // positions 1..known_no behind it start no request
   };
 
   static FeedResult done(size_t pos) { return FeedResult{static_cast<uint32_t>(pos), 0, 0}; }
@@ -291,38 +369,15 @@ class KafkaDecoder final : public Decoder {
   // Looks for the next plausible frame start: a strict request header, or a
   // response whose correlation id a pending request is waiting for.
   // `passed` is how many bytes this resynchronization already went over.
-  ScanResult scanForFrame(Direction dir, Bytes rest, uint64_t passed) const {
+  // `at_end`: nothing follows `rest`, so an undecided candidate is false.
+  ScanResult scanForFrame(Direction dir, Bytes rest, uint64_t passed, bool at_end) const {
     ScanResult r;
     for (size_t i = 0; i < rest.size(); ++i) {
       const Bytes at = rest.subspan(i);
-      Check c = Check::kNo;
-      bool body_pending = false;  // a request header that passed, waiting for its body
-      if (dir == Direction::kToServer) {
-        c = strictRequestHeader(at, limits_.max_message_bytes);
-        // Both checks below come before the client_id is complete, so a
-        // false header cannot make the search wait for it.
-        if (c != Check::kNo && at.size() >= 12) {
-          // ControlledShutdown v0 (header v0, no client_id to check) is an
-          // old broker-to-controller request no client sends; inside a lost
-          // payload its 8 header bytes match far too easily.
-          if (!requestHeaderHasClientId(be16s(at.subspan(4)), be16s(at.subspan(6))) ||
-              !correlationIdFollows(static_cast<int32_t>(be32(at.subspan(8))), passed + i)) {
-            c = Check::kNo;
-          }
-        }
-        if (c == Check::kYes) {
-          c = candidateBodyDecodes(at);
-          if (c == Check::kNeedMore) body_pending = true;
-        }
-      } else if (at.size() < kResponseHeaderBytes) {
-        c = Check::kNeedMore;
-      } else {
-        // A response carries nothing to check but its size and a
-        // correlation_id that a pending request waits for.
-        const uint32_t size = be32(at);
-        const bool awaited = findPending(static_cast<int32_t>(be32(at.subspan(4)))) != pending_.end();
-        c = size >= kMinResponseSize + 2 && size <= limits_.max_message_bytes && awaited ? Check::kYes : Check::kNo;
-      }
+      uint32_t needed = 0;
+      Check c = dir == Direction::kToServer ? requestCandidate(at, passed + i, needed)
+                                             : responseCandidate(at, at_end, needed);
+      if (c == Check::kNeedMore && at_end) c = Check::kNo;
       if (c == Check::kYes) {
         r.skip = i;
         r.found = true;
@@ -330,12 +385,82 @@ class KafkaDecoder final : public Decoder {
       }
       if (c == Check::kNeedMore) {  // keep the undecided bytes for the next call
         r.skip = i;
-        if (body_pending) r.needed = candidateWants(at);
+        r.needed = needed;
         return r;
       }
     }
     r.skip = rest.size();
     return r;
+  }
+
+  // A request header candidate at `at` (`passed` bytes into the
+  // resynchronization); `needed` says how many bytes to wait for when
+  // undecided (0: any more).
+  Check requestCandidate(Bytes at, uint64_t passed, uint32_t& needed) const {
+    Check c = strictRequestHeader(at, limits_.max_message_bytes);
+    // Both checks below come before the client_id is complete, so a false
+    // header cannot make the search wait for it.
+    if (c != Check::kNo && at.size() >= 12) {
+      // ControlledShutdown v0 (header v0, no client_id to check) is an old
+      // broker-to-controller request no client sends; inside a lost payload
+      // its 8 header bytes match far too easily.
+      if (!requestHeaderHasClientId(be16s(at.subspan(4)), be16s(at.subspan(6))) ||
+          !correlationIdFollows(static_cast<int32_t>(be32(at.subspan(8))), passed)) {
+        c = Check::kNo;
+      }
+    }
+    if (c != Check::kYes) return c;
+    c = candidateBodyDecodes(at);
+    if (c == Check::kNeedMore) needed = candidateWants(at);
+    return c;
+  }
+
+  // Where, behind the undecided candidate at candidate[0], a whole request
+  // starts that the scan would take at once (0: none). A position judged
+  // "no" stays so as bytes come (every check is on a prefix), so the run
+  // of them right behind the candidate is not judged again.
+  size_t wholeRequestBehind(Bytes candidate, uint64_t passed) {
+    for (size_t j = undecided_.known_no + 1; j + kMinRequestSize + 4 <= candidate.size(); ++j) {
+      uint32_t ignored = 0;
+      const Check c = requestCandidate(candidate.subspan(j), passed + j, ignored);
+      if (c == Check::kNo) {
+        if (j == undecided_.known_no + 1) undecided_.known_no = j;
+        continue;
+      }
+      if (c == Check::kYes && uint64_t{be32(candidate.subspan(j))} + 4 <= candidate.size() - j) return j;
+    }
+    return 0;
+  }
+
+  // A response header candidate: an awaited correlation id behind a sane
+  // size, and then evidence that a frame really starts here, because small
+  // correlation ids (clients count from 0 or 1) are common bytes in any
+  // payload: the body must decode with the awaited request's API where we
+  // know it, and otherwise the next frame must start where this one ends.
+  Check responseCandidate(Bytes at, bool at_end, uint32_t& needed) const {
+    if (at.size() < kResponseHeaderBytes) return Check::kNeedMore;
+    const uint32_t size = be32(at);
+    if (size < kMinResponseSize + 2 || size > limits_.max_message_bytes || size >= 0x80000000u) return Check::kNo;
+    const auto request = findPending(static_cast<int32_t>(be32(at.subspan(4))));
+    if (request == pending_.end()) return Check::kNo;
+    const uint64_t total = uint64_t{size} + 4;
+    if (bodyDecoded(request->api_key, request->api_version)) {
+      ResponseInfo info;
+      L7Fields scratch;
+      const Check c = judgeCandidate(at, parseResponse(judged(at), *request, info, scratch));
+      if (c == Check::kNeedMore) needed = candidateWants(at);
+      return c;
+    }
+    // Too large to wait for the next frame: taken on its header.
+    if (total + 4 > limits_.max_buffered_bytes / 4) return Check::kYes;
+    if (at.size() < total + 4) {
+      if (at_end && at.size() >= total) return Check::kYes;  // the last frame of the stream
+      needed = static_cast<uint32_t>(total + 4);
+      return Check::kNeedMore;
+    }
+    const uint32_t next = be32(at.subspan(static_cast<size_t>(total)));
+    return next >= kMinResponseSize && next < 0x80000000u && next <= limits_.max_message_bytes ? Check::kYes
+                                                                                             : Check::kNo;
   }
 
   // Clients number their requests with a counter (librdkafka, the Java
@@ -350,32 +475,46 @@ class KafkaDecoder final : public Decoder {
     return step >= 1 && step <= kMaxCorrelationStep;
   }
 
-  // A header inside a payload can look right by chance; when the candidate
-  // frame is small enough to wait for, its body must decode too (APIs whose
-  // bodies we know). Bounded so that held junk plus the candidate stays
-  // well inside the buffer cap.
-  // While the candidate's body is incomplete, what has arrived must parse as
-  // its beginning: a false candidate inside a lost payload must not hold
-  // back the real frames behind it until its declared size has arrived
+  // A header inside a payload can look right by chance, so a candidate's
+  // body must decode too (APIs whose bodies we know): the whole frame, or
+  // for a frame too large to wait for, its first window's worth (a quarter
+  // of the buffer cap, so held junk plus the candidate stays well inside
+  // the cap) must parse as its beginning. A huge declared size is no reason
+  // to believe a header (one such inside a lost payload swallowed the rest
+  // of a stream).
+  // While the window is incomplete, what has arrived must parse as its
+  // beginning: a false candidate inside a lost payload must not hold back
+  // the real frames behind it until its declared size has arrived
   // (responses meanwhile would miss their requests).
   Check candidateBodyDecodes(Bytes at) const {
-    const uint64_t total = uint64_t{be32(at)} + 4;
-    if (!decodesBody(be16s(at.subspan(4))) || total > limits_.max_buffered_bytes / 4) return Check::kYes;
+    if (!decodesBody(be16s(at.subspan(4)))) return Check::kYes;
     HeaderFields h;
     RequestInfo info;
     L7Fields scratch;
-    const WireError e = parseRequest(at.first(static_cast<size_t>(std::min<uint64_t>(total, at.size()))), h, info, scratch);
-    if (at.size() < total) return e == WireError::kNone || e == WireError::kTruncated ? Check::kNeedMore : Check::kNo;
+    return judgeCandidate(at, parseRequest(judged(at), h, info, scratch));
+  }
+
+  // The part of a candidate frame judged: all of it, or its first window.
+  uint64_t candidateWindow(Bytes at) const {
+    return std::min<uint64_t>(uint64_t{be32(at)} + 4, limits_.max_buffered_bytes / 4);
+  }
+  Bytes judged(Bytes at) const { return at.first(static_cast<size_t>(std::min<uint64_t>(candidateWindow(at), at.size()))); }
+  // `e`: how the judged bytes parsed.
+  Check judgeCandidate(Bytes at, WireError e) const {
+    const uint64_t window = candidateWindow(at);
+    const bool parses_so_far = e == WireError::kNone || e == WireError::kTruncated;
+    if (at.size() < window) return parses_so_far ? Check::kNeedMore : Check::kNo;
+    if (window < uint64_t{be32(at)} + 4) return parses_so_far ? Check::kYes : Check::kNo;
     return e == WireError::kNone ? Check::kYes : Check::kNo;
   }
 
-  // How many bytes an undecided request candidate should wait for before it
-  // is looked at again: twice what it has (so re-parsing its prefix costs
-  // O(n log n) in all, whatever the segmentation), at most its whole frame.
-  static uint32_t candidateWants(Bytes at) {
-    const uint64_t total = uint64_t{be32(at)} + 4;
-    if (total <= at.size()) return 0;
-    return static_cast<uint32_t>(std::min<uint64_t>(total, std::max<uint64_t>(at.size() * 2, at.size() + 256)));
+  // How many bytes an undecided candidate should wait for before it is
+  // looked at again: twice what it has (so re-parsing its prefix costs
+  // O(n log n) in all, whatever the segmentation), at most its window.
+  uint32_t candidateWants(Bytes at) const {
+    const uint64_t window = candidateWindow(at);
+    if (window <= at.size()) return 0;
+    return static_cast<uint32_t>(std::min<uint64_t>(window, std::max<uint64_t>(at.size() * 2, at.size() + 256)));
   }
 
   std::deque<Pending>::iterator findPending(int32_t correlation_id) {
@@ -536,6 +675,30 @@ class KafkaDecoder final : public Decoder {
     }
   }
 
+  static bool bodyDecoded(int16_t api_key, int16_t api_version) {
+    return decodesBody(api_key) && api_version <= apiMaxVersion(api_key);
+  }
+
+  // The body of a response frame (or its prefix) to `request`, whose API
+  // decodes bodies, without touching connection state, so the
+  // resynchronizer can try candidates with it.
+  WireError parseResponse(Bytes frame, const Pending& request, ResponseInfo& info, L7Fields& f) const {
+    ByteReader hr(frame);
+    uint32_t size = 0;
+    int32_t correlation_id = 0;
+    hr.u32be(size);
+    hr.i32be(correlation_id);
+    KafkaReader r(hr.rest(), isFlexible(request.api_key, request.api_version), limits_.max_array_count);
+    if (responseHeaderHasTags(request.api_key, request.api_version) && !r.tags()) return r.error();
+    const BodyOptions o{request.api_version, &limits_};
+    switch (request.api_key) {
+      case api::kProduce: return decodeProduceResponse(r, o, &request.first, info);
+      case api::kFetch: return decodeFetchResponse(r, o, info, f);
+      case api::kApiVersions: return decodeApiVersionsResponse(r, o, info);
+      default: return decodeGroupResponse(r, request.api_key, o, info);
+    }
+  }
+
   void decodeRequest(Bytes frame, bool prefix_only, uint32_t wire_size, size_t offset, MessageSink& sink) {
     const Direction dir = Direction::kToServer;
     HeaderFields h;
@@ -589,7 +752,7 @@ class KafkaDecoder final : public Decoder {
     L7Fields& f = m.fields;
     fillHeader(f, h, dir);
     f.response_status = ResponseStatus::kUnknown;
-    if (!request || !decodesBody(h.api_key) || h.api_version > apiMaxVersion(h.api_key)) {
+    if (!request || !bodyDecoded(h.api_key, h.api_version)) {
       // Header only: the tables take nothing else from these responses
       // (and without the request its API is unknown).
       if (request && !request->failure.empty()) {
@@ -599,20 +762,8 @@ class KafkaDecoder final : public Decoder {
       sink.onMessage(dir, std::move(m));
       return;
     }
-    KafkaReader r(hr.rest(), isFlexible(h.api_key, h.api_version), limits_.max_array_count);
     ResponseInfo info;
-    WireError err = WireError::kNone;
-    if (responseHeaderHasTags(h.api_key, h.api_version) && !r.tags()) {
-      err = r.error();
-    } else {
-      const BodyOptions o{h.api_version, &limits_};
-      switch (h.api_key) {
-        case api::kProduce: err = decodeProduceResponse(r, o, &request->first, info); break;
-        case api::kFetch: err = decodeFetchResponse(r, o, info, f); break;
-        case api::kApiVersions: err = decodeApiVersionsResponse(r, o, info); break;
-        default: err = decodeGroupResponse(r, h.api_key, o, info); break;
-      }
-    }
+    const WireError err = parseResponse(frame, *request, info, f);
     if (failed(err, prefix_only)) {
       // Its request is known (bodies are decoded only then): the response
       // completes it, so the exchange is one status-6 record.
@@ -676,6 +827,11 @@ class KafkaDecoder final : public Decoder {
   bool junk_[2] = {false, false};  // resync caused by junk (not by a gap)
   uint64_t resync_bytes_[2] = {0, 0};  // bytes passed over by the current resynchronization
   std::optional<int32_t> last_request_correlation_id_;
+  // The request side's resynchronization holds an undecided candidate: the
+  // response side asks for it to be looked at again (waits_for_peer).
+  bool requests_undecided_ = false;
+  bool asked_for_requests_ = false;  // the response side asked; its next feed goes on
+  Undecided undecided_;
   size_t scanned_[2] = {0, 0};     // junk bytes at the tail's front known not to start a frame
   std::deque<Pending> pending_;             // requests awaiting responses, oldest first
 };

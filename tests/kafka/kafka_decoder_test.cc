@@ -513,6 +513,109 @@ TEST(KafkaResync, DecoyHeadersInsideALostPayloadAreSkipped) {
   EXPECT_EQ(run.counters.parse_failures, 0u);
 }
 
+// After lost request bytes, a false header whose client_id claims more
+// bytes than have come is refused on the bytes that did come (binary, not
+// a name), so the real request behind it is decoded at once, not when 482
+// more bytes have arrived.
+TEST(KafkaResync, AFalseHeaderIsJudgedOnTheClientIdBytesThatCame) {
+  W decoy;
+  decoy.i32(0x200).i16(3).i16(1).i32(2).i16(482).i8(0x61).i8(0x01).i8(0x02).i8(0x03);
+  const std::string fetch = fetchRequest(4, 3, "b", 1, 42);
+  const HandDriven run([&](l7h::Connection& conn) {
+    conn.data(kC2S, 0, 1, 10, asBytes(apiVersionsRequest(0, 1)));
+    conn.gap(kC2S, 100);
+    conn.data(kC2S, 1000, 1, 20, asBytes(decoy.str() + fetch));
+    EXPECT_EQ(conn.pendingRequests(), 2u);  // ApiVersions and the Fetch, not held
+  });
+  EXPECT_EQ(run.counters.parse_failures, 0u);
+  EXPECT_NE(findType(run.records, "Fetch"), nullptr);
+  EXPECT_EQ(findType(run.records, "Metadata"), nullptr);
+}
+
+// A false header inside a lost payload whose body parses as far as it goes
+// (a Produce whose record set is "still coming") is undecided; the whole
+// Fetch behind it is taken, before the Fetch's response is decoded (the
+// response side asks for the request side to be looked at first).
+TEST(KafkaResync, AWholeRequestBehindAnUndecidedCandidateIsTakenBeforeItsResponse) {
+  W body;
+  body.nullStr().i16(1).i32(30000).arr(1).str("t").arr(1).i32(0).i32(1000);
+  const std::string decoy = request(0, 3, 2, false, body.str() + std::string(1000, 'r')).substr(0, 40);
+  const std::string fetch = fetchRequest(4, 3, "b", 1, 42);
+  const HandDriven run([&](l7h::Connection& conn) {
+    conn.data(kC2S, 0, 1, 10, asBytes(apiVersionsRequest(0, 1)));
+    conn.data(kS2C, 0, 1, 15, asBytes(apiVersionsResponse(0, 1, 0)));
+    conn.gap(kC2S, 100);
+    conn.data(kC2S, 1000, 1, 20, asBytes(decoy + fetch));
+    conn.data(kS2C, 100, 1, 30, asBytes(fetchResponse(4, 3, "b", 1, 0, 0, "")));
+  });
+  const Record* f = findType(run.records, "Fetch");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->type, RecordType::kSession);
+  EXPECT_EQ(f->f.request_resource, "b-1:42");
+  EXPECT_EQ(f->f.response_status, ResponseStatus::kOk);
+  EXPECT_EQ(findType(run.records, "Produce"), nullptr);
+  EXPECT_EQ(run.counters.parse_failures, 0u);
+}
+
+// Resynchronizing responses: eight bytes inside an earlier answer that look
+// like a header for the awaited correlation id (a plausible size, then 256)
+// are not taken when the body behind them does not decode as that API's
+// response; the real answer is.
+TEST(KafkaResync, AResponseCandidateMustDecodeWithTheAwaitedApi) {
+  W fake;
+  fake.i32(0x40).i32(256).i32(-7).i32(0x7fffffff);
+  const std::string lost_answer_rest = "zz" + fake.str() + std::string(70, 'q');
+  const HandDriven run([&](l7h::Connection& conn) {
+    conn.gap(kC2S, 0);
+    conn.gap(kS2C, 0);
+    conn.data(kC2S, 0, 1, 10, asBytes(fetchRequest(4, 256, "b", 1, 42)));
+    conn.data(kS2C, 0, 1, 20, asBytes(lost_answer_rest + fetchResponse(4, 256, "b", 1, 0, 0, "")));
+  });
+  ASSERT_EQ(run.records.size(), 1u);
+  EXPECT_EQ(run.records[0].type, RecordType::kSession);
+  EXPECT_EQ(run.records[0].f.response_status, ResponseStatus::kOk);
+  EXPECT_EQ(run.counters.parse_failures, 0u);
+}
+
+// An API decoded from its header only has no body to check: its candidate
+// must be followed by a plausible frame size (or the end of the stream, or
+// a gap). A candidate followed by an impossible size is refused.
+TEST(KafkaResync, AHeaderOnlyResponseCandidateNeedsTheNextFrame) {
+  W fake;
+  fake.i32(16).i32(5).i32(1).i32(2).i32(3).i32(-1);  // 20 bytes, then 0xffffffff
+  const std::string metadata = request(3, 1, 5, false, W().arr(0).str());
+  const std::string answer = response(5, false, std::string(30, 'm'));
+  for (const bool gap_after : {false, true}) {
+    SCOPED_TRACE(gap_after ? "a gap follows" : "the stream ends");
+    const HandDriven run([&](l7h::Connection& conn) {
+      conn.gap(kC2S, 0);
+      conn.gap(kS2C, 0);
+      conn.data(kC2S, 0, 1, 10, asBytes(metadata));
+      conn.data(kS2C, 0, 1, 20, asBytes(fake.str() + answer));
+      if (gap_after) conn.gap(kS2C, 50);
+    });
+    ASSERT_EQ(run.records.size(), 1u);
+    EXPECT_EQ(run.records[0].type, RecordType::kSession);
+    EXPECT_EQ(run.records[0].f.response_length, static_cast<int64_t>(answer.size() - 4));
+  }
+}
+
+// Joined at a broker's Produce v0 response with correlation id 7: its bytes
+// read as a request header "Produce v7, correlation id 1, client_id <topic>",
+// but the broker is on Kafka's port, so it stays the server, and the
+// client's next request pairs with its answer.
+TEST(KafkaProbe, JoinedAtAResponseOnTheKafkaPortKeepsTheRoles) {
+  const std::string lost_answer = produceResponse(0, 7, "orders", {{0, 0, 5}});
+  const auto records = l7test::replayMidStream({{kS2C, lost_answer, 10},
+                                                {kC2S, fetchRequest(4, 8, "b", 1, 42), 20},
+                                                {kS2C, fetchResponse(4, 8, "b", 1, 0, 0, ""), 30}},
+                                               9092);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].type, RecordType::kSession);
+  EXPECT_EQ(records[0].server_port, 9092);
+  EXPECT_EQ(records[0].f.request_resource, "b-1:42");
+}
+
 TEST(KafkaCaps, DeclaredSizeOverCapIsReportedAndSkipped) {
   DecoderLimits limits;
   limits.max_message_bytes = 1000;
