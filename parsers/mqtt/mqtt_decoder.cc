@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 
 #include "mqtt/mqtt_wire.h"
 
@@ -124,18 +125,24 @@ class MqttDecoder final : public Decoder {
           return FeedResult{static_cast<uint32_t>(pos + h.header_size), 0, h.remaining};
         }
         if (rest.size() < prefix) return FeedResult{static_cast<uint32_t>(pos), prefix, 0};
+        TrackingSink tracked(sink, *this);
         decodePacket(dir, h, rest.subspan(h.header_size, prefix - h.header_size), false, pos,
-                     static_cast<uint32_t>(total), sink);
+                     static_cast<uint32_t>(total), tracked);
+        hold_seq_[d] = 0;
         return FeedResult{static_cast<uint32_t>(pos + prefix), 0, total - prefix};
       }
-      if (holdsForPeer(dir, h, rest.size())) {
+      if (holdsForPeer(dir, h, rest.subspan(h.header_size, h.remaining), rest.size())) {
+        if (hold_seq_[d] == 0) hold_seq_[d] = ++hold_counter_;
         FeedResult held{static_cast<uint32_t>(pos), 0, 0};
         held.waits_for_peer = true;
         return held;
       }
-      decodePacket(dir, h, rest.subspan(h.header_size, h.remaining), true, pos, static_cast<uint32_t>(total), sink);
+      TrackingSink tracked(sink, *this);
+      decodePacket(dir, h, rest.subspan(h.header_size, h.remaining), true, pos, static_cast<uint32_t>(total), tracked);
+      hold_seq_[d] = 0;  // what it held for is decoded; a later response is judged anew
       pos += total;
     }
+    hold_seq_[d] = 0;
     return FeedResult{static_cast<uint32_t>(pos), 0, 0};
   }
 
@@ -143,6 +150,7 @@ class MqttDecoder final : public Decoder {
     const int d = static_cast<int>(dir);
     resync_[d] = true;
     wait_[d] = Wait{};
+    hold_seq_[d] = 0;  // the session dropped what was held
   }
 
   void onEof(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
@@ -165,6 +173,7 @@ class MqttDecoder final : public Decoder {
       pos += feed(dir, tail.subspan(pos), shifted).consumed;
     }
     wait_[d] = Wait{};
+    hold_seq_[d] = 0;
     if (pos >= tail.size() || resync_[d]) return;
     FixedHeader h;
     const Bytes rest = tail.subspan(pos);
@@ -213,7 +222,36 @@ class MqttDecoder final : public Decoder {
   // Collects what a dry-run decode would emit, to validate resync candidates.
   struct ProbeSink final : MessageSink {
     bool failed = false;
-    void onMessage(Direction, Message&& m) override { failed = m.fields.response_status == ResponseStatus::kParseFailed; }
+    MessageKind kind = MessageKind::kOneWay;
+    PairKey key;
+    void onMessage(Direction, Message&& m) override {
+      failed = m.fields.response_status == ResponseStatus::kParseFailed;
+      kind = m.kind;
+      key = m.key;
+    }
+  };
+
+  // Requests decoded and not yet answered, per pairing key, so a held
+  // response can tell whether its request is already out (then it goes).
+  // Bounded by max_pending keys: past it the count starts over, which only
+  // makes some later responses wait longer.
+  static uint64_t keyOf(const PairKey& k) { return (uint64_t{k.lane} << 32) ^ k.id; }
+  struct TrackingSink final : MessageSink {
+    TrackingSink(MessageSink& inner, MqttDecoder& decoder) : inner_(inner), decoder_(decoder) {}
+    void onMessage(Direction dir, Message&& m) override {
+      if (m.kind == MessageKind::kRequest) {
+        auto& open = decoder_.outstanding_;
+        if (open.size() >= decoder_.limits_.max_pending) open.clear();
+        ++open[keyOf(m.key)];
+      } else if (m.kind == MessageKind::kResponse) {
+        auto& open = decoder_.outstanding_;
+        const auto it = open.find(keyOf(m.key));
+        if (it != open.end() && --it->second == 0) open.erase(it);
+      }
+      inner_.onMessage(dir, std::move(m));
+    }
+    MessageSink& inner_;
+    MqttDecoder& decoder_;
   };
 
   struct Resync {
@@ -293,18 +331,24 @@ class MqttDecoder final : public Decoder {
   // often, a chain of them rarely). Starts whose chain is still open (one
   // valid packet and the next arriving, or the first still arriving) are
   // candidates: the earliest is waited for, the bytes before it consumed.
-  // A candidate is given up as soon as the bytes after it show it false:
-  // its chain breaks, or a start after it completes a chain of two first
-  // (a false start inside a payload claims bytes that the real packets
-  // behind it fill; those are not waited for until the claim is met).
+  // A candidate whose first packet is still arriving is given up when a
+  // start after it has a chain of three that runs on to the end of the data:
+  // a false start in the rest of a lost payload often claims more bytes
+  // than the capture still has, and the real packets behind it fill them.
+  // (Only then: a candidate with one complete packet is a packet with its
+  // body checked, and the second one it waits for may be a large PUBLISH
+  // whose random payload holds chains of two; a longer chain that also
+  // reaches the end of the data is much rarer in a payload.)
   //
   // The scan is incremental, so waiting costs no rescans: `wait_` keeps the
-  // open starts (at most kMaxOpen, relative to the tail's front, which is
-  // the earliest of them) and how far starts have been judged; a closed
-  // chain stays closed, and an open one is judged again only once the bytes
-  // it needs are there. With kMaxOpen starts open, later starts are scanned
-  // only as those close (the earliest is always kept, so what would be
-  // accepted without the bound is accepted with it, only later).
+  // starts still in question (at most kMaxOpen, relative to the tail's
+  // front, which is the earliest of them) and how far starts have been
+  // judged; a closed chain stays closed, and an open one is judged again
+  // only once the bytes it needs are there. Chains of two behind the
+  // candidate are kept too: one is accepted when the candidate before it
+  // closes, as a scan from the candidate would. With kMaxOpen starts kept,
+  // later ones are scanned only as those close (the earliest is always kept,
+  // so what would be accepted without the bound is accepted with it, later).
   static constexpr size_t kMaxOpen = 32;
   struct Wait {
     size_t scanned = 0;  // starts before it are closed or listed in `open`
@@ -312,54 +356,73 @@ class MqttDecoder final : public Decoder {
     size_t due = SIZE_MAX;  // the smallest `need` of the open starts
     struct Open {
       size_t at, need;
+      size_t packets;  // complete packets of its chain (2: confirmed, need unused)
     } open[kMaxOpen];
   };
+
+  // Whether the chain from `i` holds at least three complete valid packets
+  // and runs on to the end of `data` (the last one may be arriving). Three:
+  // bytes arriving one at a time give a random payload a new end to match
+  // with each byte, and chains of two reaching it were found in 1.6 KB.
+  bool reachesEnd(Direction dir, Bytes data, size_t i) {
+    const Chain c = chainFrom(dir, data, i, SIZE_MAX);
+    return c.open && c.packets >= 3;
+  }
 
   Resync findResyncPoint(Direction dir, Bytes data) {
     const int d = static_cast<int>(dir);
     Wait& w = wait_[d];
-    size_t confirmed = SIZE_MAX;
+    auto judge = [&](Wait::Open& e) {  // false: closed for good
+      const Chain c = chainFrom(dir, data, e.at, 2);
+      e.packets = c.packets;
+      e.need = c.packets >= 2 ? SIZE_MAX : c.need;
+      return c.packets >= 2 || c.open;
+    };
     if (w.due <= data.size()) {
       size_t kept = 0;
       w.due = SIZE_MAX;
       for (size_t k = 0; k < w.count; ++k) {
         Wait::Open e = w.open[k];
-        if (confirmed == SIZE_MAX && e.need <= data.size()) {
-          const Chain c = chainFrom(dir, data, e.at, 2);
-          if (c.packets >= 2) confirmed = e.at;
-          if (!c.open) continue;  // closed for good
-          e.need = c.need;
-        }
-        w.due = std::min(w.due, e.need);
+        if (e.packets < 2 && e.need <= data.size() && !judge(e)) continue;
+        if (e.packets < 2) w.due = std::min(w.due, e.need);
         w.open[kept++] = e;
       }
       w.count = kept;
     }
-    while (confirmed == SIZE_MAX && w.scanned < data.size() && w.count < kMaxOpen) {
-      const size_t i = w.scanned++;
-      const Chain c = chainFrom(dir, data, i, 2);
-      if (c.packets >= 2) {
-        confirmed = i;
-      } else if (c.open) {
-        w.open[w.count++] = Wait::Open{i, c.need};
-        w.due = std::min(w.due, c.need);
+    while (w.scanned < data.size() && w.count < kMaxOpen) {
+      Wait::Open e{w.scanned++, 0, 0};
+      if (!judge(e)) continue;
+      if (w.count == 0 && e.packets >= 2) {  // nothing before it in question: accepted
+        resync_[d] = false;
+        w = Wait{};
+        return {e.at, false};
       }
-    }
-    if (confirmed != SIZE_MAX) {
-      resync_[d] = false;
-      w = Wait{};
-      return {confirmed, false};
+      if (e.packets < 2) w.due = std::min(w.due, e.need);
+      w.open[w.count++] = e;
     }
     if (w.count == 0) {  // nothing plausible: all of it is junk
       const size_t all = w.scanned;
       w = Wait{};
       return {all, false};
     }
+    size_t accept = SIZE_MAX;
+    if (w.open[0].packets >= 2) {
+      accept = w.open[0].at;
+    } else if (w.open[0].packets == 0) {
+      for (size_t k = 1; k < w.count && accept == SIZE_MAX; ++k) {
+        if (w.open[k].packets >= 2 && reachesEnd(dir, data, w.open[k].at)) accept = w.open[k].at;
+      }
+    }
+    if (accept != SIZE_MAX) {
+      resync_[d] = false;
+      w = Wait{};
+      return {accept, false};
+    }
     // Wait at the earliest candidate; positions are kept relative to it.
     const size_t front = w.open[0].at;
     for (size_t k = 0; k < w.count; ++k) {
       w.open[k].at -= front;
-      w.open[k].need -= front;
+      if (w.open[k].packets < 2) w.open[k].need -= front;
     }
     w.scanned -= front;
     if (w.due != SIZE_MAX) w.due -= front;
@@ -387,12 +450,23 @@ class MqttDecoder final : public Decoder {
     return {data.size(), false};
   }
 
-  // Responses of this side wait while the other side resynchronizes on a
-  // candidate: the requests they answer may be in it (MQTT pairs CONNACK
-  // and PINGRESP by order, so a response decoded first would find none, or
-  // a wrong one). Held only while the held bytes stay small, and never
-  // once either side has ended (nothing more would release it).
-  bool holdsForPeer(Direction dir, const FixedHeader& h, size_t held) const {
+  // A response of this side waits, unless its request is already out,
+  // while the other side holds bytes undecided that may carry that request:
+  // when it waits on a resync candidate (MQTT pairs CONNACK and PINGRESP by
+  // order, so a response decoded first would find none, or a wrong one), or
+  // when it holds a response of its own for this side (a broker's PUBLISH
+  // behind its held CONNACK, answered by a client PUBACK behind the client's
+  // candidate). Two sides holding for each other: the other side goes first
+  // if the request of its held response is out by now (it is fed again once
+  // this side consumes bytes); if not, a response paired by
+  // order (CONNACK, PINGRESP) goes before one paired by packet identifier,
+  // whose request is surely not out yet (by order, an answer to a request
+  // before the capture may have taken the count, so "not out" is unsure);
+  // otherwise the side that began holding first goes on, by one response
+  // (decoding it resets its turn), so neither waits forever. Held only
+  // while the held bytes stay small, and never once either side has ended
+  // (nothing more would release it).
+  bool holdsForPeer(Direction dir, const FixedHeader& h, Bytes body, size_t held) {
     switch (h.type) {
       case PacketType::kConnack:
       case PacketType::kPuback:
@@ -407,8 +481,24 @@ class MqttDecoder final : public Decoder {
     }
     const int d = static_cast<int>(dir);
     const int peer = 1 - d;
-    return resync_[peer] && wait_[peer].count > 0 && !ending_[d] && !ending_[peer] &&
-           held <= limits_.max_buffered_bytes / 4;
+    if (ending_[d] || ending_[peer] || held > limits_.max_buffered_bytes / 4) return false;
+    const bool peer_waits = resync_[peer] && wait_[peer].count > 0;
+    if (!peer_waits && hold_seq_[peer] == 0) return false;
+    ProbeSink probe;
+    decodePacket(dir, h, body, true, 0, 0, probe, /*dry_run=*/true);
+    if (probe.failed || probe.kind != MessageKind::kResponse) return false;
+    if (outstanding_.find(keyOf(probe.key)) != outstanding_.end()) return false;
+    const bool by_order = probe.key.lane == kLaneConnect || probe.key.lane == kLanePing;
+    held_key_[d] = keyOf(probe.key);
+    held_by_order_[d] = by_order;
+    if (peer_waits) return true;
+    if (outstanding_.find(held_key_[peer]) != outstanding_.end()) return true;  // the peer's answer can go
+    if (by_order != held_by_order_[peer]) {
+      if (by_order) return false;
+    } else if (hold_seq_[d] != 0 && hold_seq_[d] < hold_seq_[peer]) {
+      return false;  // this side began holding first
+    }
+    return true;
   }
 
   Message base(Direction dir, MessageKind kind, PacketType type, size_t offset, uint32_t wire, uint32_t remaining) const {
@@ -676,6 +766,11 @@ class MqttDecoder final : public Decoder {
   bool resync_[2] = {false, false};
   Wait wait_[2];                      // the incremental resync scan per side
   bool ending_[2] = {false, false};   // onEof was called for the side
+  uint64_t hold_seq_[2] = {0, 0};     // when the side began holding a response (0: it does not)
+  uint64_t hold_counter_ = 0;
+  bool held_by_order_[2] = {false, false};  // the held response pairs by order
+  uint64_t held_key_[2] = {0, 0};           // and its pairing key (keyOf)
+  std::unordered_map<uint64_t, uint32_t> outstanding_;
 };
 
 std::unique_ptr<Decoder> createMqtt(const DecoderLimits& limits) { return std::make_unique<MqttDecoder>(limits); }

@@ -453,7 +453,7 @@ TEST(MqttResync, GapInTheMiddleLosesOnlyThePacketItCuts) {
 
 // A broker's QoS 0 PUBLISH loses 5 bytes of its payload; the rest of that
 // payload holds `false_start`, then the broker's QoS 1 PUBLISH "real" (id 7),
-// the client's PUBACK for it, and a broker PUBLISH "more". Returns the
+// the client's PUBACK for it, and broker PUBLISHes "more" and "last". Returns the
 // records; `before_close` gets the decoded message count and the buffered
 // bytes just before the connection closes.
 std::vector<Record> lossBeforeAFalseStart(const std::string& false_start, uint64_t before_close[2]) {
@@ -484,7 +484,10 @@ std::vector<Record> lossBeforeAFalseStart(const std::string& false_start, uint64
     conn.data(kS2C, s_off, 1, 40, asBytes(real));
     s_off += real.size();
     conn.data(kC2S, c1.size(), 1, 50, asBytes(ack(4, 7)));
-    conn.data(kS2C, s_off, 1, 60, asBytes(publish("more", 0, 0, "y")));
+    const std::string more = publish("more", 0, 0, "y");
+    conn.data(kS2C, s_off, 1, 60, asBytes(more));
+    s_off += more.size();
+    conn.data(kS2C, s_off, 1, 70, asBytes(publish("last", 0, 0, "z")));
     before_close[0] = counters.messages;
     before_close[1] = conn.bufferedBytes();
     conn.close();
@@ -496,13 +499,13 @@ std::vector<Record> lossBeforeAFalseStart(const std::string& false_start, uint64
 // A false packet start inside the rest of a lost payload, claiming more
 // bytes than will ever come (a QoS 1 PUBLISH of 2000 bytes whose topic and
 // packet identifier look right), is given up as soon as the real packets
-// after it complete a chain of two: the broker is decoded then, not at the
+// after it complete a chain of three: the broker is decoded then, not at the
 // end of the capture, and its PUBLISH pairs with the client's PUBACK.
 TEST(MqttResync, FalseStartInALostPayloadIsGivenUpWhenTheFollowingPacketsDisproveIt) {
   uint64_t before_close[2] = {0, 0};
   const std::string false_start = std::string("\x32\xd0\x0f", 3) + str("t") + u16(9);
   const auto records = lossBeforeAFalseStart(false_start, before_close);
-  EXPECT_EQ(before_close[0], 5u) << "CONNECT, CONNACK, PUBLISH real, PUBACK, PUBLISH more";
+  EXPECT_EQ(before_close[0], 6u) << "CONNECT, CONNACK, PUBLISH real, PUBACK, PUBLISH more, PUBLISH last";
   EXPECT_EQ(before_close[1], 0u) << "nothing held back";
   const Record* real = nullptr;
   const Record* more = nullptr;
