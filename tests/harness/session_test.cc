@@ -142,6 +142,24 @@ TEST(Connection, PairsByIdOutOfOrderAndPlacesInTime) {
   EXPECT_EQ(h.records[1].end_time_us, 200);
 }
 
+// A response never completes a request that began after it (a decoder may
+// give it late, e.g. held while the other side resynchronized, when its
+// own request was before the capture): it stands alone and the request
+// keeps waiting for its own answer.
+TEST(Connection, AnAnswerDoesNotPairWithARequestThatBeganAfterIt) {
+  Harness h;
+  h.send(l7::Direction::kToServer, 0, "REQ 7\n", 300);
+  h.send(l7::Direction::kToClient, 0, "RES 7\n", 200);
+  h.send(l7::Direction::kToClient, 6, "RES 7\n", 400);
+  h.finish();
+  ASSERT_EQ(h.records.size(), 2u);
+  EXPECT_EQ(h.records[0].type, l7::RecordType::kResponse);
+  EXPECT_EQ(h.records[0].start_time_us, 200);
+  EXPECT_EQ(h.records[1].type, l7::RecordType::kSession);
+  EXPECT_EQ(h.records[1].start_time_us, 300);
+  EXPECT_EQ(h.records[1].end_time_us, 400);
+}
+
 TEST(Connection, MessageSplitAcrossPacketsTakesFirstPacketTime) {
   Harness h;
   h.send(l7::Direction::kToServer, 0, "ONE\nRE", 10);
