@@ -328,7 +328,12 @@ class KafkaDecoder final : public Decoder {
   struct Undecided {
     size_t tail_size = SIZE_MAX;  // the tail it was judged on
     uint32_t needed = 0;
-    size_t known_no = 0;  // positions 1..known_no behind it start no request
+    // Behind it, positions 1..scanned_to-1 were judged: "no" (which stays so
+    // as bytes come, every check being on a prefix), or listed in `open`
+    // (undecided, or a request not yet whole) to be judged again.
+    size_t scanned_to = 1;
+    std::array<size_t, 32> open{};
+    size_t open_count = 0;
   };
 
   static FeedResult done(size_t pos) { return FeedResult{static_cast<uint32_t>(pos), 0, 0}; }
@@ -416,18 +421,32 @@ class KafkaDecoder final : public Decoder {
   }
 
   // Where, behind the undecided candidate at candidate[0], a whole request
-  // starts that the scan would take at once (0: none). A position judged
-  // "no" stays so as bytes come (every check is on a prefix), so the run
-  // of them right behind the candidate is not judged again.
+  // starts that the scan would take at once (0: none). Incremental: only
+  // the open positions and the new bytes are judged (at most 32 open ones;
+  // with more, the scan goes on when some are decided).
   size_t wholeRequestBehind(Bytes candidate, uint64_t passed) {
-    for (size_t j = undecided_.known_no + 1; j + kMinRequestSize + 4 <= candidate.size(); ++j) {
+    Undecided& u = undecided_;
+    auto judge = [&](size_t j) {
       uint32_t ignored = 0;
       const Check c = requestCandidate(candidate.subspan(j), passed + j, ignored);
-      if (c == Check::kNo) {
-        if (j == undecided_.known_no + 1) undecided_.known_no = j;
-        continue;
+      if (c == Check::kYes && uint64_t{be32(candidate.subspan(j))} + 4 > candidate.size() - j) return Check::kNeedMore;
+      return c;
+    };
+    size_t kept = 0;
+    for (size_t k = 0; k < u.open_count; ++k) {
+      const Check c = judge(u.open[k]);
+      if (c == Check::kYes) return u.open[k];
+      if (c == Check::kNeedMore) u.open[kept++] = u.open[k];
+    }
+    u.open_count = kept;
+    // A position with fewer bytes than the smallest request is judged later.
+    for (; u.scanned_to + kMinRequestSize + 4 <= candidate.size(); ++u.scanned_to) {
+      const Check c = judge(u.scanned_to);
+      if (c == Check::kYes) return u.scanned_to;
+      if (c == Check::kNeedMore) {
+        if (u.open_count == u.open.size()) break;
+        u.open[u.open_count++] = u.scanned_to;
       }
-      if (c == Check::kYes && uint64_t{be32(candidate.subspan(j))} + 4 <= candidate.size() - j) return j;
     }
     return 0;
   }
