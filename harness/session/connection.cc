@@ -93,6 +93,7 @@ void Connection::feedSide(l7::Direction dir, l7::Bytes view, bool from_tail) {
   }
   s.waits_for_peer = waits_for_peer && !s.tail.empty();
   pruneMarks(s);
+  if (!orphans_.empty()) releaseOrphans(/*all=*/false);
   if (progressed) wakePeer(dir);
   if (s.waits_for_peer) feedPeerFirst(dir);
 }
@@ -155,6 +156,7 @@ void Connection::gap(l7::Direction dir, uint64_t missing) {
   s.waits_for_peer = false;
   s.marks.clear();
   decoder_->onGap(dir);
+  if (!orphans_.empty()) releaseOrphans(/*all=*/false);
 }
 
 void Connection::endOfStream(l7::Direction dir) {
@@ -181,6 +183,7 @@ void Connection::finishSide(l7::Direction dir) {
   s.ended = true;
   s.end_deferred = false;
   s.waits_for_peer = false;
+  if (!orphans_.empty()) releaseOrphans(/*all=*/false);
   // The other side may have waited on this one; it ends now too if it tried.
   Side& peer = side(l7::reverse(dir));
   if (peer.end_deferred) {
@@ -235,6 +238,11 @@ void Connection::onMessage(l7::Direction dir, l7::Message&& msg) {
     pending.key = key;
     pending.sort_key = sort_key;
     recordFromMessage(flow_, where, std::move(msg), pending.record);
+    if (!orphans_.empty() && pairWithOrphan(dir, key, pending.record)) {
+      auto done = pending_.extract(order);
+      emit(done.mapped().sort_key, std::move(done.mapped().record));
+      return;
+    }
     by_key_[key].push_back(order);
     if (pending_.size() > options_.max_pending_per_connection) {
       ++out_.counters->pending_evicted;
@@ -277,7 +285,45 @@ void Connection::onMessage(l7::Direction dir, l7::Message&& msg) {
     emit(done.mapped().sort_key, std::move(done.mapped().record));
     return;
   }
+  if (mayAnswerHeldRequest(dir, record.start_time_us) && orphans_.size() < kMaxOrphans) {
+    orphans_.push_back(Orphan{dir, key, std::move(record)});
+    return;
+  }
   emit(sortKeyFor(record.start_time_us), std::move(record));
+}
+
+// The other direction holds bytes that came no later than this response:
+// its request may be among them, still undecoded.
+bool Connection::mayAnswerHeldRequest(l7::Direction response_dir, int64_t response_ts) const {
+  const Side& other = sides_[static_cast<int>(l7::reverse(response_dir))];
+  return !other.ended && !other.tail.empty() && !other.marks.empty() && other.marks.front().ts_us <= response_ts;
+}
+
+// A request decoded after its response (held on the other side while that
+// response was decoded): the first waiting response with its key that came
+// no earlier completes it.
+bool Connection::pairWithOrphan(l7::Direction request_dir, const l7::PairKey& key, l7::Record& request) {
+  for (auto it = orphans_.begin(); it != orphans_.end(); ++it) {
+    if (it->dir == request_dir || !(it->key == key) || it->record.start_time_us < request.start_time_us) continue;
+    if (request.start_time_us + options_.session_timeout_us < it->record.start_time_us) continue;
+    mergeResponse(request, std::move(it->record));
+    orphans_.erase(it);
+    return true;
+  }
+  return false;
+}
+
+// Responses whose other side no longer holds anything older go out alone
+// (all of them at the end of the connection).
+void Connection::releaseOrphans(bool all) {
+  for (auto it = orphans_.begin(); it != orphans_.end();) {
+    if (!all && mayAnswerHeldRequest(it->dir, it->record.start_time_us)) {
+      ++it;
+      continue;
+    }
+    emit(sortKeyFor(it->record.start_time_us), std::move(it->record));
+    it = orphans_.erase(it);
+  }
 }
 
 void Connection::flushPending(uint64_t order, l7::ResponseStatus override_status, bool use_override) {
@@ -316,6 +362,7 @@ void Connection::close() {
   // Both held for each other (a decoder should not): end them anyway.
   finishSide(l7::Direction::kToServer);
   finishSide(l7::Direction::kToClient);
+  releaseOrphans(/*all=*/true);
   while (!pending_.empty()) {
     flushPending(pending_.begin()->first, l7::ResponseStatus::kUnknown, /*use_override=*/false);
   }
@@ -324,6 +371,7 @@ void Connection::close() {
 int64_t Connection::earliestOpenStart() const {
   int64_t earliest = INT64_MAX;
   for (const auto& [order, p] : pending_) earliest = std::min(earliest, p.record.start_time_us);
+  for (const Orphan& o : orphans_) earliest = std::min(earliest, o.record.start_time_us);
   for (const Side& s : sides_) {
     if (!s.tail.empty() && !s.marks.empty()) earliest = std::min(earliest, s.marks.front().ts_us);
   }

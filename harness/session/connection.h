@@ -14,9 +14,11 @@
 //
 // Pairing: pending requests wait under their PairKey (FIFO per key). A
 // response completes the oldest request with its key; with none it becomes
-// a type 1 record. Pending requests are bounded (the oldest is written out
-// as type 0 when the bound is hit) and expire after the session timeout on
-// the capture clock (type 0, status 2).
+// a type 1 record, unless the other direction still holds undecoded bytes
+// from before it: then it waits for a request decoded from them. Pending
+// requests are bounded (the oldest is written out as type 0 when the bound
+// is hit) and expire after the session timeout on the capture clock (type
+// 0, status 2).
 #pragma once
 
 #include <cstdint>
@@ -139,6 +141,20 @@ class Connection final : public l7::MessageSink {
   uint64_t feeding_base_ = 0;
   // Pending requests by first-seen order (oldest first) and by key.
   std::map<uint64_t, Pending> pending_;
+  // Responses that found no request while the other direction still held
+  // undecoded bytes from before them (a decoder resynchronizing there, or
+  // waiting to confirm a start): their request may be among those bytes.
+  // Each waits until it is answered or the other side holds nothing older.
+  struct Orphan {
+    l7::Direction dir;
+    l7::PairKey key;
+    l7::Record record;
+  };
+  std::deque<Orphan> orphans_;
+  static constexpr size_t kMaxOrphans = 64;
+  bool mayAnswerHeldRequest(l7::Direction response_dir, int64_t response_ts) const;
+  bool pairWithOrphan(l7::Direction request_dir, const l7::PairKey& key, l7::Record& request);
+  void releaseOrphans(bool all);
   std::unordered_map<l7::PairKey, std::deque<uint64_t>, PairKeyHash> by_key_;
 };
 

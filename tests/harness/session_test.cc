@@ -253,6 +253,41 @@ TEST(Connection, EndOfASideWaitingForItsPeerComesAfterThePeer) {
   EXPECT_EQ(never.records[0].f.response_exception, "truncated line");
 }
 
+// A response that finds no request while the other side still holds
+// undecoded bytes from before it waits for them: the request decoded from
+// them later pairs with it (a decoder that holds a side while it
+// resynchronizes decodes the other side's answers first).
+TEST(Connection, AResponseWaitsForARequestHeldOnTheOtherSide) {
+  Harness h;
+  h.send(l7::Direction::kToServer, 0, "REQ 1", 100);
+  h.send(l7::Direction::kToClient, 0, "RES 1\n", 200);
+  EXPECT_EQ(h.counters.records, 0u);
+  h.send(l7::Direction::kToServer, 5, "\n", 300);
+  EXPECT_EQ(h.counters.records, 1u);
+  h.finish();
+  ASSERT_EQ(h.records.size(), 1u);
+  EXPECT_EQ(h.records[0].type, l7::RecordType::kSession);
+  EXPECT_EQ(h.records[0].start_time_us, 100);
+  EXPECT_EQ(h.records[0].end_time_us, 200);
+}
+
+// Not answered by what was held, it goes out alone as soon as the other
+// side holds nothing older, in time order with the rest.
+TEST(Connection, AWaitingResponseGoesOutAloneOnceNothingOlderIsHeld) {
+  Harness h;
+  h.send(l7::Direction::kToServer, 0, "RE", 100);
+  h.send(l7::Direction::kToClient, 0, "RES 9\n", 200);
+  EXPECT_EQ(h.counters.records, 0u);
+  h.send(l7::Direction::kToServer, 2, "Q 2\n", 300);
+  EXPECT_EQ(h.counters.records, 1u);  // RES 9; REQ 2 still waits for its answer
+  h.finish();
+  ASSERT_EQ(h.records.size(), 2u);
+  EXPECT_EQ(h.records[0].type, l7::RecordType::kRequest);
+  EXPECT_EQ(h.records[0].start_time_us, 100);
+  EXPECT_EQ(h.records[1].type, l7::RecordType::kResponse);
+  EXPECT_EQ(h.records[1].start_time_us, 200);
+}
+
 TEST(Connection, GapDropsPartialMessageAndResumes) {
   Harness h;
   h.send(l7::Direction::kToServer, 0, "REQ 1\nREQ", 1);
