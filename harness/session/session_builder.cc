@@ -64,9 +64,17 @@ void SessionBuilder::onGap(ConnId id, int side, uint64_t missing, int64_t ts_us)
     st.conn->gap(directionOf(st, side), missing);
     return;
   }
-  // Before recognition a gap only means the held bytes of that side no longer
-  // lead anywhere: drop them; the decoder starts with a gap anyway unless the
-  // handshake was seen, and then this side is mid-stream too.
+  // Before recognition: if what is held already tells the protocol (a probe,
+  // or a well-known port), start it now, so the held bytes reach the decoder
+  // before the gap (a probe may wait for more than a side sent before the
+  // loss: whole messages would be lost with the bytes that did not decide).
+  if (!st.held.empty() && decideIfPossible(st)) {
+    if (!st.ignored) st.conn->gap(directionOf(st, side), missing);
+    return;
+  }
+  // Otherwise the held bytes of that side no longer lead anywhere: drop
+  // them; the decoder starts with a gap anyway unless the handshake was
+  // seen, and then this side is mid-stream too.
   st.held.erase(std::remove_if(st.held.begin(), st.held.end(), [&](const HeldChunk& c) { return c.side == side; }),
                 st.held.end());
   st.held_bytes -= st.held_side_bytes[side].size();
@@ -133,6 +141,16 @@ void SessionBuilder::tryDecide(ConnState& st, bool force) {
   st.decided = true;
   st.ignored = true;
   dropHeld(st);
+}
+
+bool SessionBuilder::decideIfPossible(ConnState& st) {
+  bool need_more = false;
+  if (st.first_held_side >= 0) {
+    for (int side : {st.first_held_side, 1 - st.first_held_side}) {
+      if (!st.held_side_bytes[side].empty() && decideByProbe(st, side, need_more)) return true;
+    }
+  }
+  return decideByPort(st);
 }
 
 void SessionBuilder::dropHeld(ConnState& st) {

@@ -78,6 +78,9 @@ class SessionBuilder final : public StreamSink {
   };
 
   void tryDecide(ConnState& st, bool force);
+  // Decides from the probes, or else the ports, without giving up on the
+  // connection (false: nothing tells yet).
+  bool decideIfPossible(ConnState& st);
   bool decideByProbe(ConnState& st, int side, bool& need_more);
   static void dropHeld(ConnState& st);
   bool decideByPort(ConnState& st);
