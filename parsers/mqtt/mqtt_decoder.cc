@@ -2,7 +2,6 @@
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 
 #include "mqtt/mqtt_wire.h"
 
@@ -125,24 +124,13 @@ class MqttDecoder final : public Decoder {
           return FeedResult{static_cast<uint32_t>(pos + h.header_size), 0, h.remaining};
         }
         if (rest.size() < prefix) return FeedResult{static_cast<uint32_t>(pos), prefix, 0};
-        TrackingSink tracked(sink, *this);
         decodePacket(dir, h, rest.subspan(h.header_size, prefix - h.header_size), false, pos,
-                     static_cast<uint32_t>(total), tracked);
-        hold_seq_[d] = 0;
+                     static_cast<uint32_t>(total), sink);
         return FeedResult{static_cast<uint32_t>(pos + prefix), 0, total - prefix};
       }
-      if (holdsForPeer(dir, h, rest.subspan(h.header_size, h.remaining), rest.size())) {
-        if (hold_seq_[d] == 0) hold_seq_[d] = ++hold_counter_;
-        FeedResult held{static_cast<uint32_t>(pos), 0, 0};
-        held.waits_for_peer = true;
-        return held;
-      }
-      TrackingSink tracked(sink, *this);
-      decodePacket(dir, h, rest.subspan(h.header_size, h.remaining), true, pos, static_cast<uint32_t>(total), tracked);
-      hold_seq_[d] = 0;  // what it held for is decoded; a later response is judged anew
+      decodePacket(dir, h, rest.subspan(h.header_size, h.remaining), true, pos, static_cast<uint32_t>(total), sink);
       pos += total;
     }
-    hold_seq_[d] = 0;
     return FeedResult{static_cast<uint32_t>(pos), 0, 0};
   }
 
@@ -150,14 +138,10 @@ class MqttDecoder final : public Decoder {
     const int d = static_cast<int>(dir);
     resync_[d] = true;
     wait_[d] = Wait{};
-    hold_seq_[d] = 0;  // the session dropped what was held
   }
 
   void onEof(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
     const int d = static_cast<int>(dir);
-    // Nothing more comes for this side: what it holds for the other side
-    // is decoded now, and the other side no longer holds for it.
-    ending_[d] = true;
     size_t pos = 0;
     if (resync_[d]) {
       // Nothing more will come: a complete, valid last packet is accepted
@@ -173,7 +157,6 @@ class MqttDecoder final : public Decoder {
       pos += feed(dir, tail.subspan(pos), shifted).consumed;
     }
     wait_[d] = Wait{};
-    hold_seq_[d] = 0;
     if (pos >= tail.size() || resync_[d]) return;
     FixedHeader h;
     const Bytes rest = tail.subspan(pos);
@@ -231,28 +214,6 @@ class MqttDecoder final : public Decoder {
     }
   };
 
-  // Requests decoded and not yet answered, per pairing key, so a held
-  // response can tell whether its request is already out (then it goes).
-  // Bounded by max_pending keys: past it the count starts over, which only
-  // makes some later responses wait longer.
-  static uint64_t keyOf(const PairKey& k) { return (uint64_t{k.lane} << 32) ^ k.id; }
-  struct TrackingSink final : MessageSink {
-    TrackingSink(MessageSink& inner, MqttDecoder& decoder) : inner_(inner), decoder_(decoder) {}
-    void onMessage(Direction dir, Message&& m) override {
-      if (m.kind == MessageKind::kRequest) {
-        auto& open = decoder_.outstanding_;
-        if (open.size() >= decoder_.limits_.max_pending) open.clear();
-        ++open[keyOf(m.key)];
-      } else if (m.kind == MessageKind::kResponse) {
-        auto& open = decoder_.outstanding_;
-        const auto it = open.find(keyOf(m.key));
-        if (it != open.end() && --it->second == 0) open.erase(it);
-      }
-      inner_.onMessage(dir, std::move(m));
-    }
-    MessageSink& inner_;
-    MqttDecoder& decoder_;
-  };
 
   struct Resync {
     size_t offset = 0;
@@ -331,14 +292,13 @@ class MqttDecoder final : public Decoder {
   // often, a chain of them rarely). Starts whose chain is still open (one
   // valid packet and the next arriving, or the first still arriving) are
   // candidates: the earliest is waited for, the bytes before it consumed.
-  // A candidate whose first packet is still arriving is given up when a
-  // start after it has a chain of three that runs on to the end of the data:
-  // a false start in the rest of a lost payload often claims more bytes
-  // than the capture still has, and the real packets behind it fill them.
-  // (Only then: a candidate with one complete packet is a packet with its
-  // body checked, and the second one it waits for may be a large PUBLISH
-  // whose random payload holds chains of two; a longer chain that also
-  // reaches the end of the data is much rarer in a payload.)
+  // A waited-for candidate is never given up for a later start: a large
+  // PUBLISH arriving a byte at a time offers its random payload a new end
+  // to match with each byte, and chains of three were found in 1.3 KB. A
+  // false candidate (the rest of a lost payload can claim more bytes than
+  // the capture still has) holds this side until its bytes have come or
+  // the stream ends; the session still pairs the other side's answers with
+  // the requests decoded later (harness/session/connection.h, "Pairing").
   //
   // The scan is incremental, so waiting costs no rescans: `wait_` keeps the
   // starts still in question (at most kMaxOpen, relative to the tail's
@@ -359,15 +319,6 @@ class MqttDecoder final : public Decoder {
       size_t packets;  // complete packets of its chain (2: confirmed, need unused)
     } open[kMaxOpen];
   };
-
-  // Whether the chain from `i` holds at least three complete valid packets
-  // and runs on to the end of `data` (the last one may be arriving). Three:
-  // bytes arriving one at a time give a random payload a new end to match
-  // with each byte, and chains of two reaching it were found in 1.6 KB.
-  bool reachesEnd(Direction dir, Bytes data, size_t i) {
-    const Chain c = chainFrom(dir, data, i, SIZE_MAX);
-    return c.open && c.packets >= 3;
-  }
 
   Resync findResyncPoint(Direction dir, Bytes data) {
     const int d = static_cast<int>(dir);
@@ -405,15 +356,8 @@ class MqttDecoder final : public Decoder {
       w = Wait{};
       return {all, false};
     }
-    size_t accept = SIZE_MAX;
-    if (w.open[0].packets >= 2) {
-      accept = w.open[0].at;
-    } else if (w.open[0].packets == 0) {
-      for (size_t k = 1; k < w.count && accept == SIZE_MAX; ++k) {
-        if (w.open[k].packets >= 2 && reachesEnd(dir, data, w.open[k].at)) accept = w.open[k].at;
-      }
-    }
-    if (accept != SIZE_MAX) {
+    if (w.open[0].packets >= 2) {  // the earliest in question is confirmed
+      const size_t accept = w.open[0].at;
       resync_[d] = false;
       w = Wait{};
       return {accept, false};
@@ -448,57 +392,6 @@ class MqttDecoder final : public Decoder {
       return {best, false};
     }
     return {data.size(), false};
-  }
-
-  // A response of this side waits, unless its request is already out,
-  // while the other side holds bytes undecided that may carry that request:
-  // when it waits on a resync candidate (MQTT pairs CONNACK and PINGRESP by
-  // order, so a response decoded first would find none, or a wrong one), or
-  // when it holds a response of its own for this side (a broker's PUBLISH
-  // behind its held CONNACK, answered by a client PUBACK behind the client's
-  // candidate). Two sides holding for each other: the other side goes first
-  // if the request of its held response is out by now (it is fed again once
-  // this side consumes bytes); if not, a response paired by
-  // order (CONNACK, PINGRESP) goes before one paired by packet identifier,
-  // whose request is surely not out yet (by order, an answer to a request
-  // before the capture may have taken the count, so "not out" is unsure);
-  // otherwise the side that began holding first goes on, by one response
-  // (decoding it resets its turn), so neither waits forever. Held only
-  // while the held bytes stay small, and never once either side has ended
-  // (nothing more would release it).
-  bool holdsForPeer(Direction dir, const FixedHeader& h, Bytes body, size_t held) {
-    switch (h.type) {
-      case PacketType::kConnack:
-      case PacketType::kPuback:
-      case PacketType::kPubrec:
-      case PacketType::kPubcomp:
-      case PacketType::kSuback:
-      case PacketType::kUnsuback:
-      case PacketType::kPingresp:
-        break;
-      default:
-        return false;
-    }
-    const int d = static_cast<int>(dir);
-    const int peer = 1 - d;
-    if (ending_[d] || ending_[peer] || held > limits_.max_buffered_bytes / 4) return false;
-    const bool peer_waits = resync_[peer] && wait_[peer].count > 0;
-    if (!peer_waits && hold_seq_[peer] == 0) return false;
-    ProbeSink probe;
-    decodePacket(dir, h, body, true, 0, 0, probe, /*dry_run=*/true);
-    if (probe.failed || probe.kind != MessageKind::kResponse) return false;
-    if (outstanding_.find(keyOf(probe.key)) != outstanding_.end()) return false;
-    const bool by_order = probe.key.lane == kLaneConnect || probe.key.lane == kLanePing;
-    held_key_[d] = keyOf(probe.key);
-    held_by_order_[d] = by_order;
-    if (peer_waits) return true;
-    if (outstanding_.find(held_key_[peer]) != outstanding_.end()) return true;  // the peer's answer can go
-    if (by_order != held_by_order_[peer]) {
-      if (by_order) return false;
-    } else if (hold_seq_[d] != 0 && hold_seq_[d] < hold_seq_[peer]) {
-      return false;  // this side began holding first
-    }
-    return true;
   }
 
   Message base(Direction dir, MessageKind kind, PacketType type, size_t offset, uint32_t wire, uint32_t remaining) const {
@@ -765,12 +658,6 @@ class MqttDecoder final : public Decoder {
   std::string client_id_;
   bool resync_[2] = {false, false};
   Wait wait_[2];                      // the incremental resync scan per side
-  bool ending_[2] = {false, false};   // onEof was called for the side
-  uint64_t hold_seq_[2] = {0, 0};     // when the side began holding a response (0: it does not)
-  uint64_t hold_counter_ = 0;
-  bool held_by_order_[2] = {false, false};  // the held response pairs by order
-  uint64_t held_key_[2] = {0, 0};           // and its pairing key (keyOf)
-  std::unordered_map<uint64_t, uint32_t> outstanding_;
 };
 
 std::unique_ptr<Decoder> createMqtt(const DecoderLimits& limits) { return std::make_unique<MqttDecoder>(limits); }
