@@ -195,20 +195,16 @@ void generateMqtt(Rng& rng, const std::string& version, size_t messages, ModelCo
 bool mqttRecordShowsVersion(const l7::Record& r, const std::string& version) { return r.f.version == version; }
 
 // Joined mid-stream (parsers/mqtt/README.md): the side the probe does not
-// recognize resynchronizes, accepting a packet start only with a second
-// valid packet after it (the other side's responses wait for that), and a
-// connection is decoded by 3.1.1 rules, with no version and no client id,
-// until a CONNECT is seen. Joined at the CONNECT, the records are those of
-// the whole capture; joined later they should be the same less version and
-// request_domain (mqttJoin), but the decoder does not always deliver that
-// yet: when both sides resynchronize and each holds a response for the
-// other, it decides which goes first without the packets' times, and an
-// answer to a request from before the join can take a later request's
-// place (KnownDecoderBugs, MqttJoinedAfterTheConnectWhereBothSidesHold).
-// So the generator joins MQTT at the CONNECT only. (5.0 would stay there
-// anyway: before a CONNECT the level is unknown and 5.0 properties are not
-// understood, README "Known gaps".)
-bool mqttJoinable(const std::string&, const ModelConversation&, size_t first) { return first == 0; }
+// recognize resynchronizes, accepting a packet start only with a chain of
+// valid packets after it, and a connection is decoded by 3.1.1 rules, with
+// no version and no client id, until a CONNECT is seen. Joined at the
+// CONNECT, the records are those of the whole capture; joined later they
+// are the same less version and request_domain (mqttJoin). 3.1 and 3.1.1
+// join anywhere; 5.0 only at the CONNECT: before one the level is unknown
+// and 5.0 properties are not understood (README "Known gaps").
+bool mqttJoinable(const std::string& version, const ModelConversation&, size_t first) {
+  return first == 0 || version != "5.0";
+}
 
 // What a join after the CONNECT leaves: no version, no client id.
 void mqttJoin(const ModelConversation&, size_t, ModelConversation& rest) {
