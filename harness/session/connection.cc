@@ -13,7 +13,7 @@ Connection::~Connection() = default;
 void Connection::data(l7::Direction dir, uint64_t stream_offset, uint32_t tcp_seq, int64_t ts_us,
                       l7::Bytes bytes) {
   Side& s = side(dir);
-  if (s.ended || s.end_deferred || bytes.empty()) return;
+  if (s.ended || bytes.empty()) return;
   if (!s.started || s.tail.empty()) {
     s.started = true;
     s.tail_offset = stream_offset;
@@ -73,9 +73,8 @@ void Connection::feedSide(l7::Direction dir, l7::Bytes view, bool from_tail) {
     waits_for_peer = r.waits_for_peer;
     rest = rest.subspan(r.consumed + skip_now);
     const bool progressed = r.consumed > 0 || skip_now > 0;
-    if (!progressed || s.needed > rest.size()) break;
+    if (!progressed || s.needed > rest.size() || r.waits_for_peer) break;
   }
-  const bool progressed = rest.data() != origin;
   // Keep the unconsumed remainder (a copy only if it is not already the tail).
   if (from_tail) {
     s.tail.erase(s.tail.begin(), s.tail.begin() + (rest.data() - origin));
@@ -91,38 +90,22 @@ void Connection::feedSide(l7::Direction dir, l7::Bytes view, bool from_tail) {
     s.needed = 0;
     decoder_->onGap(dir);
   }
-  s.waits_for_peer = waits_for_peer && !s.tail.empty();
   pruneMarks(s);
   if (!orphans_.empty()) releaseOrphans(/*all=*/false);
-  if (progressed) wakePeer(dir);
-  if (s.waits_for_peer) feedPeerFirst(dir);
+  if (waits_for_peer && !s.tail.empty()) feedPeerFirst(dir);
 }
 
 void Connection::feedPeerFirst(l7::Direction dir) {
-  if (feeding_peer_first_) return;  // asked again right after its peer was fed: held
+  if (feeding_peer_first_) return;  // asked again within the round: the tail waits for more data
   feeding_peer_first_ = true;
   const l7::Direction peer_dir = l7::reverse(dir);
   Side& peer = side(peer_dir);
-  Side& s = side(dir);
-  // The peer's tail, even if shorter than its decoder asked for: if it
-  // consumes bytes, wakePeer feeds `dir` again from inside.
+  // The peer's tail, even if shorter than its decoder asked for, then this
+  // side's again.
   if (!peer.ended && !peer.tail.empty()) feedSide(peer_dir, l7::Bytes(peer.tail), /*from_tail=*/true);
-  if (s.waits_for_peer && !s.ended) {
-    s.waits_for_peer = false;
-    feedSide(dir, l7::Bytes(s.tail), /*from_tail=*/true);
-  }
+  Side& s = side(dir);
+  if (!s.ended && !s.tail.empty()) feedSide(dir, l7::Bytes(s.tail), /*from_tail=*/true);
   feeding_peer_first_ = false;
-}
-
-void Connection::wakePeer(l7::Direction dir) {
-  const l7::Direction peer_dir = l7::reverse(dir);
-  Side& peer = side(peer_dir);
-  if (!peer.waits_for_peer || peer.ended || waking_ >= 4) return;
-  ++waking_;
-  peer.waits_for_peer = false;
-  feedSide(peer_dir, l7::Bytes(peer.tail), /*from_tail=*/true);
-  if (peer.end_deferred && !peer.waits_for_peer) finishSide(peer_dir);
-  --waking_;
 }
 
 void Connection::pruneMarks(Side& s) {
@@ -153,25 +136,12 @@ void Connection::gap(l7::Direction dir, uint64_t missing) {
   s.tail.clear();
   s.needed = 0;
   s.skip = 0;
-  s.waits_for_peer = false;
   s.marks.clear();
   decoder_->onGap(dir);
   if (!orphans_.empty()) releaseOrphans(/*all=*/false);
 }
 
 void Connection::endOfStream(l7::Direction dir) {
-  Side& s = side(dir);
-  if (s.ended) return;
-  if (s.waits_for_peer && !side(l7::reverse(dir)).ended) {
-    // What is held waits for the other side, which may still bring the
-    // messages it needs: this side ends after that one does.
-    s.end_deferred = true;
-    return;
-  }
-  finishSide(dir);
-}
-
-void Connection::finishSide(l7::Direction dir) {
   Side& s = side(dir);
   if (s.ended) return;
   feeding_dir_ = dir;
@@ -181,16 +151,7 @@ void Connection::finishSide(l7::Direction dir) {
   s.tail.clear();
   s.marks.clear();
   s.ended = true;
-  s.end_deferred = false;
-  s.waits_for_peer = false;
   if (!orphans_.empty()) releaseOrphans(/*all=*/false);
-  // The other side may have waited on this one; it ends now too if it tried.
-  Side& peer = side(l7::reverse(dir));
-  if (peer.end_deferred) {
-    finishSide(l7::reverse(dir));
-  } else if (peer.waits_for_peer) {
-    wakePeer(dir);
-  }
 }
 
 MessagePlacement Connection::place(l7::Direction dir, uint64_t stream_offset) const {
@@ -359,9 +320,6 @@ void Connection::expire(int64_t now_us) {
 void Connection::close() {
   endOfStream(l7::Direction::kToServer);
   endOfStream(l7::Direction::kToClient);
-  // Both held for each other (a decoder should not): end them anyway.
-  finishSide(l7::Direction::kToServer);
-  finishSide(l7::Direction::kToClient);
   releaseOrphans(/*all=*/true);
   while (!pending_.empty()) {
     flushPending(pending_.begin()->first, l7::ResponseStatus::kUnknown, /*use_override=*/false);

@@ -8,9 +8,8 @@
 // the packet (zero copy); only an unconsumed remainder is copied. A tail is
 // never allowed past limits.max_buffered_bytes: a decoder that asks for more
 // has broken its contract, and the bytes are dropped as a gap (counted).
-// A side whose decoder waits for its peer (FeedResult::waits_for_peer) has
-// the peer's tail fed first, then is fed again; still waiting, it is held
-// until the peer consumes bytes, and ends after the peer.
+// A side whose decoder asks for its peer first (FeedResult::waits_for_peer)
+// has the peer's tail fed at once, then its own again.
 //
 // Pairing: pending requests wait under their PairKey (FIFO per key). A
 // response completes the oldest request with its key; with none it becomes
@@ -99,8 +98,6 @@ class Connection final : public l7::MessageSink {
     std::deque<Mark> marks;      // ascending stream offsets
     bool started = false;
     bool ended = false;
-    bool waits_for_peer = false;  // the decoder holds the tail until the other side progresses
-    bool end_deferred = false;    // ended while waiting for the peer: taken after the peer's end
   };
   struct Pending {
     l7::PairKey key;
@@ -115,11 +112,8 @@ class Connection final : public l7::MessageSink {
 
   Side& side(l7::Direction d) { return sides_[static_cast<int>(d)]; }
   void feedSide(l7::Direction dir, l7::Bytes view, bool from_tail);
-  // The other side of `dir` waits for `dir` to progress: feed its tail again.
-  void wakePeer(l7::Direction dir);
-  // `dir` waits for its peer: feed the peer's tail now, then `dir` again.
+  // `dir` asked for its peer first: feed the peer's tail now, then `dir` again.
   void feedPeerFirst(l7::Direction dir);
-  void finishSide(l7::Direction dir);
   void applyFeedResult(l7::Direction dir, const l7::FeedResult& r, l7::Bytes view, bool from_tail);
   void pruneMarks(Side& s);
   MessagePlacement place(l7::Direction dir, uint64_t stream_offset) const;
@@ -136,8 +130,7 @@ class Connection final : public l7::MessageSink {
   // The session feeds one direction at a time; this is the stream offset of
   // the span currently given to the decoder, to place its messages.
   l7::Direction feeding_dir_ = l7::Direction::kToServer;
-  int waking_ = 0;  // nesting of wakePeer: sides that wake each other stop after a few rounds
-  bool feeding_peer_first_ = false;  // one feedPeerFirst at a time: a side still waiting is held
+  bool feeding_peer_first_ = false;  // one round at a time: asked again within it, a tail waits for data
   uint64_t feeding_base_ = 0;
   // Pending requests by first-seen order (oldest first) and by key.
   std::map<uint64_t, Pending> pending_;

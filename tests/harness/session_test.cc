@@ -15,14 +15,17 @@ namespace {
 // "REQ <id>\n" request, "RES <id>\n" response (paired by id),
 // "ONE\n" one-way; any other line is a parse failure. Lines longer than 64
 // bytes are skipped with FeedResult::skip via a declared length "BIG <n>\n".
-// "HOLD\n" from the client makes the server side wait for its peer
-// (FeedResult::waits_for_peer) until the client sends "GO\n".
+// "HOLD\n" from the client makes the decoder hold the client's later lines
+// back (it asks for more bytes than will come) until the server sends
+// "GO\n"; the server side then asks for its peer first
+// (FeedResult::waits_for_peer) before the lines after the GO. "ASK\n" from
+// the server makes it ask for its peer first every time.
 class LineDecoder final : public l7::Decoder {
  public:
   l7::FeedResult feed(l7::Direction dir, l7::Bytes tail, l7::MessageSink& sink) noexcept override {
     l7::FeedResult r;
-    if (dir == l7::Direction::kToClient && holding_) {
-      r.waits_for_peer = true;
+    if (dir == l7::Direction::kToServer && holding_) {
+      r.needed = 1000;
       return r;
     }
     const std::string_view text = l7::asText(tail);
@@ -35,10 +38,17 @@ class LineDecoder final : public l7::Decoder {
         return r;
       }
       const std::string_view line = text.substr(pos, nl - pos);
-      if (dir == l7::Direction::kToServer && (line == "HOLD" || line == "GO")) {
-        holding_ = line == "HOLD";
-        pos = nl + 1;
-        continue;
+      if (dir == l7::Direction::kToServer && line == "HOLD") {
+        holding_ = true;
+        r.consumed = static_cast<uint32_t>(nl + 1);
+        r.needed = 1000;
+        return r;
+      }
+      if (dir == l7::Direction::kToClient && (line == "GO" || line == "ASK")) {
+        holding_ = holding_ && line != "GO";
+        r.consumed = static_cast<uint32_t>(line == "GO" ? nl + 1 : pos);
+        r.waits_for_peer = true;
+        return r;
       }
       l7::Message m;
       m.offset = static_cast<uint32_t>(pos);
@@ -212,45 +222,33 @@ TEST(Connection, SkipDropsOversizedBodyWithoutBuffering) {
   EXPECT_EQ(h.counters.skipped_bytes, 1000u);
 }
 
-// A side that waits for its peer is fed again when the peer progresses,
-// without new data of its own, and its messages keep their own packets' times.
-TEST(Connection, SideWaitingForItsPeerIsFedWhenThePeerProgresses) {
+// A side that asks for its peer first has the peer's held bytes fed at
+// once, even short of what the peer's decoder asked for, then its own: the
+// request held on the client side is decoded before the response to it.
+TEST(Connection, ASideAskingForItsPeerFirstHasThePeerFedFirst) {
   Harness h;
-  h.send(l7::Direction::kToServer, 0, "HOLD\n", 100);
-  h.send(l7::Direction::kToClient, 0, "RES 7\n", 200);
-  EXPECT_EQ(h.conn->bufferedBytes(), 6u);
-  EXPECT_EQ(h.counters.messages, 0u);
-  h.send(l7::Direction::kToServer, 5, "REQ 7\nGO\n", 150);
+  h.send(l7::Direction::kToServer, 0, "HOLD\nREQ 7\n", 100);
+  h.send(l7::Direction::kToClient, 0, "GO\nRES 7\n", 200);
   EXPECT_EQ(h.conn->bufferedBytes(), 0u);
   h.finish();
   ASSERT_EQ(h.records.size(), 1u);
   EXPECT_EQ(h.records[0].type, l7::RecordType::kSession);
-  EXPECT_EQ(h.records[0].start_time_us, 150);
+  EXPECT_EQ(h.records[0].start_time_us, 100);
   EXPECT_EQ(h.records[0].end_time_us, 200);
 }
 
-// Its end of stream waits for the peer's progress or end: the held bytes
-// are decoded then, not cut off as a truncated message.
-TEST(Connection, EndOfASideWaitingForItsPeerComesAfterThePeer) {
+// Asking again within the round does not loop: the tail waits for more
+// data, and the end of the stream still gets what is held.
+TEST(Connection, AskingForThePeerAgainWaitsForMoreData) {
   Harness h;
-  h.send(l7::Direction::kToServer, 0, "HOLD\n", 100);
-  h.send(l7::Direction::kToClient, 0, "RES 7\n", 200);
-  h.conn->endOfStream(l7::Direction::kToClient);
-  EXPECT_EQ(h.counters.messages, 0u);
-  h.send(l7::Direction::kToServer, 5, "REQ 7\nGO\n", 150);
-  EXPECT_EQ(h.counters.messages, 2u);
+  h.send(l7::Direction::kToServer, 0, "REQ 1\n", 100);
+  h.send(l7::Direction::kToClient, 0, "ASK\n", 200);
+  h.send(l7::Direction::kToClient, 4, "RES 1\n", 300);
+  EXPECT_EQ(h.conn->bufferedBytes(), 10u);
   h.finish();
-  ASSERT_EQ(h.records.size(), 1u);
-  EXPECT_EQ(h.records[0].type, l7::RecordType::kSession);
-
-  // Never released: closing the connection still ends the waiting side,
-  // through onEof with what it holds.
-  Harness never;
-  never.send(l7::Direction::kToServer, 0, "HOLD\n", 100);
-  never.send(l7::Direction::kToClient, 0, "RES 7\n", 200);
-  never.finish();
-  ASSERT_EQ(never.records.size(), 1u);
-  EXPECT_EQ(never.records[0].f.response_exception, "truncated line");
+  ASSERT_EQ(h.records.size(), 2u);
+  EXPECT_EQ(h.records[0].type, l7::RecordType::kRequest);
+  EXPECT_EQ(h.records[1].f.response_exception, "truncated line");
 }
 
 // A response that finds no request while the other side still holds

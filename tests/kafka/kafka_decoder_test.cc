@@ -535,7 +535,8 @@ TEST(KafkaResync, AFalseHeaderIsJudgedOnTheClientIdBytesThatCame) {
 // A false header inside a lost payload whose body parses as far as it goes
 // (a Produce whose record set is "still coming") is undecided; the whole
 // Fetch behind it is taken, before the Fetch's response is decoded (the
-// response side asks for the request side to be looked at first).
+// response side asks for the request side to be looked at first), so the
+// response decodes as a Fetch's, with its error code.
 TEST(KafkaResync, AWholeRequestBehindAnUndecidedCandidateIsTakenBeforeItsResponse) {
   W body;
   body.nullStr().i16(1).i32(30000).arr(1).str("t").arr(1).i32(0).i32(1000);
@@ -545,8 +546,13 @@ TEST(KafkaResync, AWholeRequestBehindAnUndecidedCandidateIsTakenBeforeItsRespons
     conn.data(kC2S, 0, 1, 10, asBytes(apiVersionsRequest(0, 1)));
     conn.data(kS2C, 0, 1, 15, asBytes(apiVersionsResponse(0, 1, 0)));
     conn.gap(kC2S, 100);
-    conn.data(kC2S, 1000, 1, 20, asBytes(decoy + fetch));
+    // Apart, so that the Fetch arrives while the decoy waits for more bytes
+    // than the Fetch brings: the session feeds the request side again only
+    // because the response asks for it (FeedResult::waits_for_peer).
+    conn.data(kC2S, 1000, 1, 20, asBytes(decoy));
+    conn.data(kC2S, 1000 + decoy.size(), 1, 25, asBytes(fetch));
     conn.data(kS2C, 100, 1, 30, asBytes(fetchResponse(4, 3, "b", 1, 0, 0, "")));
+    EXPECT_EQ(conn.bufferedBytes(), 0u) << "decoded when the response came, not at the end";
   });
   const Record* f = findType(run.records, "Fetch");
   ASSERT_NE(f, nullptr);

@@ -28,11 +28,9 @@
 //               again (e.g. responses, while the requests they answer may be
 //               held undecided in a resynchronization). The session feeds
 //               the other direction's tail at once, even if shorter than it
-//               asked for, and then this tail again. If this direction still
-//               waits, its tail is held until the other direction consumes
-//               bytes (then fed again), and its end of stream is taken after
-//               the other's. The tail stays under limits.max_buffered_bytes:
-//               a decoder stops waiting well before that.
+//               asked for, and then this tail again. Asked again within that
+//               round, the session keeps the tail until more data comes (as
+//               with needed 0), so a decoder asks once per round.
 // Malformed but framed content becomes a Message with response_status 6 and
 // the frame is consumed. Lost framing (junk where a frame header should be)
 // puts the decoder into resync for that direction: it consumes bytes until a
