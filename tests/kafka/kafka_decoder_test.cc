@@ -433,28 +433,10 @@ TEST(KafkaResync, JunkBetweenFramesGivesOneFailureAndRecovers) {
   EXPECT_EQ(findType(out, "Fetch")->type, RecordType::kSession);
 }
 
-// Drives one Kafka connection by hand (gaps at chosen places), then
-// returns its records in output order.
-struct HandDriven {
-  std::vector<Record> records;
-  l7h::ConnectionCounters counters;
-
+// One Kafka connection driven by hand (gaps at chosen places).
+struct HandDriven : l7test::ScriptedConnection {
   template <typename Script>
-  explicit HandDriven(Script script) {
-    l7h::OrderedOutput output([&](const Record& r) { records.push_back(r); });
-    uint64_t seen = 0;
-    l7h::FlowColumns flow;
-    flow.flow_id = 1;
-    flow.decoder = &kafkaDecoderInfo();
-    flow.server.port = 9092;
-    {
-      const l7h::ReplayOptions options;  // outlives conn, which keeps a reference
-      l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
-      script(conn);
-      conn.close();
-    }
-    output.releaseAll();
-  }
+  explicit HandDriven(Script script) : ScriptedConnection(kafkaDecoderInfo(), script) {}
 };
 
 TEST(KafkaResync, MidStreamJoinFindsTheNextRequest) {

@@ -406,17 +406,7 @@ TEST(MqttResync, GapInTheMiddleLosesOnlyThePacketItCuts) {
                             publish("after/3", 2, 3, "c");
   for (size_t lost_at : {size_t{1}, size_t{3}, size_t{12}, cut.size() - 1}) {
     SCOPED_TRACE(std::string("gap at ") + std::to_string(lost_at));
-    std::vector<Record> records;
-    l7h::OrderedOutput output([&](const Record& r) { records.push_back(r); });
-    uint64_t seen = 0;
-    l7h::ConnectionCounters counters;
-    l7h::FlowColumns flow;
-    flow.flow_id = 1;
-    flow.decoder = &mqttDecoderInfo();
-    flow.server.port = 1883;
-    {
-      const l7h::ReplayOptions options;  // outlives conn, which keeps a reference
-      l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
+    const l7test::ScriptedConnection run(mqttDecoderInfo(), [&](l7h::Connection& conn) {
       const std::string c1 = connect(4, "gap") + cut.substr(0, lost_at);
       conn.data(kC2S, 0, 1, 10, asBytes(c1));
       conn.data(kS2C, 0, 1, 20, asBytes(connack(0)));
@@ -427,10 +417,9 @@ TEST(MqttResync, GapInTheMiddleLosesOnlyThePacketItCuts) {
       conn.data(kC2S, c1.size() + (resume - lost_at), 1, 30, asBytes(c2));
       const std::string s2 = ack(4, 1) + ack(4, 2) + packet(0xD0, "") + ack(5, 3);
       conn.data(kS2C, connack(0).size(), 1, 40, asBytes(s2));
-      conn.close();
-    }
-    output.releaseAll();
-    EXPECT_EQ(counters.parse_failures, 0u) << l7test::toJsonLines(records);
+    });
+    const std::vector<Record>& records = run.records;
+    EXPECT_EQ(run.counters.parse_failures, 0u) << l7test::toJsonLines(records);
     EXPECT_EQ(get(records, "CONNECT").type, RecordType::kSession);
     for (const char* topic : {"after/1", "after/2", "after/3"}) {
       bool found = false;
@@ -460,17 +449,8 @@ std::vector<Record> lossBeforeAFalseStart(const std::string& false_start, uint64
   // 'P' (0x50) would be a PUBREC, whose 3.1.1 remaining length is 2: 'P' (80) is refused at once.
   const std::string payload = std::string(200, 'P') + false_start + std::string(200, 'P');
   const std::string big = publish("big", 0, 0, payload);
-  std::vector<Record> records;
-  l7h::OrderedOutput output([&](const Record& r) { records.push_back(r); });
-  uint64_t seen = 0;
-  l7h::ConnectionCounters counters;
-  l7h::FlowColumns flow;
-  flow.flow_id = 1;
-  flow.decoder = &mqttDecoderInfo();
-  flow.server.port = 1883;
-  {
-    const l7h::ReplayOptions options;  // outlives conn, which keeps a reference
-    l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
+  const l7test::ScriptedConnection run(mqttDecoderInfo(), [&](l7h::Connection& conn,
+                                                              const l7h::ConnectionCounters& counters) {
     const std::string c1 = connect(4, "fs");
     conn.data(kC2S, 0, 1, 10, asBytes(c1));
     const std::string s1 = connack(0) + big.substr(0, 100);
@@ -490,10 +470,8 @@ std::vector<Record> lossBeforeAFalseStart(const std::string& false_start, uint64
     conn.data(kS2C, s_off, 1, 70, asBytes(publish("last", 0, 0, "z")));
     before_close[0] = counters.messages;
     before_close[1] = conn.bufferedBytes();
-    conn.close();
-  }
-  output.releaseAll();
-  return records;
+  });
+  return run.records;
 }
 
 // A false packet start inside the rest of a lost payload, claiming more
@@ -533,23 +511,15 @@ TEST(MqttResync, FalseStartWhoseTopicCannotFitIsNotWaitedFor) {
   const std::string payload = std::string(200, 'P') + false_start + std::string(200, 'P');
   const std::string big = publish("big", 0, 0, payload);
   const std::string real = publish("real", 1, 7, "x");
-  l7h::OrderedOutput output([](const Record&) {});
-  uint64_t seen = 0;
-  l7h::ConnectionCounters counters;
-  l7h::FlowColumns flow;
-  flow.flow_id = 1;
-  flow.decoder = &mqttDecoderInfo();
-  flow.server.port = 1883;
-  const l7h::ReplayOptions options;
-  l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
-  conn.data(kC2S, 0, 1, 10, asBytes(connect(4, "fs")));
-  const std::string s1 = connack(0) + big.substr(0, 100);
-  conn.data(kS2C, 0, 1, 20, asBytes(s1));
-  conn.gap(kS2C, 5);
-  const std::string s2 = big.substr(105) + real;
-  conn.data(kS2C, s1.size() + 5, 1, 30, asBytes(s2));
-  EXPECT_EQ(conn.bufferedBytes(), real.size());
-  conn.close();
+  const l7test::ScriptedConnection run(mqttDecoderInfo(), [&](l7h::Connection& conn) {
+    conn.data(kC2S, 0, 1, 10, asBytes(connect(4, "fs")));
+    const std::string s1 = connack(0) + big.substr(0, 100);
+    conn.data(kS2C, 0, 1, 20, asBytes(s1));
+    conn.gap(kS2C, 5);
+    const std::string s2 = big.substr(105) + real;
+    conn.data(kS2C, s1.size() + 5, 1, 30, asBytes(s2));
+    EXPECT_EQ(conn.bufferedBytes(), real.size());
+  });
 }
 
 // Joined after the CONNECT: the client's PINGREQ waits to be confirmed by

@@ -255,17 +255,7 @@ TEST(NatsResync, MidStreamJoinOnPort4222DropsTheDebrisSilently) {
 }
 
 TEST(NatsResync, GapInsideAPayloadLosesOnlyThatMessage) {
-  std::vector<Record> records;
-  l7h::OrderedOutput output([&](const Record& r) { records.push_back(r); });
-  uint64_t seen = 0;
-  l7h::ConnectionCounters counters;
-  l7h::FlowColumns flow;
-  flow.flow_id = 1;
-  flow.decoder = &natsDecoderInfo();
-  flow.server.port = 4222;
-  {
-    const l7h::ReplayOptions options;  // outlives conn, which keeps a reference
-    l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
+  const l7test::ScriptedConnection run(natsDecoderInfo(), [&](l7h::Connection& conn) {
     conn.data(kS2C, 0, 1, 10, asBytes(kInfo));
     const std::string before = kConnect + "PUB lost.one 20\r\n0123456789";
     conn.data(kC2S, 0, 1, 20, asBytes(before));
@@ -273,10 +263,9 @@ TEST(NatsResync, GapInsideAPayloadLosesOnlyThatMessage) {
     const std::string after = "ghij\r\nPUB after.1 1\r\n!\r\nHPUB after.2 12 14\r\nNATS/1.0\r\n\r\nok\r\nPING\r\n";
     conn.data(kC2S, before.size() + 6, 1, 30, asBytes(after));
     conn.data(kS2C, kInfo.size(), 1, 40, asBytes(std::string("PONG\r\n")));
-    conn.close();
-  }
-  output.releaseAll();
-  EXPECT_EQ(counters.parse_failures, 0u) << l7test::toJsonLines(records);
+  });
+  const std::vector<Record>& records = run.records;
+  EXPECT_EQ(run.counters.parse_failures, 0u) << l7test::toJsonLines(records);
   ASSERT_EQ(records.size(), 4u) << l7test::toJsonLines(records);
   EXPECT_EQ(records[0].f.request_type, "INFO");
   EXPECT_EQ(records[0].type, RecordType::kSession);

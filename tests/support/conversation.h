@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "capture/frame_builder.h"
@@ -69,6 +70,36 @@ inline std::vector<l7::Record> runConversation(const l7::DecoderInfo& decoder, c
   output.releaseAll();
   return records;
 }
+
+// Drives one connection of `decoder` by hand through the production path
+// (l7h::Connection): `script(conn)` places data, gaps and ends where a test
+// wants them (or `script(conn, counters)`, to look at the counters on the
+// way); the connection is then closed and its records kept in output order.
+struct ScriptedConnection {
+  std::vector<l7::Record> records;
+  l7h::ConnectionCounters counters;
+
+  template <typename Script>
+  ScriptedConnection(const l7::DecoderInfo& decoder, Script script) {
+    l7h::OrderedOutput output([this](const l7::Record& r) { records.push_back(r); });
+    uint64_t seen = 0;
+    l7h::FlowColumns flow;
+    flow.flow_id = 1;
+    flow.decoder = &decoder;
+    flow.server.port = decoder.default_ports.empty() ? 9 : decoder.default_ports[0];
+    {
+      const l7h::ReplayOptions options;  // outlives conn, which keeps a reference
+      l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
+      if constexpr (std::is_invocable_v<Script, l7h::Connection&, const l7h::ConnectionCounters&>) {
+        script(conn, counters);
+      } else {
+        script(conn);
+      }
+      conn.close();
+    }
+    output.releaseAll();
+  }
+};
 
 // Replays TCP segments of one connection whose handshake the capture missed
 // (10.0.0.1:40000 -> 10.0.0.2:`server_port`) through the whole pipeline:
