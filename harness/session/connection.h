@@ -143,7 +143,7 @@ class Connection final : public l7::MessageSink {
     l7::PairKey key;
     l7::Record record;
   };
-  std::deque<Orphan> orphans_;
+  std::vector<Orphan> orphans_;  // a vector: no allocation while empty (one per connection)
   static constexpr size_t kMaxOrphans = 64;
   bool mayAnswerHeldRequest(l7::Direction response_dir, int64_t response_ts) const;
   bool pairWithOrphan(l7::Direction request_dir, const l7::PairKey& key, l7::Record& request);
