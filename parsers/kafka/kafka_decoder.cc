@@ -6,6 +6,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "kafka/kafka_api.h"
 #include "kafka/kafka_bodies.h"
@@ -332,9 +333,11 @@ class KafkaDecoder final : public Decoder {
     // as bytes come, every check being on a prefix), or listed in `open`
     // (undecided, or a request not yet whole) to be judged again.
     size_t scanned_to = 1;
-    std::array<size_t, 32> open{};
-    size_t open_count = 0;
+    // At most kMaxOpenBehind; a vector, so that a connection in sync
+    // (nearly all of them) holds no room for it.
+    std::vector<size_t> open;
   };
+  static constexpr size_t kMaxOpenBehind = 32;
 
   static FeedResult done(size_t pos) { return FeedResult{static_cast<uint32_t>(pos), 0, 0}; }
   static FeedResult needMore(size_t pos, uint32_t needed) {
@@ -433,19 +436,19 @@ class KafkaDecoder final : public Decoder {
       return c;
     };
     size_t kept = 0;
-    for (size_t k = 0; k < u.open_count; ++k) {
+    for (size_t k = 0; k < u.open.size(); ++k) {
       const Check c = judge(u.open[k]);
       if (c == Check::kYes) return u.open[k];
       if (c == Check::kNeedMore) u.open[kept++] = u.open[k];
     }
-    u.open_count = kept;
+    u.open.resize(kept);
     // A position with fewer bytes than the smallest request is judged later.
     for (; u.scanned_to + kMinRequestSize + 4 <= candidate.size(); ++u.scanned_to) {
       const Check c = judge(u.scanned_to);
       if (c == Check::kYes) return u.scanned_to;
       if (c == Check::kNeedMore) {
-        if (u.open_count == u.open.size()) break;
-        u.open[u.open_count++] = u.scanned_to;
+        if (u.open.size() == kMaxOpenBehind) break;
+        u.open.push_back(u.scanned_to);
       }
     }
     return 0;

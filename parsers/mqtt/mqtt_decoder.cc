@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "mqtt/mqtt_wire.h"
 
@@ -312,12 +313,14 @@ class MqttDecoder final : public Decoder {
   static constexpr size_t kMaxOpen = 32;
   struct Wait {
     size_t scanned = 0;  // starts before it are closed or listed in `open`
-    size_t count = 0;
     size_t due = SIZE_MAX;  // the smallest `need` of the open starts
     struct Open {
       size_t at, need;
       size_t packets;  // complete packets of its chain (2: confirmed, need unused)
-    } open[kMaxOpen];
+    };
+    // At most kMaxOpen; a vector, so that a connection in sync (nearly all
+    // of them) holds no room for it.
+    std::vector<Open> open;
   };
 
   Resync findResyncPoint(Direction dir, Bytes data) {
@@ -332,26 +335,26 @@ class MqttDecoder final : public Decoder {
     if (w.due <= data.size()) {
       size_t kept = 0;
       w.due = SIZE_MAX;
-      for (size_t k = 0; k < w.count; ++k) {
+      for (size_t k = 0; k < w.open.size(); ++k) {
         Wait::Open e = w.open[k];
         if (e.packets < 2 && e.need <= data.size() && !judge(e)) continue;
         if (e.packets < 2) w.due = std::min(w.due, e.need);
         w.open[kept++] = e;
       }
-      w.count = kept;
+      w.open.resize(kept);
     }
-    while (w.scanned < data.size() && w.count < kMaxOpen) {
+    while (w.scanned < data.size() && w.open.size() < kMaxOpen) {
       Wait::Open e{w.scanned++, 0, 0};
       if (!judge(e)) continue;
-      if (w.count == 0 && e.packets >= 2) {  // nothing before it in question: accepted
+      if (w.open.empty() && e.packets >= 2) {  // nothing before it in question: accepted
         resync_[d] = false;
         w = Wait{};
         return {e.at, false};
       }
       if (e.packets < 2) w.due = std::min(w.due, e.need);
-      w.open[w.count++] = e;
+      w.open.push_back(e);
     }
-    if (w.count == 0) {  // nothing plausible: all of it is junk
+    if (w.open.empty()) {  // nothing plausible: all of it is junk
       const size_t all = w.scanned;
       w = Wait{};
       return {all, false};
@@ -364,7 +367,7 @@ class MqttDecoder final : public Decoder {
     }
     // Wait at the earliest candidate; positions are kept relative to it.
     const size_t front = w.open[0].at;
-    for (size_t k = 0; k < w.count; ++k) {
+    for (size_t k = 0; k < w.open.size(); ++k) {
       w.open[k].at -= front;
       if (w.open[k].packets < 2) w.open[k].need -= front;
     }
