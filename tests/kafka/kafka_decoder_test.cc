@@ -545,6 +545,28 @@ TEST(KafkaResync, AWholeRequestBehindAnUndecidedCandidateIsTakenBeforeItsRespons
   EXPECT_EQ(run.counters.parse_failures, 0u);
 }
 
+// A false header declaring a frame too large to wait for (50 MiB) is not
+// believed on its header: the first window of its body must parse as its
+// beginning. Taken on its header, it swallowed the real requests behind it.
+TEST(KafkaResync, AHugeFalseHeaderMustParseAsItsBeginning) {
+  W decoy;
+  decoy.i32(50 << 20).i16(0).i16(3).i32(2).str("x").i16(-5).i16(1).i32(30000);
+  const std::string fetch = fetchRequest(4, 3, "b", 1, 42);
+  const HandDriven run([&](l7h::Connection& conn) {
+    conn.data(kC2S, 0, 1, 10, asBytes(apiVersionsRequest(0, 1)));
+    conn.data(kS2C, 0, 1, 15, asBytes(apiVersionsResponse(0, 1, 0)));
+    conn.gap(kC2S, 100);
+    conn.data(kC2S, 1000, 1, 20, asBytes(decoy.str() + fetch));
+    conn.data(kS2C, 100, 1, 30, asBytes(fetchResponse(4, 3, "b", 1, 0, 0, "")));
+  });
+  const Record* f = findType(run.records, "Fetch");
+  ASSERT_NE(f, nullptr) << l7test::toJsonLines(run.records);
+  EXPECT_EQ(f->type, RecordType::kSession);
+  EXPECT_EQ(f->f.request_resource, "b-1:42");
+  EXPECT_EQ(findType(run.records, "Produce"), nullptr);
+  EXPECT_EQ(run.counters.skipped_bytes, 0u);
+}
+
 // Resynchronizing responses: eight bytes inside an earlier answer that look
 // like a header for the awaited correlation id (a plausible size, then 256)
 // are not taken when the body behind them does not decode as that API's

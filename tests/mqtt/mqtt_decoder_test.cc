@@ -522,6 +522,27 @@ TEST(MqttResync, FalseStartWhoseTopicCannotFitIsNotWaitedFor) {
   });
 }
 
+// Joined mid-stream at a large PUBLISH arriving one byte at a time, whose
+// payload holds three PUBCOMP-shaped packets back to back: the PUBLISH is
+// still the one decoded. (A waited-for start was once given up for a later
+// chain of three reaching the end of the data, and random payloads arriving
+// a byte at a time offer such a chain a new end with each byte.)
+TEST(MqttResync, AChainInsideALargePublishArrivingByteByByteIsNotTaken) {
+  const std::string fake = ack(7, 1) + ack(7, 2) + ack(7, 3);
+  const std::string big = publish("big/topic", 0, 0, std::string(300, 'P') + fake + std::string(300, 'P'));
+  const std::string broker = big + packet(0xD0, "");
+  const l7test::ScriptedConnection run(mqttDecoderInfo(), [&](l7h::Connection& conn) {
+    conn.gap(kC2S, 0);
+    conn.gap(kS2C, 0);
+    for (size_t i = 0; i < broker.size(); ++i) {
+      conn.data(kS2C, i, 1, static_cast<int64_t>(10 + i), asBytes(std::string_view(broker).substr(i, 1)));
+    }
+  });
+  EXPECT_EQ(byType(run.records, "PUBCOMP"), nullptr) << l7test::toJsonLines(run.records);
+  EXPECT_EQ(get(run.records, "PUBLISH").f.request_resource, "big/topic");
+  EXPECT_EQ(run.counters.parse_failures, 0u);
+}
+
 // Joined after the CONNECT: the client's PINGREQ waits to be confirmed by
 // the packet after it, while the broker has CONNACK and PINGRESP, two
 // packets, at once. The PINGRESP is decoded first and finds no request, but
