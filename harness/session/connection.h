@@ -114,7 +114,6 @@ class Connection final : public l7::MessageSink {
   void feedSide(l7::Direction dir, l7::Bytes view, bool from_tail);
   // `dir` asked for its peer first: feed the peer's tail now, then `dir` again.
   void feedPeerFirst(l7::Direction dir);
-  void applyFeedResult(l7::Direction dir, const l7::FeedResult& r, l7::Bytes view, bool from_tail);
   void pruneMarks(Side& s);
   MessagePlacement place(l7::Direction dir, uint64_t stream_offset) const;
   void emit(RecordSortKey key, l7::Record&& record);

@@ -125,17 +125,7 @@ void SessionBuilder::onClock(int64_t ts_us) {
 void SessionBuilder::tryDecide(ConnState& st, bool force) {
   if (st.held.empty() && !force) return;
   bool need_more = false;
-  // The side that spoke first is asked first (as when chunks were probed in
-  // arrival order), then the other.
-  if (st.first_held_side >= 0) {
-    for (int side : {st.first_held_side, 1 - st.first_held_side}) {
-      if (st.held_side_bytes[side].empty()) continue;
-      bool side_needs_more = false;
-      // A forced protocol still asks its own probe which side is the client.
-      if (decideByProbe(st, side, side_needs_more)) return;
-      need_more = need_more || side_needs_more;
-    }
-  }
+  if (decideByProbes(st, need_more)) return;
   if (need_more && !force) return;
   if (decideByPort(st)) return;
   st.decided = true;
@@ -145,12 +135,21 @@ void SessionBuilder::tryDecide(ConnState& st, bool force) {
 
 bool SessionBuilder::decideIfPossible(ConnState& st) {
   bool need_more = false;
-  if (st.first_held_side >= 0) {
-    for (int side : {st.first_held_side, 1 - st.first_held_side}) {
-      if (!st.held_side_bytes[side].empty() && decideByProbe(st, side, need_more)) return true;
-    }
+  return decideByProbes(st, need_more) || decideByPort(st);
+}
+
+bool SessionBuilder::decideByProbes(ConnState& st, bool& need_more) {
+  // The side that spoke first is asked first (as when chunks were probed in
+  // arrival order), then the other.
+  if (st.first_held_side < 0) return false;
+  for (int side : {st.first_held_side, 1 - st.first_held_side}) {
+    if (st.held_side_bytes[side].empty()) continue;
+    bool side_needs_more = false;
+    // A forced protocol still asks its own probe which side is the client.
+    if (decideByProbe(st, side, side_needs_more)) return true;
+    need_more = need_more || side_needs_more;
   }
-  return decideByPort(st);
+  return false;
 }
 
 void SessionBuilder::dropHeld(ConnState& st) {

@@ -81,6 +81,9 @@ class SessionBuilder final : public StreamSink {
   // Decides from the probes, or else the ports, without giving up on the
   // connection (false: nothing tells yet).
   bool decideIfPossible(ConnState& st);
+  // Asks each side's probes, the side that spoke first first; `need_more`:
+  // some probe wants more bytes.
+  bool decideByProbes(ConnState& st, bool& need_more);
   bool decideByProbe(ConnState& st, int side, bool& need_more);
   static void dropHeld(ConnState& st);
   bool decideByPort(ConnState& st);

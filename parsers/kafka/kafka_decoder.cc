@@ -142,9 +142,7 @@ class KafkaDecoder final : public Decoder {
   // would need more are judged false, and responses no longer wait.
   FeedResult feedFrames(Direction dir, Bytes tail, MessageSink& sink, bool at_end) {
     const int d = static_cast<int>(dir);
-    if (dir == Direction::kToServer) {
-      requests_undecided_ = false;
-    } else if (requests_undecided_ && !asked_for_requests_ && !at_end) {
+    if (dir == Direction::kToClient && requestsUndecided() && !asked_for_requests_ && !at_end) {
       // The request side holds bytes a resynchronization has not decided
       // on, and the requests these responses answer may be among them:
       // decoded now, the responses would miss them. The session looks at
@@ -190,7 +188,6 @@ class KafkaDecoder final : public Decoder {
         // frame we lost, not junk: drop them silently.
         if (dir == Direction::kToServer && pos == 0 && undecided_.tail_size == rest.size()) {
           // Fed again with nothing new (the response side asked): same answer.
-          requests_undecided_ = true;
           return needMore(0, undecided_.needed);
         }
         const ScanResult scan = scanForFrame(dir, rest, resync_bytes_[d], at_end);
@@ -214,10 +211,10 @@ class KafkaDecoder final : public Decoder {
           }
           undecided_.tail_size = candidate.size();
           undecided_.needed = scan.needed;
-          requests_undecided_ = true;
         }
         if (!scan.found) return scan.needed != 0 ? needMore(pos, scan.needed) : done(pos);
         resync_[d] = false;
+        if (dir == Direction::kToServer) undecided_ = {};
         continue;
       }
       const size_t header_bytes = dir == Direction::kToServer ? kRequestProbeBytes : kResponseHeaderBytes;
@@ -267,10 +264,7 @@ class KafkaDecoder final : public Decoder {
     junk_[d] = false;
     scanned_[d] = 0;
     resync_bytes_[d] = 0;
-    if (dir == Direction::kToServer) {
-      undecided_ = {};
-      requests_undecided_ = false;
-    }
+    if (dir == Direction::kToServer) undecided_ = {};
   }
 
   // What a resynchronization held undecided before lost bytes is decided as
@@ -290,7 +284,6 @@ class KafkaDecoder final : public Decoder {
     // what a resynchronization kept while a candidate was undecided.
     if (dir == Direction::kToServer) undecided_ = {};
     const FeedResult r = feedFrames(dir, whole_tail, sink, /*at_end=*/true);
-    if (dir == Direction::kToServer) requests_undecided_ = false;
     if (r.skip > 0 || r.consumed >= whole_tail.size()) return;
     const size_t at = r.consumed;
     const Bytes tail = whole_tail.subspan(at);
@@ -338,6 +331,13 @@ class KafkaDecoder final : public Decoder {
     std::vector<size_t> open;
   };
   static constexpr size_t kMaxOpenBehind = 32;
+
+  // The request side's resynchronization holds an undecided candidate: the
+  // response side asks for it to be looked at again (waits_for_peer).
+  bool requestsUndecided() const {
+    const int d = static_cast<int>(Direction::kToServer);
+    return resync_[d] && !junk_[d] && undecided_.tail_size != SIZE_MAX;
+  }
 
   static FeedResult done(size_t pos) { return FeedResult{static_cast<uint32_t>(pos), 0, 0}; }
   static FeedResult needMore(size_t pos, uint32_t needed) {
@@ -849,11 +849,8 @@ class KafkaDecoder final : public Decoder {
   bool junk_[2] = {false, false};  // resync caused by junk (not by a gap)
   uint64_t resync_bytes_[2] = {0, 0};  // bytes passed over by the current resynchronization
   std::optional<int32_t> last_request_correlation_id_;
-  // The request side's resynchronization holds an undecided candidate: the
-  // response side asks for it to be looked at again (waits_for_peer).
-  bool requests_undecided_ = false;
   bool asked_for_requests_ = false;  // the response side asked; its next feed goes on
-  Undecided undecided_;
+  Undecided undecided_;  // the request side's, while its resynchronization holds one
   size_t scanned_[2] = {0, 0};     // junk bytes at the tail's front known not to start a frame
   std::deque<Pending> pending_;             // requests awaiting responses, oldest first
 };

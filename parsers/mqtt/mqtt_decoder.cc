@@ -206,15 +206,8 @@ class MqttDecoder final : public Decoder {
   // Collects what a dry-run decode would emit, to validate resync candidates.
   struct ProbeSink final : MessageSink {
     bool failed = false;
-    MessageKind kind = MessageKind::kOneWay;
-    PairKey key;
-    void onMessage(Direction, Message&& m) override {
-      failed = m.fields.response_status == ResponseStatus::kParseFailed;
-      kind = m.kind;
-      key = m.key;
-    }
+    void onMessage(Direction, Message&& m) override { failed = m.fields.response_status == ResponseStatus::kParseFailed; }
   };
-
 
   struct Resync {
     size_t offset = 0;

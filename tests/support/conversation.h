@@ -28,67 +28,27 @@ struct Write {
 
 enum class Split { kWhole, kOneByte, kRandom };
 
-// Replays `writes` in order; each write is cut per `split` (random pieces of
-// 1..7 bytes from `seed`). Returns the records in output order.
-inline std::vector<l7::Record> runConversation(const l7::DecoderInfo& decoder, const std::vector<Write>& writes,
-                                               Split split = Split::kWhole, uint64_t seed = 1,
-                                               const l7h::ReplayOptions& options = {}) {
-  std::vector<l7::Record> records;
-  l7h::OrderedOutput output([&](const l7::Record& r) { records.push_back(r); });
-  uint64_t seen = 0;
-  l7h::ConnectionCounters counters;
-  l7h::FlowColumns flow;
-  flow.flow_id = 1;
-  flow.client.ip.bytes = {192, 0, 2, 1};
-  flow.client.port = 50000;
-  flow.server.ip.bytes = {192, 0, 2, 2};
-  flow.server.port = decoder.default_ports.empty() ? 9 : decoder.default_ports[0];
-  flow.decoder = &decoder;
-  l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
-  uint64_t offset[2] = {0, 0};
-  uint64_t state = seed;
-  auto next = [&]() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  };
-  for (const Write& w : writes) {
-    const int d = static_cast<int>(w.dir);
-    size_t pos = 0;
-    while (pos < w.bytes.size()) {
-      size_t n = w.bytes.size() - pos;
-      if (split == Split::kOneByte) n = 1;
-      if (split == Split::kRandom) n = std::min<size_t>(n, 1 + next() % 7);
-      conn.data(w.dir, offset[d], static_cast<uint32_t>(1000 + offset[d]), w.ts_us,
-                l7::asBytes(std::string_view(w.bytes).substr(pos, n)));
-      offset[d] += n;
-      pos += n;
-    }
-  }
-  conn.close();
-  output.releaseAll();
-  return records;
-}
-
-// Drives one connection of `decoder` by hand through the production path
-// (l7h::Connection): `script(conn)` places data, gaps and ends where a test
-// wants them (or `script(conn, counters)`, to look at the counters on the
-// way); the connection is then closed and its records kept in output order.
+// Drives one connection of `decoder` (192.0.2.1:50000 -> 192.0.2.2 on its
+// first default port) through the production path (l7h::Connection):
+// `script(conn)` places data, gaps and ends where a test wants them (or
+// `script(conn, counters)`, to look at the counters on the way); the
+// connection is then closed and its records kept in output order.
 struct ScriptedConnection {
   std::vector<l7::Record> records;
   l7h::ConnectionCounters counters;
 
   template <typename Script>
-  ScriptedConnection(const l7::DecoderInfo& decoder, Script script) {
+  ScriptedConnection(const l7::DecoderInfo& decoder, Script script, const l7h::ReplayOptions& options = {}) {
     l7h::OrderedOutput output([this](const l7::Record& r) { records.push_back(r); });
     uint64_t seen = 0;
     l7h::FlowColumns flow;
     flow.flow_id = 1;
-    flow.decoder = &decoder;
+    flow.client.ip.bytes = {192, 0, 2, 1};
+    flow.client.port = 50000;
+    flow.server.ip.bytes = {192, 0, 2, 2};
     flow.server.port = decoder.default_ports.empty() ? 9 : decoder.default_ports[0];
+    flow.decoder = &decoder;
     {
-      const l7h::ReplayOptions options;  // outlives conn, which keeps a reference
       l7h::Connection conn(flow, options, l7h::ConnectionOutput{&output, &seen, &counters});
       if constexpr (std::is_invocable_v<Script, l7h::Connection&, const l7h::ConnectionCounters&>) {
         script(conn, counters);
@@ -100,6 +60,38 @@ struct ScriptedConnection {
     output.releaseAll();
   }
 };
+
+// Replays `writes` in order; each write is cut per `split` (random pieces of
+// 1..7 bytes from `seed`). Returns the records in output order.
+inline std::vector<l7::Record> runConversation(const l7::DecoderInfo& decoder, const std::vector<Write>& writes,
+                                               Split split = Split::kWhole, uint64_t seed = 1,
+                                               const l7h::ReplayOptions& options = {}) {
+  uint64_t state = seed;
+  auto next = [&]() {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  auto feed = [&](l7h::Connection& conn) {
+    uint64_t offset[2] = {0, 0};
+    for (const Write& w : writes) {
+      const int d = static_cast<int>(w.dir);
+      size_t pos = 0;
+      while (pos < w.bytes.size()) {
+        size_t n = w.bytes.size() - pos;
+        if (split == Split::kOneByte) n = 1;
+        if (split == Split::kRandom) n = std::min<size_t>(n, 1 + next() % 7);
+        conn.data(w.dir, offset[d], static_cast<uint32_t>(1000 + offset[d]), w.ts_us,
+                  l7::asBytes(std::string_view(w.bytes).substr(pos, n)));
+        offset[d] += n;
+        pos += n;
+      }
+    }
+  };
+  return ScriptedConnection(decoder, feed, options).records;
+}
+
 
 // Replays TCP segments of one connection whose handshake the capture missed
 // (10.0.0.1:40000 -> 10.0.0.2:`server_port`) through the whole pipeline:

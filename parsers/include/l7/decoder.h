@@ -49,8 +49,10 @@
 // resynchronization's candidate waiting for its confirmation) can decode
 // them as if the stream ended there. Default: nothing.
 // onEof(dir, tail, sink): no more bytes will come for `dir`; `tail` is what
-// was never consumed (a truncated message). The decoder may emit a status-6
-// message for it.
+// was never consumed: a truncated message, or whole ones a decoder kept
+// undecided (a resynchronization's candidate, a tail that asked for its
+// peer). The decoder decodes what it can and may emit a status-6 message
+// for the rest.
 #pragma once
 
 #include <cstdint>
