@@ -135,25 +135,29 @@ class KafkaDecoder final : public Decoder {
   explicit KafkaDecoder(const DecoderLimits& limits) : limits_(limits) {}
 
   FeedResult feed(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
-    return feedFrames(dir, tail, sink, /*at_end=*/false);
+    const FeedResult r = feedFrames(dir, tail, sink, /*at_end=*/false);
+    if (dir == Direction::kToClient) {
+      const size_t left = tail.size() - r.consumed;
+      response_bytes_seen_ = left - static_cast<size_t>(std::min<uint64_t>(r.skip, left));
+    }
+    return r;
   }
 
   // `at_end`: no more bytes will follow `tail` (onEof), so candidates that
   // would need more are judged false, and responses no longer wait.
   FeedResult feedFrames(Direction dir, Bytes tail, MessageSink& sink, bool at_end) {
     const int d = static_cast<int>(dir);
-    if (dir == Direction::kToClient && requestsUndecided() && !asked_for_requests_ && !at_end) {
-      // The request side holds bytes a resynchronization has not decided
-      // on, and the requests these responses answer may be among them:
-      // decoded now, the responses would miss them. The session looks at
-      // the request side again (it may now hold a whole request behind a
-      // false candidate), then feeds these bytes again.
-      asked_for_requests_ = true;
+    if (dir == Direction::kToClient && !at_end && tail.size() > response_bytes_seen_ && requestsUndecided()) {
+      // New response bytes, while the request side holds bytes a
+      // resynchronization has not decided on, and the requests these
+      // responses answer may be among them: decoded now, the responses
+      // would miss them. The session looks at the request side again (it
+      // may now hold a whole request behind a false candidate), then feeds
+      // these bytes again, which are then not new.
       FeedResult ask;
       ask.waits_for_peer = true;
       return ask;
     }
-    if (dir == Direction::kToClient) asked_for_requests_ = false;
     size_t pos = 0;
     while (true) {
       const Bytes rest = tail.subspan(pos);
@@ -191,7 +195,7 @@ class KafkaDecoder final : public Decoder {
           return needMore(0, undecided_.needed);
         }
         const ScanResult scan = scanForFrame(dir, rest, resync_bytes_[d], at_end);
-        if (scan.skip > 0) undecided_ = {};
+        if (dir == Direction::kToServer && scan.skip > 0) undecided_ = {};  // the request side's only
         pos += scan.skip;
         resync_bytes_[d] += scan.skip;
         if (!scan.found && dir == Direction::kToServer && pos < tail.size()) {
@@ -265,6 +269,7 @@ class KafkaDecoder final : public Decoder {
     scanned_[d] = 0;
     resync_bytes_[d] = 0;
     if (dir == Direction::kToServer) undecided_ = {};
+    if (dir == Direction::kToClient) response_bytes_seen_ = 0;  // the session dropped the tail
   }
 
   // What a resynchronization held undecided before lost bytes is decided as
@@ -849,7 +854,11 @@ class KafkaDecoder final : public Decoder {
   bool junk_[2] = {false, false};  // resync caused by junk (not by a gap)
   uint64_t resync_bytes_[2] = {0, 0};  // bytes passed over by the current resynchronization
   std::optional<int32_t> last_request_correlation_id_;
-  bool asked_for_requests_ = false;  // the response side asked; its next feed goes on
+  // Response bytes already given to feed() and left in the tail: more than
+  // these are new (asking for the request side is once per new bytes, not
+  // again when the session feeds the same ones after the request side, or
+  // the rest after a message).
+  size_t response_bytes_seen_ = 0;
   Undecided undecided_;  // the request side's, while its resynchronization holds one
   size_t scanned_[2] = {0, 0};     // junk bytes at the tail's front known not to start a frame
   std::deque<Pending> pending_;             // requests awaiting responses, oldest first

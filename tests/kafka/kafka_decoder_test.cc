@@ -567,6 +567,30 @@ TEST(KafkaResync, AHugeFalseHeaderMustParseAsItsBeginning) {
   EXPECT_EQ(run.counters.skipped_bytes, 0u);
 }
 
+// The response side's own resynchronization (passing over the rest of an
+// answer lost at the join) does not forget the request side's undecided
+// candidate: the Fetch response still asks for the request side first.
+TEST(KafkaResync, ResponsesSkippingBytesKeepTheRequestSidesCandidate) {
+  W body;
+  body.nullStr().i16(1).i32(30000).arr(1).str("t").arr(1).i32(0).i32(1000);
+  const std::string decoy = request(0, 3, 2, false, body.str() + std::string(1000, 'r')).substr(0, 40);
+  const std::string fetch = fetchRequest(4, 3, "b", 1, 42);
+  const std::string lost_answer_rest(10, 'z');
+  const HandDriven run([&](l7h::Connection& conn) {
+    conn.gap(kC2S, 0);
+    conn.gap(kS2C, 0);
+    conn.data(kC2S, 0, 1, 10, asBytes(decoy));
+    conn.data(kS2C, 0, 1, 15, asBytes(lost_answer_rest));
+    conn.data(kC2S, decoy.size(), 1, 20, asBytes(fetch));
+    conn.data(kS2C, lost_answer_rest.size(), 1, 30, asBytes(fetchResponse(4, 3, "b", 1, 0, 0, "")));
+    EXPECT_EQ(conn.bufferedBytes(), 0u) << "decoded when the response came, not at the end";
+  });
+  const Record* f = findType(run.records, "Fetch");
+  ASSERT_NE(f, nullptr) << l7test::toJsonLines(run.records);
+  EXPECT_EQ(f->type, RecordType::kSession);
+  EXPECT_EQ(f->f.response_status, ResponseStatus::kOk);
+}
+
 // Resynchronizing responses: eight bytes inside an earlier answer that look
 // like a header for the awaited correlation id (a plausible size, then 256)
 // are not taken when the body behind them does not decode as that API's
