@@ -46,21 +46,24 @@ void Connection::data(l7::Direction dir, uint64_t stream_offset, uint32_t tcp_se
 
 void Connection::feedSide(l7::Direction dir, l7::Bytes view, bool from_tail) {
   Side& s = side(dir);
+  s.feeding = true;
   const uint8_t* const origin = view.data();
   l7::Bytes rest = view;
-  bool waits_for_peer = false;
+  bool woke_idle = false;
   // A decoder decodes every whole message it is given in one call; the loop
-  // only re-feeds when it consumed something and stopped early, and is
-  // bounded so a decoder that makes no progress cannot spin.
+  // only re-feeds when it consumed something and stopped early, or once
+  // after it woke its peer without progress (what it waited for may be
+  // decoded now), and is bounded so a decoder that makes no progress
+  // cannot spin.
   for (int round = 0; round < 64 && !rest.empty(); ++round) {
-    feeding_dir_ = dir;
-    feeding_base_ = s.tail_offset;
-    const l7::FeedResult r = decoder_->feed(dir, rest, *this);
+    const l7::FeedResult r = decoder_->feed(dir, rest, s.tail_offset, *this);
     if (r.consumed > rest.size()) {
       ++out_.counters->contract_violations;
       s.tail.clear();
       s.needed = 0;
       s.marks.clear();
+      s.holds_from = l7::kHoldsNothing;
+      s.feeding = false;
       decoder_->onGap(dir);
       return;
     }
@@ -70,11 +73,20 @@ void Connection::feedSide(l7::Direction dir, l7::Bytes view, bool from_tail) {
     s.skip = r.skip - skip_now;
     out_.counters->skipped_bytes += skip_now;
     s.needed = r.needed;
-    waits_for_peer = r.waits_for_peer;
+    s.holds_from = r.holds_from;
     rest = rest.subspan(r.consumed + skip_now);
     const bool progressed = r.consumed > 0 || skip_now > 0;
-    if (!progressed || s.needed > rest.size() || r.waits_for_peer) break;
+    if (r.wake_peer) {
+      wakePeer(dir);
+      if (!progressed) {
+        if (woke_idle) break;
+        woke_idle = true;
+        continue;
+      }
+    }
+    if (!progressed || s.needed > rest.size()) break;
   }
+  s.feeding = false;
   // Keep the unconsumed remainder (a copy only if it is not already the tail).
   if (from_tail) {
     s.tail.erase(s.tail.begin(), s.tail.begin() + (rest.data() - origin));
@@ -88,30 +100,29 @@ void Connection::feedSide(l7::Direction dir, l7::Bytes view, bool from_tail) {
     s.tail_offset += s.tail.size();
     s.tail.clear();
     s.needed = 0;
+    s.holds_from = l7::kHoldsNothing;
     decoder_->onGap(dir);
   }
   pruneMarks(s);
   if (!orphans_.empty()) releaseOrphans(/*all=*/false);
-  if (waits_for_peer && !s.tail.empty()) feedPeerFirst(dir);
 }
 
-void Connection::feedPeerFirst(l7::Direction dir) {
-  if (feeding_peer_first_) return;  // asked again within the round: the tail waits for more data
-  feeding_peer_first_ = true;
-  const l7::Direction peer_dir = l7::reverse(dir);
-  Side& peer = side(peer_dir);
-  // The peer's tail, even if shorter than its decoder asked for, then this
-  // side's again.
-  if (!peer.ended && !peer.tail.empty()) feedSide(peer_dir, l7::Bytes(peer.tail), /*from_tail=*/true);
-  Side& s = side(dir);
-  if (!s.ended && !s.tail.empty()) feedSide(dir, l7::Bytes(s.tail), /*from_tail=*/true);
-  feeding_peer_first_ = false;
+void Connection::wakePeer(l7::Direction dir) {
+  // A side already being fed (the one that woke this one) is not fed again
+  // from inside: its own loop goes on when this returns.
+  Side& peer = side(l7::reverse(dir));
+  if (peer.feeding || peer.ended || peer.tail.empty()) return;
+  // Even if shorter than the peer asked for: what it waited for was state.
+  feedSide(l7::reverse(dir), l7::Bytes(peer.tail), /*from_tail=*/true);
 }
 
 void Connection::pruneMarks(Side& s) {
-  while (s.marks.size() >= 2 && s.marks[1].stream_offset <= s.tail_offset) s.marks.pop_front();
-  if (s.tail.empty() && s.marks.size() == 1 && s.marks.front().stream_offset < s.tail_offset &&
-      s.skip == 0) {
+  // Marks are kept from the one that places the oldest byte still wanted:
+  // the tail's first, or the first of a message the decoder holds open.
+  const uint64_t keep_from = std::min(s.tail_offset, s.holds_from);
+  while (s.marks.size() >= 2 && s.marks[1].stream_offset <= keep_from) s.marks.pop_front();
+  if (s.tail.empty() && s.holds_from == l7::kHoldsNothing && s.marks.size() == 1 &&
+      s.marks.front().stream_offset < s.tail_offset && s.skip == 0) {
     // Nothing buffered: the mark is only needed again for bytes that carry a
     // new mark of their own.
     s.marks.clear();
@@ -127,15 +138,14 @@ void Connection::gap(l7::Direction dir, uint64_t missing) {
     s.tail_offset += missing;
     return;
   }
-  if (!s.tail.empty()) {
-    feeding_dir_ = dir;
-    feeding_base_ = s.tail_offset;
-    decoder_->beforeGap(dir, l7::Bytes(s.tail), *this);
+  if (!s.tail.empty() || s.holds_from != l7::kHoldsNothing) {
+    decoder_->beforeGap(dir, l7::Bytes(s.tail), s.tail_offset, *this);
   }
   s.tail_offset += s.tail.size() + missing;
   s.tail.clear();
   s.needed = 0;
   s.skip = 0;
+  s.holds_from = l7::kHoldsNothing;
   s.marks.clear();
   decoder_->onGap(dir);
   if (!orphans_.empty()) releaseOrphans(/*all=*/false);
@@ -144,11 +154,10 @@ void Connection::gap(l7::Direction dir, uint64_t missing) {
 void Connection::endOfStream(l7::Direction dir) {
   Side& s = side(dir);
   if (s.ended) return;
-  feeding_dir_ = dir;
-  feeding_base_ = s.tail_offset;
-  decoder_->onEof(dir, l7::Bytes(s.tail), *this);
+  decoder_->onEof(dir, l7::Bytes(s.tail), s.tail_offset, *this);
   s.tail_offset += s.tail.size();
   s.tail.clear();
+  s.holds_from = l7::kHoldsNothing;
   s.marks.clear();
   s.ended = true;
   if (!orphans_.empty()) releaseOrphans(/*all=*/false);
@@ -186,8 +195,7 @@ void Connection::emit(RecordSortKey key, l7::Record&& record) {
 void Connection::onMessage(l7::Direction dir, l7::Message&& msg) {
   ++out_.counters->messages;
   if (msg.fields.response_status == l7::ResponseStatus::kParseFailed) ++out_.counters->parse_failures;
-  const uint64_t at = (dir == feeding_dir_ ? feeding_base_ : side(dir).tail_offset) + msg.offset;
-  const MessagePlacement where = place(dir, at);
+  const MessagePlacement where = place(dir, msg.pos);
   const l7::MessageKind kind = msg.kind;
   const l7::PairKey key = msg.key;
   if (kind == l7::MessageKind::kRequest) {
@@ -197,6 +205,7 @@ void Connection::onMessage(l7::Direction dir, l7::Message&& msg) {
     const uint64_t order = sort_key.seen_order;
     Pending& pending = pending_.try_emplace(order).first->second;
     pending.key = key;
+    pending.context = msg.context;
     pending.sort_key = sort_key;
     recordFromMessage(flow_, where, std::move(msg), pending.record);
     if (!orphans_.empty() && pairWithOrphan(dir, key, pending.record)) {
@@ -242,7 +251,7 @@ void Connection::onMessage(l7::Direction dir, l7::Message&& msg) {
       continue;
     }
     auto done = pending_.extract(it);
-    mergeResponse(done.mapped().record, std::move(record));
+    merge(done.mapped().record, std::move(record));
     emit(done.mapped().sort_key, std::move(done.mapped().record));
     return;
   }
@@ -267,7 +276,7 @@ bool Connection::pairWithOrphan(l7::Direction request_dir, const l7::PairKey& ke
   for (auto it = orphans_.begin(); it != orphans_.end(); ++it) {
     if (it->dir == request_dir || !(it->key == key) || it->record.start_time_us < request.start_time_us) continue;
     if (request.start_time_us + options_.session_timeout_us < it->record.start_time_us) continue;
-    mergeResponse(request, std::move(it->record));
+    merge(request, std::move(it->record));
     orphans_.erase(it);
     return true;
   }
@@ -302,6 +311,22 @@ void Connection::flushPending(uint64_t order, l7::ResponseStatus override_status
   emit(p.sort_key, std::move(p.record));
 }
 
+void Connection::merge(l7::Record& request, l7::Record&& response) const {
+  if (flow_.decoder != nullptr && flow_.decoder->merge != nullptr) {
+    flow_.decoder->merge(request, std::move(response));
+  } else {
+    mergeResponse(request, std::move(response));
+  }
+}
+
+std::optional<uint64_t> Connection::pendingContext(const l7::PairKey& key) const {
+  const auto waiting = by_key_.find(key);
+  if (waiting == by_key_.end() || waiting->second.empty()) return std::nullopt;
+  const auto it = pending_.find(waiting->second.front());
+  if (it == pending_.end()) return std::nullopt;
+  return it->second.context;
+}
+
 bool Connection::expiredAt(const Pending& p, int64_t now_us) const {
   return p.record.start_time_us + options_.session_timeout_us < now_us;
 }
@@ -331,7 +356,8 @@ int64_t Connection::earliestOpenStart() const {
   for (const auto& [order, p] : pending_) earliest = std::min(earliest, p.record.start_time_us);
   for (const Orphan& o : orphans_) earliest = std::min(earliest, o.record.start_time_us);
   for (const Side& s : sides_) {
-    if (!s.tail.empty() && !s.marks.empty()) earliest = std::min(earliest, s.marks.front().ts_us);
+    const bool holds = !s.tail.empty() || s.holds_from != l7::kHoldsNothing;
+    if (holds && !s.marks.empty()) earliest = std::min(earliest, s.marks.front().ts_us);
   }
   return earliest;
 }

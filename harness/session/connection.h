@@ -8,8 +8,9 @@
 // the packet (zero copy); only an unconsumed remainder is copied. A tail is
 // never allowed past limits.max_buffered_bytes: a decoder that asks for more
 // has broken its contract, and the bytes are dropped as a gap (counted).
-// A side whose decoder asks for its peer first (FeedResult::waits_for_peer)
-// has the peer's tail fed at once, then its own again.
+// A decoder that learned state its peer's held bytes wait for
+// (FeedResult::wake_peer) has the peer's tail fed at once; marks stay
+// for messages a decoder holds open (FeedResult::holds_from).
 //
 // Pairing: pending requests wait under their PairKey (FIFO per key). A
 // response completes the oldest request with its key; with none it becomes
@@ -43,6 +44,10 @@ struct ConnectionCounters {
   uint64_t pending_evicted = 0;
   uint64_t contract_violations = 0;  // decoder asked for more than the cap, or over-consumed
   uint64_t skipped_bytes = 0;
+  // Connections whose client was named by the port, or by who spoke first
+  // (ClientRule), rather than by a handshake or a probe.
+  uint64_t client_by_port = 0;
+  uint64_t client_by_first_speaker = 0;
 };
 
 // Shared by all connections of one replay: where records go and the global
@@ -82,6 +87,7 @@ class Connection final : public l7::MessageSink {
   const FlowColumns& flow() const { return flow_; }
 
   void onMessage(l7::Direction dir, l7::Message&& msg) override;
+  std::optional<uint64_t> pendingContext(const l7::PairKey& key) const override;
 
  private:
   // Where a run of buffered bytes came from, to place messages in time.
@@ -95,25 +101,29 @@ class Connection final : public l7::MessageSink {
     uint64_t tail_offset = 0;    // stream offset of tail[0] (or of the next byte when empty)
     uint32_t needed = 0;         // decoder's minimum tail size before the next feed
     uint64_t skip = 0;           // bytes still to drop unseen (oversized frame)
+    uint64_t holds_from = l7::kHoldsNothing;  // first byte of the oldest message held open
     std::deque<Mark> marks;      // ascending stream offsets
     bool started = false;
     bool ended = false;
+    bool feeding = false;        // its feed loop is under way (a wake must not re-enter it)
   };
   struct Pending {
     l7::PairKey key;
+    uint64_t context = 0;
     l7::Record record;
     RecordSortKey sort_key;
   };
   struct PairKeyHash {
     size_t operator()(const l7::PairKey& k) const noexcept {
-      return std::hash<uint64_t>()(k.id * 0x9E3779B97F4A7C15ull ^ k.lane);
+      return std::hash<uint64_t>()((k.id * 0x9E3779B97F4A7C15ull ^ k.id2) * 0xC2B2AE3D27D4EB4Full ^ k.lane);
     }
   };
 
   Side& side(l7::Direction d) { return sides_[static_cast<int>(d)]; }
   void feedSide(l7::Direction dir, l7::Bytes view, bool from_tail);
-  // `dir` asked for its peer first: feed the peer's tail now, then `dir` again.
-  void feedPeerFirst(l7::Direction dir);
+  // `dir` learned state the peer's held bytes need: feed them now.
+  void wakePeer(l7::Direction dir);
+  void merge(l7::Record& request, l7::Record&& response) const;
   void pruneMarks(Side& s);
   MessagePlacement place(l7::Direction dir, uint64_t stream_offset) const;
   void emit(RecordSortKey key, l7::Record&& record);
@@ -126,11 +136,6 @@ class Connection final : public l7::MessageSink {
   ConnectionOutput out_;
   std::unique_ptr<l7::Decoder> decoder_;
   Side sides_[2];
-  // The session feeds one direction at a time; this is the stream offset of
-  // the span currently given to the decoder, to place its messages.
-  l7::Direction feeding_dir_ = l7::Direction::kToServer;
-  bool feeding_peer_first_ = false;  // one round at a time: asked again within it, a tail waits for data
-  uint64_t feeding_base_ = 0;
   // Pending requests by first-seen order (oldest first) and by key.
   std::map<uint64_t, Pending> pending_;
   // Responses that found no request while the other direction still held

@@ -8,9 +8,15 @@
 
 #include "capture/stream_events.h"
 #include "l7/decoder.h"
+#include "l7/merge.h"
 #include "l7/record.h"
 
 namespace l7h {
+
+// How the session told which side is the client (the SYN sender, a probe
+// that knows requests from answers, the protocol's well-known port, or, for
+// protocols whose two sides open alike, whoever spoke first).
+enum class ClientRule : uint8_t { kHandshake, kProbe, kPort, kFirstSpeaker };
 
 // The connection columns every record of one TCP connection shares.
 struct FlowColumns {
@@ -18,6 +24,7 @@ struct FlowColumns {
   Endpoint client;
   Endpoint server;
   const l7::DecoderInfo* decoder = nullptr;
+  ClientRule client_rule = ClientRule::kHandshake;
   // Text of the two addresses, made once per connection (not per record).
   std::string client_ip_text;
   std::string server_ip_text;
@@ -41,12 +48,8 @@ inline l7::Record recordFromMessage(const FlowColumns& flow, const MessagePlacem
   return r;
 }
 
-// Completes `request` (a type 0 record) with `response` (a type 1 record).
-// Request-side columns come from the request; response_status, code,
-// exception, result, x_request_id_1, response_length, captured response
-// bytes, resp_tcp_seq and end_time from the response; other strings from the
-// request when non-empty, else from the response; trace ids are the distinct
-// union, request first; attributes the union, request first.
-void mergeResponse(l7::Record& request, l7::Record&& response);
+// The default merge of a request and its response (l7/merge.h); a decoder
+// may supply its own (DecoderInfo::merge).
+using l7::mergeResponse;
 
 }  // namespace l7h

@@ -46,6 +46,8 @@ void fillStats(ReplayStats& s, const CaptureStats& c, const SessionBuilder& b) {
   s.records = counters.records;
   s.timeouts = counters.timeouts;
   s.pending_evicted = counters.pending_evicted;
+  s.clients_by_port = counters.client_by_port;
+  s.clients_by_first_speaker = counters.client_by_first_speaker;
   s.messages_per_protocol = b.messagesPerProtocol();
 }
 

@@ -43,6 +43,8 @@ void ReplayStats::add(const ReplayStats& o) {
   records += o.records;
   pending_evicted += o.pending_evicted;
   timeouts += o.timeouts;
+  clients_by_port += o.clients_by_port;
+  clients_by_first_speaker += o.clients_by_first_speaker;
   for (const auto& entry : o.messages_per_protocol) {
     auto it = std::find_if(messages_per_protocol.begin(), messages_per_protocol.end(),
                            [&](const auto& p) { return p.first == entry.first; });
@@ -72,6 +74,8 @@ void ReplayStats::print(FILE* out) const {
   line("malformed packets", bad_packets);
   std::fprintf(out, "  %-28s %" PRIu64 "\n", "connections", connections);
   line("unclassified connections", unclassified_connections);
+  line("client named by port", clients_by_port);
+  line("client named by first word", clients_by_first_speaker);
   always("evicted connections", evicted_connections);
   line("retransmitted bytes", retransmitted_bytes);
   line("overlapping segments", overlapping_segments);

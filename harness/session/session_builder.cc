@@ -173,6 +173,22 @@ bool SessionBuilder::decideByProbe(ConnState& st, int probed_side, bool& need_mo
       continue;
     }
     if (v == l7::ProbeVerdict::kNo) continue;
+    const bool serves0 = hasPort(d, st.info.side[0].port);
+    const bool serves1 = hasPort(d, st.info.side[1].port);
+    const int port_client_side = serves0 == serves1 ? -1 : (serves0 ? 1 : 0);
+    if (v == l7::ProbeVerdict::kEitherSide) {
+      // Both sides open alike: the SYN sender is the client, else the side
+      // not on the well-known port, else whoever spoke first.
+      st.aligned_side = probed_side;
+      if (st.info.handshake_seen) {
+        start(st, &d, 0, ClientRule::kHandshake);
+      } else if (port_client_side >= 0) {
+        start(st, &d, port_client_side, ClientRule::kPort);
+      } else {
+        start(st, &d, st.first_held_side < 0 ? probed_side : st.first_held_side, ClientRule::kFirstSpeaker);
+      }
+      return true;
+    }
     int sender_is_client_side = v == l7::ProbeVerdict::kFromClient ? probed_side : 1 - probed_side;
     // With a handshake the client is known; a probe that disagrees is not
     // this protocol (or not a message start), so keep looking.
@@ -183,18 +199,17 @@ bool SessionBuilder::decideByProbe(ConnState& st, int probed_side, bool& need_mo
     // exactly one side is on the protocol's well-known port, that side
     // serves, as Wireshark's dissectors assume; the bytes the probe looked
     // at are then not what it took them for, so no side counts as aligned.
-    const bool serves0 = hasPort(d, st.info.side[0].port);
-    const bool serves1 = hasPort(d, st.info.side[1].port);
-    const int port_client_side = serves0 == serves1 ? -1 : (serves0 ? 1 : 0);
+    ClientRule rule = st.info.handshake_seen ? ClientRule::kHandshake : ClientRule::kProbe;
     if (!st.info.handshake_seen && port_client_side >= 0 && port_client_side != sender_is_client_side) {
       sender_is_client_side = port_client_side;
       st.aligned_side = -1;
+      rule = ClientRule::kPort;
     } else {
       // The probe saw a message start at the first byte of this side: the
       // decoder need not resynchronize there even if the capture joined late.
       st.aligned_side = probed_side;
     }
-    start(st, &d, sender_is_client_side);
+    start(st, &d, sender_is_client_side, rule);
     return true;
   }
   return false;
@@ -211,7 +226,7 @@ bool SessionBuilder::decideByPort(ConnState& st) {
       else if (hasPort(*forced_, port1)) client = 0;
       else client = port0 < port1 ? 1 : 0;
     }
-    start(st, forced_, client);
+    start(st, forced_, client, st.info.handshake_seen ? ClientRule::kHandshake : ClientRule::kPort);
     return true;
   }
   for (const l7::DecoderInfo& d : l7::allDecoders()) {
@@ -225,13 +240,13 @@ bool SessionBuilder::decideByPort(ConnState& st) {
     } else {
       client = serves1 ? 0 : 1;
     }
-    start(st, &d, client);
+    start(st, &d, client, st.info.handshake_seen ? ClientRule::kHandshake : ClientRule::kPort);
     return true;
   }
   return false;
 }
 
-void SessionBuilder::start(ConnState& st, const l7::DecoderInfo* decoder, int client_side) {
+void SessionBuilder::start(ConnState& st, const l7::DecoderInfo* decoder, int client_side, ClientRule rule) {
   st.decided = true;
   st.client_side = client_side;
   FlowColumns flow;
@@ -239,9 +254,13 @@ void SessionBuilder::start(ConnState& st, const l7::DecoderInfo* decoder, int cl
   flow.client = st.info.side[client_side];
   flow.server = st.info.side[1 - client_side];
   flow.decoder = decoder;
+  flow.client_rule = rule;
+  ConnectionCounters& counters = per_protocol_[decoder];
+  if (rule == ClientRule::kPort) ++counters.client_by_port;
+  if (rule == ClientRule::kFirstSpeaker) ++counters.client_by_first_speaker;
   flow.client_ip_text = flow.client.ip.toString();
   flow.server_ip_text = flow.server.ip.toString();
-  ConnectionOutput out{&output_, &seen_counter_, &per_protocol_[decoder]};
+  ConnectionOutput out{&output_, &seen_counter_, &counters};
   st.conn = std::make_unique<Connection>(flow, options_, out);
   if (!st.info.handshake_seen) {
     // Joined mid-stream: the decoder must resynchronize, except on a side
@@ -297,6 +316,8 @@ ConnectionCounters SessionBuilder::counters() const {
     sum.pending_evicted += c.pending_evicted;
     sum.contract_violations += c.contract_violations;
     sum.skipped_bytes += c.skipped_bytes;
+    sum.client_by_port += c.client_by_port;
+    sum.client_by_first_speaker += c.client_by_first_speaker;
   }
   return sum;
 }

@@ -5,7 +5,9 @@
 // Recognition, per connection, from the first bytes seen on either side:
 //   1. the TCP handshake, when seen, fixes the client (the SYN sender);
 //   2. the registry's probes, in registry order, name the protocol and, when
-//      there was no handshake, which side is the client;
+//      there was no handshake, which side is the client; a protocol whose
+//      two sides open alike (ProbeVerdict::kEitherSide) has its client
+//      named by the port rule below, else by who spoke first;
 //   3. otherwise a side whose port is a protocol's well-known port is the
 //      server of that protocol;
 //   4. otherwise the connection is left unclassified (counted, no records).
@@ -87,7 +89,7 @@ class SessionBuilder final : public StreamSink {
   bool decideByProbe(ConnState& st, int side, bool& need_more);
   static void dropHeld(ConnState& st);
   bool decideByPort(ConnState& st);
-  void start(ConnState& st, const l7::DecoderInfo* decoder, int client_side);
+  void start(ConnState& st, const l7::DecoderInfo* decoder, int client_side, ClientRule rule);
   l7::Direction directionOf(const ConnState& st, int side) const {
     return side == st.client_side ? l7::Direction::kToServer : l7::Direction::kToClient;
   }

@@ -134,11 +134,16 @@ class KafkaDecoder final : public Decoder {
  public:
   explicit KafkaDecoder(const DecoderLimits& limits) : limits_(limits) {}
 
-  FeedResult feed(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
-    const FeedResult r = feedFrames(dir, tail, sink, /*at_end=*/false);
+  FeedResult feed(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) noexcept override {
+    base_ = tail_pos;
+    FeedResult r = feedFrames(dir, tail, sink, /*at_end=*/false);
     if (dir == Direction::kToClient) {
       const size_t left = tail.size() - r.consumed;
       response_bytes_seen_ = left - static_cast<size_t>(std::min<uint64_t>(r.skip, left));
+    } else if (responses_wait_) {
+      // The response side waited for this look at the requests: wake it.
+      responses_wait_ = false;
+      r.wake_peer = true;
     }
     return r;
   }
@@ -155,7 +160,8 @@ class KafkaDecoder final : public Decoder {
       // may now hold a whole request behind a false candidate), then feeds
       // these bytes again, which are then not new.
       FeedResult ask;
-      ask.waits_for_peer = true;
+      ask.wake_peer = true;
+      responses_wait_ = true;
       return ask;
     }
     size_t pos = 0;
@@ -276,15 +282,17 @@ class KafkaDecoder final : public Decoder {
   // at the end of the stream: a response waiting for the next frame to
   // confirm it (lost now) is taken on what it has, requests behind a
   // candidate are found. A frame cut by the gap stays lost, silently.
-  void beforeGap(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
+  void beforeGap(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) noexcept override {
     if (!resync_[static_cast<int>(dir)] || junk_[static_cast<int>(dir)]) return;
+    base_ = tail_pos;
     if (dir == Direction::kToServer) undecided_ = {};
     feedFrames(dir, tail, sink, /*at_end=*/true);
   }
 
-  void onEof(Direction dir, Bytes whole_tail, MessageSink& sink) noexcept override {
+  void onEof(Direction dir, Bytes whole_tail, uint64_t tail_pos, MessageSink& sink) noexcept override {
     const int d = static_cast<int>(dir);
     if (whole_tail.empty()) return;
+    base_ = tail_pos;
     // The tail may hold whole frames: responses that waited for requests, or
     // what a resynchronization kept while a candidate was undecided.
     if (dir == Direction::kToServer) undecided_ = {};
@@ -338,7 +346,7 @@ class KafkaDecoder final : public Decoder {
   static constexpr size_t kMaxOpenBehind = 32;
 
   // The request side's resynchronization holds an undecided candidate: the
-  // response side asks for it to be looked at again (waits_for_peer).
+  // response side asks for it to be looked at again (FeedResult::wake_peer).
   bool requestsUndecided() const {
     const int d = static_cast<int>(Direction::kToServer);
     return resync_[d] && !junk_[d] && undecided_.tail_size != SIZE_MAX;
@@ -589,7 +597,7 @@ class KafkaDecoder final : public Decoder {
                    const std::optional<HeaderFields>& header, std::string_view reason) {
     Message m;
     m.kind = MessageKind::kOneWay;
-    m.offset = static_cast<uint32_t>(offset);
+    m.pos = base_ + offset;
     m.wire_size = wire_size;
     if (header) fillHeader(m.fields, *header, dir);
     m.fields.response_status = ResponseStatus::kParseFailed;
@@ -625,7 +633,7 @@ class KafkaDecoder final : public Decoder {
     Message m;
     m.kind = pairs ? MessageKind::kRequest : MessageKind::kOneWay;
     if (pairs) m.key = PairKey{0, static_cast<uint32_t>(h.correlation_id)};
-    m.offset = static_cast<uint32_t>(offset);
+    m.pos = base_ + offset;
     m.wire_size = wire_size;
     fillHeader(m.fields, h, dir);
     m.fields.response_status = ResponseStatus::kParseFailed;
@@ -649,7 +657,7 @@ class KafkaDecoder final : public Decoder {
     Message m;
     m.kind = MessageKind::kResponse;
     m.key = PairKey{0, static_cast<uint32_t>(h.correlation_id)};
-    m.offset = static_cast<uint32_t>(offset);
+    m.pos = base_ + offset;
     m.wire_size = wire_size;
     fillHeader(m.fields, h, dir);
     m.fields.response_status = ResponseStatus::kParseFailed;
@@ -741,7 +749,7 @@ class KafkaDecoder final : public Decoder {
     }
     m.kind = MessageKind::kRequest;
     m.key = PairKey{0, static_cast<uint32_t>(h.correlation_id)};
-    m.offset = static_cast<uint32_t>(offset);
+    m.pos = base_ + offset;
     m.wire_size = wire_size;
     fillHeader(f, h, dir);
     f.response_status = ResponseStatus::kUnknown;
@@ -774,7 +782,7 @@ class KafkaDecoder final : public Decoder {
     Message m;
     m.kind = MessageKind::kResponse;
     m.key = PairKey{0, static_cast<uint32_t>(h.correlation_id)};
-    m.offset = static_cast<uint32_t>(offset);
+    m.pos = base_ + offset;
     m.wire_size = wire_size;
     L7Fields& f = m.fields;
     fillHeader(f, h, dir);
@@ -797,7 +805,7 @@ class KafkaDecoder final : public Decoder {
       Message bad;
       bad.kind = MessageKind::kResponse;
       bad.key = m.key;
-      bad.offset = m.offset;
+      bad.pos = m.pos;
       bad.wire_size = wire_size;
       fillHeader(bad.fields, h, dir);
       bad.fields.response_status = ResponseStatus::kParseFailed;
@@ -859,6 +867,8 @@ class KafkaDecoder final : public Decoder {
   // again when the session feeds the same ones after the request side, or
   // the rest after a message).
   size_t response_bytes_seen_ = 0;
+  bool responses_wait_ = false;  // the response side asked for the requests to be looked at first
+  uint64_t base_ = 0;            // stream position of the span being decoded
   Undecided undecided_;  // the request side's, while its resynchronization holds one
   size_t scanned_[2] = {0, 0};     // junk bytes at the tail's front known not to start a frame
   std::deque<Pending> pending_;             // requests awaiting responses, oldest first

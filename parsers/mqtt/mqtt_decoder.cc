@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "l7/resync.h"
 #include "mqtt/mqtt_wire.h"
 
 namespace l7::mqtt {
@@ -88,17 +89,22 @@ bool skipProperties(ByteReader& r, uint32_t max_count) {
 
 class MqttDecoder final : public Decoder {
  public:
-  explicit MqttDecoder(const DecoderLimits& limits) : limits_(limits) {}
+  explicit MqttDecoder(const DecoderLimits& limits)
+      : limits_(limits), resync_{Resync(resyncRules(limits)), Resync(resyncRules(limits))} {}
 
-  FeedResult feed(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
+  FeedResult feed(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) noexcept override {
     const int d = static_cast<int>(dir);
+    base_ = tail_pos;
     size_t pos = 0;
     while (pos < tail.size()) {
-      if (resync_[d]) {
-        const Resync found = findResyncPoint(dir, tail.subspan(pos));
-        pos += found.offset;
-        if (found.wait) return FeedResult{static_cast<uint32_t>(pos), 0, 0};  // candidate kept, need more
-        if (resync_[d]) return FeedResult{static_cast<uint32_t>(pos), 0, 0};  // nothing plausible yet
+      if (resync_[d].active()) {
+        const Resync::Step step = resync_[d].find(Grammar(*this, dir), tail.subspan(pos), /*at_end=*/false);
+        pos += step.offset;
+        if (step.kind == Resync::Step::kWait) {
+          const uint64_t need = std::min<uint64_t>(step.need, limits_.max_buffered_bytes);
+          return FeedResult{static_cast<uint32_t>(pos), static_cast<uint32_t>(need), 0};
+        }
+        if (step.kind == Resync::Step::kNothing) break;
       }
       FixedHeader h;
       const Bytes rest = tail.subspan(pos);
@@ -106,7 +112,7 @@ class MqttDecoder final : public Decoder {
       if (hr == HeaderResult::kNeedMore) break;
       if (hr == HeaderResult::kInvalid) {
         emitFailure(dir, sink, pos, 1, "", "invalid fixed header");
-        resync_[d] = true;
+        resync_[d].start();
         ++pos;
         continue;
       }
@@ -135,30 +141,18 @@ class MqttDecoder final : public Decoder {
     return FeedResult{static_cast<uint32_t>(pos), 0, 0};
   }
 
-  void onGap(Direction dir) noexcept override {
-    const int d = static_cast<int>(dir);
-    resync_[d] = true;
-    wait_[d] = Wait{};
+  void onGap(Direction dir) noexcept override { resync_[static_cast<int>(dir)].start(); }
+
+  // Lost bytes follow: what a resynchronization held is decided as at the
+  // end of the stream; a packet cut by the gap is lost with it, silently.
+  void beforeGap(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) noexcept override {
+    decodeToEnd(dir, tail, tail_pos, sink);
   }
 
-  void onEof(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
-    const int d = static_cast<int>(dir);
-    size_t pos = 0;
-    if (resync_[d]) {
-      // Nothing more will come: a complete, valid last packet is accepted
-      // without the following header that resync normally waits for.
-      wait_[d] = Wait{};
-      const Resync found = findAtEnd(dir, tail);
-      if (resync_[d]) return;  // only the debris of a gap
-      pos = found.offset;
-    }
-    if (pos < tail.size()) {
-      // Offsets of what feed() emits are relative to the span it was given.
-      OffsetSink shifted(sink, static_cast<uint32_t>(pos));
-      pos += feed(dir, tail.subspan(pos), shifted).consumed;
-    }
-    wait_[d] = Wait{};
-    if (pos >= tail.size() || resync_[d]) return;
+  void onEof(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) noexcept override {
+    const size_t pos = decodeToEnd(dir, tail, tail_pos, sink);
+    if (pos >= tail.size() || resync_[static_cast<int>(dir)].active()) return;
+    base_ = tail_pos;
     FixedHeader h;
     const Bytes rest = tail.subspan(pos);
     const bool known = parseFixedHeader(rest, allowAuth(), h) == HeaderResult::kOk;
@@ -167,6 +161,10 @@ class MqttDecoder final : public Decoder {
   }
 
  private:
+  // A start is taken after a gap when two whole packets follow each other
+  // from it: random payload bytes pass one check often, a chain rarely.
+  static ResyncRules resyncRules(const DecoderLimits& limits) { return ResyncRules{2, limits.max_buffered_bytes}; }
+
   bool allowAuth() const { return level_ == 5 || level_ == 0; }
   bool v5() const { return level_ == 5; }
   // A CONNECT said 3.1 or 3.1.1. Rules only those versions have (fixed
@@ -193,73 +191,58 @@ class MqttDecoder final : public Decoder {
     }
   }
 
-  struct OffsetSink final : MessageSink {
-    OffsetSink(MessageSink& inner, uint32_t shift) : inner_(inner), shift_(shift) {}
-    void onMessage(Direction dir, Message&& m) override {
-      m.offset += shift_;
-      inner_.onMessage(dir, std::move(m));
-    }
-    MessageSink& inner_;
-    uint32_t shift_;
-  };
-
   // Collects what a dry-run decode would emit, to validate resync candidates.
   struct ProbeSink final : MessageSink {
     bool failed = false;
     void onMessage(Direction, Message&& m) override { failed = m.fields.response_status == ResponseStatus::kParseFailed; }
   };
 
-  struct Resync {
-    size_t offset = 0;
-    bool wait = false;  // a candidate at `offset` needs more bytes to be judged
-  };
-
-  // How many complete, valid packets (legal from this side, body decoding
-  // without error) follow each other from `i`; `end` is where the chain
-  // stops, `open` tells whether it stops at a valid but incomplete one, and
-  // then `need` is the data size at which it can be judged further.
-  struct Chain {
-    size_t packets = 0;
-    size_t end = 0;
-    bool open = false;
-    size_t need = 0;
-  };
-  Chain chainFrom(Direction dir, Bytes data, size_t i, size_t max_packets) {
-    Chain c;
-    c.end = i;
-    while (c.packets < max_packets && c.end < data.size()) {
-      FixedHeader h;
-      const Bytes at = data.subspan(c.end);
-      const HeaderResult r = parseFixedHeader(at, allowAuth(), h);
-      if (r == HeaderResult::kNeedMore) {
-        c.open = true;
-        break;
-      }
-      if (r != HeaderResult::kOk || !allowedFrom(h.type, dir) || v3SizeViolation(h) != nullptr ||
-          h.remaining > limits_.max_buffered_bytes)
-        break;
-      const uint64_t stop = c.end + uint64_t{h.header_size} + h.remaining;
-      if (stop > data.size()) {
-        // Incomplete: open, unless the part of the body already here is
-        // enough to show that it cannot be a valid packet.
-        if (!prefixRefutes(h, at.subspan(h.header_size))) {
-          c.open = true;
-          c.need = static_cast<size_t>(stop);
-        }
-        break;
-      }
-      ProbeSink probe;
-      decodePacket(dir, h, data.subspan(c.end + h.header_size, h.remaining), true, c.end, 0, probe, /*dry_run=*/true);
-      if (probe.failed) break;
-      ++c.packets;
-      c.end = static_cast<size_t>(stop);
+  // Nothing more comes before the end (or a gap): a resynchronization
+  // decides on what it holds, and whole packets are decoded. Returns where
+  // decoding stopped.
+  size_t decodeToEnd(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) {
+    const int d = static_cast<int>(dir);
+    size_t pos = 0;
+    if (resync_[d].active()) {
+      const Resync::Step step = resync_[d].find(Grammar(*this, dir), tail, /*at_end=*/true);
+      if (step.kind != Resync::Step::kFound) return tail.size();  // only the debris of a gap
+      pos = step.offset;
     }
-    // Ending exactly where the data ends, the next packet may still come.
-    if (c.end == data.size()) c.open = true;
-    // A header cut short, or a chain ending at the data's end: one byte more.
-    if (c.open && c.need == 0) c.need = data.size() + 1;
-    return c;
+    if (pos < tail.size()) pos += feed(dir, tail.subspan(pos), tail_pos + pos, sink).consumed;
+    return pos;
   }
+
+  // Bytes of a whole packet's body dry-run decoded when a resynchronization
+  // judges a start; a longer packet is judged by its header and the rules
+  // its first bytes can break, so that judging stays cheap per byte.
+  static constexpr size_t kGuessWindow = 512;
+
+  // MQTT's grammar for the resynchronization engine: a fixed header legal
+  // from this side, with a body that decodes (or, for a long packet, whose
+  // first bytes break no rule).
+  struct Grammar final : FrameGrammar {
+    Grammar(MqttDecoder& decoder, Direction dir) : self(decoder), dir(dir) {}
+    FrameGuess guess(Bytes data, size_t at) const noexcept override {
+      FixedHeader h;
+      const Bytes b = data.subspan(at);
+      const HeaderResult r = parseFixedHeader(b, self.allowAuth(), h);
+      if (r == HeaderResult::kNeedMore) return FrameGuess::needMore();
+      if (r != HeaderResult::kOk || !allowedFrom(h.type, dir) || self.v3SizeViolation(h) != nullptr ||
+          h.remaining > self.limits_.max_buffered_bytes)
+        return FrameGuess::no();
+      const uint64_t total = uint64_t{h.header_size} + h.remaining;
+      if (h.remaining <= kGuessWindow) {
+        if (total > b.size()) return prefixRefutes(h, b.subspan(h.header_size)) ? FrameGuess::no() : FrameGuess::frame(total);
+        ProbeSink probe;
+        self.decodePacket(dir, h, b.subspan(h.header_size, h.remaining), true, at, 0, probe, /*dry_run=*/true);
+        return probe.failed ? FrameGuess::no() : FrameGuess::frame(total);
+      }
+      const Bytes prefix = b.subspan(h.header_size, std::min<size_t>(b.size() - h.header_size, kGuessWindow));
+      return prefixRefutes(h, prefix) ? FrameGuess::no() : FrameGuess::frame(total);
+    }
+    MqttDecoder& self;
+    Direction dir;
+  };
 
   // Whether the first bytes of an incomplete packet's body already break
   // a rule decodePacket would refuse it for once whole (the same rules,
@@ -281,119 +264,10 @@ class MqttDecoder final : public Decoder {
     return prefix[2 + topic] == 0 && prefix[2 + topic + 1] == 0;
   }
 
-  // After a gap, a packet start is accepted when two complete, valid
-  // packets follow each other from it (random payload bytes pass one check
-  // often, a chain of them rarely). Starts whose chain is still open (one
-  // valid packet and the next arriving, or the first still arriving) are
-  // candidates: the earliest is waited for, the bytes before it consumed.
-  // A waited-for candidate is never given up for a later start: a large
-  // PUBLISH arriving a byte at a time offers its random payload a new end
-  // to match with each byte, and chains of three were found in 1.3 KB. A
-  // false candidate (the rest of a lost payload can claim more bytes than
-  // the capture still has) holds this side until its bytes have come or
-  // the stream ends; the session still pairs the other side's answers with
-  // the requests decoded later (harness/session/connection.h, "Pairing").
-  //
-  // The scan is incremental, so waiting costs no rescans: `wait_` keeps the
-  // starts still in question (at most kMaxOpen, relative to the tail's
-  // front, which is the earliest of them) and how far starts have been
-  // judged; a closed chain stays closed, and an open one is judged again
-  // only once the bytes it needs are there. Chains of two behind the
-  // candidate are kept too: one is accepted when the candidate before it
-  // closes, as a scan from the candidate would. With kMaxOpen starts kept,
-  // later ones are scanned only as those close (the earliest is always kept,
-  // so what would be accepted without the bound is accepted with it, later).
-  static constexpr size_t kMaxOpen = 32;
-  struct Wait {
-    size_t scanned = 0;  // starts before it are closed or listed in `open`
-    size_t due = SIZE_MAX;  // the smallest `need` of the open starts
-    struct Open {
-      size_t at, need;
-      size_t packets;  // complete packets of its chain (2: confirmed, need unused)
-    };
-    // At most kMaxOpen; a vector, so that a connection in sync (nearly all
-    // of them) holds no room for it.
-    std::vector<Open> open;
-  };
-
-  Resync findResyncPoint(Direction dir, Bytes data) {
-    const int d = static_cast<int>(dir);
-    Wait& w = wait_[d];
-    auto judge = [&](Wait::Open& e) {  // false: closed for good
-      const Chain c = chainFrom(dir, data, e.at, 2);
-      e.packets = c.packets;
-      e.need = c.packets >= 2 ? SIZE_MAX : c.need;
-      return c.packets >= 2 || c.open;
-    };
-    if (w.due <= data.size()) {
-      size_t kept = 0;
-      w.due = SIZE_MAX;
-      for (size_t k = 0; k < w.open.size(); ++k) {
-        Wait::Open e = w.open[k];
-        if (e.packets < 2 && e.need <= data.size() && !judge(e)) continue;
-        if (e.packets < 2) w.due = std::min(w.due, e.need);
-        w.open[kept++] = e;
-      }
-      w.open.resize(kept);
-    }
-    while (w.scanned < data.size() && w.open.size() < kMaxOpen) {
-      Wait::Open e{w.scanned++, 0, 0};
-      if (!judge(e)) continue;
-      if (w.open.empty() && e.packets >= 2) {  // nothing before it in question: accepted
-        resync_[d] = false;
-        w = Wait{};
-        return {e.at, false};
-      }
-      if (e.packets < 2) w.due = std::min(w.due, e.need);
-      w.open.push_back(e);
-    }
-    if (w.open.empty()) {  // nothing plausible: all of it is junk
-      const size_t all = w.scanned;
-      w = Wait{};
-      return {all, false};
-    }
-    if (w.open[0].packets >= 2) {  // the earliest in question is confirmed
-      const size_t accept = w.open[0].at;
-      resync_[d] = false;
-      w = Wait{};
-      return {accept, false};
-    }
-    // Wait at the earliest candidate; positions are kept relative to it.
-    const size_t front = w.open[0].at;
-    for (size_t k = 0; k < w.open.size(); ++k) {
-      w.open[k].at -= front;
-      if (w.open[k].packets < 2) w.open[k].need -= front;
-    }
-    w.scanned -= front;
-    if (w.due != SIZE_MAX) w.due -= front;
-    return {front, true};
-  }
-
-  // At the end of the stream nothing more will arrive: the start whose
-  // chain covers the rest exactly with the most packets wins.
-  Resync findAtEnd(Direction dir, Bytes data) {
-    constexpr size_t kEndScanLimit = 1 << 20;
-    size_t best = data.size();
-    size_t best_packets = 0;
-    for (size_t i = 0; i < data.size(); ++i) {
-      if (data.size() > kEndScanLimit && i > 0) break;
-      const Chain c = chainFrom(dir, data, i, SIZE_MAX);
-      if (c.packets > best_packets && c.end == data.size()) {
-        best = i;
-        best_packets = c.packets;
-      }
-    }
-    if (best_packets > 0) {
-      resync_[static_cast<int>(dir)] = false;
-      return {best, false};
-    }
-    return {data.size(), false};
-  }
-
   Message base(Direction dir, MessageKind kind, PacketType type, size_t offset, uint32_t wire, uint32_t remaining) const {
     Message m;
     m.kind = kind;
-    m.offset = static_cast<uint32_t>(offset);
+    m.pos = base_ + offset;
     m.wire_size = wire;
     m.fields.request_type = std::string(packetName(type));
     m.fields.version = std::string(versionName(level_));
@@ -408,7 +282,7 @@ class MqttDecoder final : public Decoder {
                    std::string_view why) const {
     Message m;
     m.kind = MessageKind::kOneWay;
-    m.offset = static_cast<uint32_t>(offset);
+    m.pos = base_ + offset;
     m.wire_size = wire;
     m.fields.request_type = std::string(type);
     m.fields.version = std::string(versionName(level_));
@@ -652,8 +526,8 @@ class MqttDecoder final : public Decoder {
   DecoderLimits limits_;
   uint8_t level_ = 0;  // 0 until a CONNECT is seen: parsed as 3.1.1
   std::string client_id_;
-  bool resync_[2] = {false, false};
-  Wait wait_[2];                      // the incremental resync scan per side
+  uint64_t base_ = 0;  // stream position of the span being decoded
+  Resync resync_[2];
 };
 
 std::unique_ptr<Decoder> createMqtt(const DecoderLimits& limits) { return std::make_unique<MqttDecoder>(limits); }

@@ -8,6 +8,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "l7/resync.h"
 #include "l7/tracectx.h"
 #include "nats/nats_wire.h"
 
@@ -90,15 +91,22 @@ class NatsDecoder final : public Decoder {
  public:
   NatsDecoder(const DecoderLimits& limits, const NatsLimits& nats) : limits_(limits), nats_(nats) {}
 
-  FeedResult feed(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
+  FeedResult feed(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) noexcept override {
     const std::string_view text = asText(tail);
     const int d = static_cast<int>(dir);
+    base_ = tail_pos;
     size_t pos = 0;
     while (pos < text.size()) {
-      if (resync_[d]) {
-        const size_t start = findResyncPoint(text.substr(pos), d);
-        pos += start;
-        if (resync_[d]) return consumed(pos);  // still looking: wait for more bytes
+      if (resync_[d].active()) {
+        // Junk before the first plausible line is dropped without a record:
+        // it is the remainder of what the gap cut, not malformed traffic.
+        const Resync::Step step = resync_[d].find(Grammar(limits_), tail.subspan(pos), /*at_end=*/false);
+        pos += step.offset;
+        if (step.kind == Resync::Step::kWait) {
+          const uint64_t need = std::min<uint64_t>(step.need, limits_.max_buffered_bytes);
+          return FeedResult{static_cast<uint32_t>(pos), static_cast<uint32_t>(need), 0};
+        }
+        if (step.kind == Resync::Step::kNothing) return consumed(pos);
         continue;
       }
       const std::string_view rest = text.substr(pos);
@@ -110,7 +118,7 @@ class NatsDecoder final : public Decoder {
         const size_t end = findLineEnd(rest, rest.size());
         const size_t drop = end == std::string_view::npos ? rest.size() : end + 1;
         emitFailure(dir, sink, pos, static_cast<uint32_t>(drop), "", "control line longer than the cap");
-        if (end == std::string_view::npos) resync_[d] = true;
+        if (end == std::string_view::npos) resync_[d].start();
         pos += drop;
         continue;
       }
@@ -133,10 +141,11 @@ class NatsDecoder final : public Decoder {
     return consumed(pos);
   }
 
-  void onGap(Direction dir) noexcept override { resync_[static_cast<int>(dir)] = true; }
+  void onGap(Direction dir) noexcept override { resync_[static_cast<int>(dir)].start(); }
 
-  void onEof(Direction dir, Bytes tail, MessageSink& sink) noexcept override {
-    if (tail.empty() || resync_[static_cast<int>(dir)]) return;
+  void onEof(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) noexcept override {
+    if (tail.empty() || resync_[static_cast<int>(dir)].active()) return;
+    base_ = tail_pos;
     // A message cut short by the end of the stream.
     const std::string_view text = asText(tail);
     const auto op = parseOp(text.substr(0, std::min(text.find_first_of(" \t\r\n"), text.size())));
@@ -153,27 +162,24 @@ class NatsDecoder final : public Decoder {
 
   static FeedResult consumed(size_t pos) { return FeedResult{static_cast<uint32_t>(pos), 0, 0}; }
 
-  // Returns the offset of the first plausible control line; leaves resync
-  // mode when one is found. Junk before it is dropped without a record: it
-  // is the remainder of what the gap cut, not malformed traffic.
-  size_t findResyncPoint(std::string_view text, int d) {
-    size_t candidate = 0;
-    while (candidate < text.size()) {
-      const std::string_view rest = text.substr(candidate);
-      const size_t lf = findLineEnd(rest, size_t{limits_.max_line_bytes} + 2);
+  // NATS's grammar for the resynchronization engine: a start is the
+  // beginning of a line (the first byte after a gap, or after a line end)
+  // holding a complete, valid control line; the line alone confirms it.
+  struct Grammar final : FrameGrammar {
+    explicit Grammar(const DecoderLimits& limits) : limits(limits) {}
+    FrameGuess guess(Bytes data, size_t at) const noexcept override {
+      if (at > 0 && data[at - 1] != '\n') return FrameGuess::no();
+      const std::string_view rest = asText(data.subspan(at));
+      const size_t lf = findLineEnd(rest, size_t{limits.max_line_bytes} + 2);
       if (lf == std::string_view::npos) {
-        // An incomplete line: wait for it if it may be an operation.
-        if (couldBeOpPrefix(rest) && rest.size() <= limits_.max_line_bytes) return candidate;
-        return text.size();
+        // An incomplete line: waited for if it may be an operation.
+        return couldBeOpPrefix(rest) && rest.size() <= limits.max_line_bytes ? FrameGuess::needMore()
+                                                                               : FrameGuess::no();
       }
-      if (plausibleLine(lineWithoutCr(rest, lf))) {
-        resync_[d] = false;
-        return candidate;
-      }
-      candidate += lf + 1;
+      return plausibleLine(lineWithoutCr(rest, lf)) ? FrameGuess::frame(lf + 1) : FrameGuess::no();
     }
-    return text.size();
-  }
+    const DecoderLimits& limits;
+  };
 
   void fillConnectionFields(L7Fields& f) const {
     f.version = version_;
@@ -183,7 +189,7 @@ class NatsDecoder final : public Decoder {
   Message makeMessage(Direction dir, MessageKind kind, size_t offset, size_t wire_size, Op op) const {
     Message m;
     m.kind = kind;
-    m.offset = static_cast<uint32_t>(offset);
+    m.pos = base_ + offset;
     m.wire_size = static_cast<uint32_t>(wire_size);
     m.fields.request_type = std::string(opName(op));
     m.fields.response_status = kind == MessageKind::kRequest ? ResponseStatus::kUnknown : ResponseStatus::kOk;
@@ -208,7 +214,7 @@ class NatsDecoder final : public Decoder {
                    std::string_view reason) const {
     Message m;
     m.kind = MessageKind::kOneWay;
-    m.offset = static_cast<uint32_t>(offset);
+    m.pos = base_ + offset;
     m.wire_size = wire_size;
     m.fields.request_type = std::string(request_type);
     m.fields.response_status = ResponseStatus::kParseFailed;
@@ -396,7 +402,9 @@ class NatsDecoder final : public Decoder {
   std::string server_name_;
   bool connect_seen_ = false;
   bool info_pending_ = false;
-  bool resync_[2] = {false, false};
+  uint64_t base_ = 0;  // stream position of the span being decoded
+  // A complete plausible control line confirms a start.
+  Resync resync_[2] = {Resync(ResyncRules{1, UINT32_MAX}), Resync(ResyncRules{1, UINT32_MAX})};
 };
 
 std::unique_ptr<Decoder> createNats(const DecoderLimits& limits) { return createNatsDecoder(limits); }

@@ -17,12 +17,12 @@ namespace {
 // bytes are skipped with FeedResult::skip via a declared length "BIG <n>\n".
 // "HOLD\n" from the client makes the decoder hold the client's later lines
 // back (it asks for more bytes than will come) until the server sends
-// "GO\n"; the server side then asks for its peer first
-// (FeedResult::waits_for_peer) before the lines after the GO. "ASK\n" from
-// the server makes it ask for its peer first every time.
+// "GO\n", which wakes the client side (FeedResult::wake_peer) before the
+// server's lines after the GO are decoded. "ASK\n" from the server wakes the
+// client side every time it is fed, and is kept until more data comes.
 class LineDecoder final : public l7::Decoder {
  public:
-  l7::FeedResult feed(l7::Direction dir, l7::Bytes tail, l7::MessageSink& sink) noexcept override {
+  l7::FeedResult feed(l7::Direction dir, l7::Bytes tail, uint64_t tail_pos, l7::MessageSink& sink) noexcept override {
     l7::FeedResult r;
     if (dir == l7::Direction::kToServer && holding_) {
       r.needed = 1000;
@@ -47,11 +47,11 @@ class LineDecoder final : public l7::Decoder {
       if (dir == l7::Direction::kToClient && (line == "GO" || line == "ASK")) {
         holding_ = holding_ && line != "GO";
         r.consumed = static_cast<uint32_t>(line == "GO" ? nl + 1 : pos);
-        r.waits_for_peer = true;
+        r.wake_peer = true;
         return r;
       }
       l7::Message m;
-      m.offset = static_cast<uint32_t>(pos);
+      m.pos = tail_pos + pos;
       m.wire_size = static_cast<uint32_t>(nl - pos + 1);
       if (line.rfind("BIG ", 0) == 0) {
         const uint64_t body = std::stoull(std::string(line.substr(4)));
@@ -84,9 +84,10 @@ class LineDecoder final : public l7::Decoder {
     }
   }
   void onGap(l7::Direction) noexcept override {}
-  void onEof(l7::Direction dir, l7::Bytes tail, l7::MessageSink& sink) noexcept override {
+  void onEof(l7::Direction dir, l7::Bytes tail, uint64_t tail_pos, l7::MessageSink& sink) noexcept override {
     if (tail.empty()) return;
     l7::Message m;
+    m.pos = tail_pos;
     m.wire_size = static_cast<uint32_t>(tail.size());
     m.fields.response_status = l7::ResponseStatus::kParseFailed;
     m.fields.response_exception = "truncated line";

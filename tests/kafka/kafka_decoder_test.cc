@@ -56,69 +56,65 @@ void PrintTo(const Seen& s, std::ostream* os) {
       << s.fields.request_resource << "}";
 }
 
-// Follows the feed()/onEof() contract of l7/decoder.h exactly: keeps the
-// unconsumed tail, honours `needed` and `skip`, and re-feeds after a skip
-// drained buffered bytes.
+// The Kafka decoder inside the production connection path (l7h::Connection),
+// with every Message it gives the session also kept as a Seen.
+thread_local std::vector<Seen>* g_seen = nullptr;
+thread_local DecoderLimits g_limits;
+
+class SpyDecoder final : public Decoder {
+ public:
+  explicit SpyDecoder(const DecoderLimits& limits) : inner_(kafkaDecoderInfo().create(limits)) {}
+  FeedResult feed(Direction dir, Bytes tail, uint64_t pos, MessageSink& sink) noexcept override {
+    Spy spy(sink);
+    const FeedResult r = inner_->feed(dir, tail, pos, spy);
+    EXPECT_LE(r.consumed, tail.size());
+    EXPECT_LE(r.needed, g_limits.max_buffered_bytes);
+    return r;
+  }
+  void onGap(Direction dir) noexcept override { inner_->onGap(dir); }
+  void beforeGap(Direction dir, Bytes tail, uint64_t pos, MessageSink& sink) noexcept override {
+    Spy spy(sink);
+    inner_->beforeGap(dir, tail, pos, spy);
+  }
+  void onEof(Direction dir, Bytes tail, uint64_t pos, MessageSink& sink) noexcept override {
+    Spy spy(sink);
+    inner_->onEof(dir, tail, pos, spy);
+  }
+
+ private:
+  struct Spy final : MessageSink {
+    explicit Spy(MessageSink& inner) : inner(inner) {}
+    void onMessage(Direction dir, Message&& m) override {
+      g_seen->push_back(Seen{dir, m.kind, m.key, m.pos, m.wire_size, m.fields});
+      inner.onMessage(dir, std::move(m));
+    }
+    std::optional<uint64_t> pendingContext(const PairKey& key) const override { return inner.pendingContext(key); }
+    MessageSink& inner;
+  };
+  std::unique_ptr<Decoder> inner_;
+};
+
+std::unique_ptr<Decoder> createSpy(const DecoderLimits& limits) { return std::make_unique<SpyDecoder>(limits); }
+
+const DecoderInfo& spyInfo() {
+  static const DecoderInfo info = [] {
+    DecoderInfo i = kafkaDecoderInfo();
+    i.create = createSpy;
+    return i;
+  }();
+  return info;
+}
+
+// The messages the decoder gives a real connection for `writes` cut per `split`.
 std::vector<Seen> drive(const std::vector<Write>& writes, Split split, uint64_t seed = 1,
                         const DecoderLimits& limits = {}) {
-  auto decoder = kafkaDecoderInfo().create(limits);
   std::vector<Seen> out;
-  struct Side {
-    std::string buf;
-    uint64_t base = 0;  // stream position of buf[0]
-    uint64_t skip = 0;
-    uint32_t needed = 0;
-  } sides[2];
-  struct Sink final : MessageSink {
-    std::vector<Seen>* out;
-    uint64_t base = 0;
-    void onMessage(Direction dir, Message&& m) override {
-      out->push_back(Seen{dir, m.kind, m.key, base + m.offset, m.wire_size, std::move(m.fields)});
-    }
-  } sink;
-  sink.out = &out;
-  uint64_t state = seed;
-  auto next = [&]() {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    return state >> 33;
-  };
-  auto feedSide = [&](Direction dir) {
-    Side& s = sides[static_cast<int>(dir)];
-    while (true) {
-      if (s.skip > 0) {
-        const size_t drop = static_cast<size_t>(std::min<uint64_t>(s.skip, s.buf.size()));
-        s.buf.erase(0, drop);
-        s.base += drop;
-        s.skip -= drop;
-      }
-      if (s.buf.empty() || s.skip > 0 || (s.needed > 0 && s.buf.size() < s.needed)) return;
-      sink.base = s.base;
-      const FeedResult r = decoder->feed(dir, asBytes(s.buf), sink);
-      EXPECT_LE(r.consumed, s.buf.size());
-      EXPECT_LE(r.needed, limits.max_buffered_bytes);
-      s.buf.erase(0, r.consumed);
-      s.base += r.consumed;
-      s.needed = r.needed;
-      s.skip = r.skip;
-      if (r.skip == 0 || s.buf.empty()) return;
-    }
-  };
-  for (const Write& w : writes) {
-    size_t pos = 0;
-    while (pos < w.bytes.size()) {
-      size_t n = w.bytes.size() - pos;
-      if (split == Split::kOneByte) n = 1;
-      if (split == Split::kRandom) n = std::min<size_t>(n, 1 + next() % 97);
-      sides[static_cast<int>(w.dir)].buf.append(w.bytes, pos, n);
-      pos += n;
-      feedSide(w.dir);
-    }
-  }
-  for (Direction dir : {kC2S, kS2C}) {
-    Side& s = sides[static_cast<int>(dir)];
-    sink.base = s.base;
-    if (s.skip == 0) decoder->onEof(dir, asBytes(s.buf), sink);
-  }
+  g_seen = &out;
+  g_limits = limits;
+  l7h::ReplayOptions options;
+  options.limits = limits;
+  runConversation(spyInfo(), writes, split, seed, options);
+  g_seen = nullptr;
   return out;
 }
 

@@ -1,0 +1,112 @@
+#include "l7/resync.h"
+
+#include <algorithm>
+
+namespace l7 {
+
+void Resync::start() {
+  active_ = true;
+  scanned_ = 0;
+  seen_size_ = 0;
+  due_ = UINT64_MAX;
+  open_.clear();
+}
+
+void Resync::stop() {
+  start();
+  active_ = false;
+  open_.shrink_to_fit();
+}
+
+Resync::Judged Resync::judge(const FrameGrammar& grammar, Bytes data, bool at_end, Open& e) const {
+  while (e.frames < rules_.confirm_frames && e.chain_end < data.size()) {
+    const FrameGuess g = grammar.guess(data, e.chain_end);
+    if (g.verdict == FrameGuess::kNo) return Judged::kFailed;
+    if (g.verdict == FrameGuess::kNeedMore) {
+      if (at_end) return Judged::kFailed;
+      e.need = std::max<uint64_t>(e.chain_end + g.need, data.size() + 1);
+      return e.need - e.at > rules_.max_hold_bytes ? Judged::kFailed : Judged::kOpen;
+    }
+    if (g.size == 0) return Judged::kFailed;
+    const uint64_t end = e.chain_end + g.size;
+    if (end > data.size()) {
+      if (at_end || end - e.at > rules_.max_hold_bytes) return Judged::kFailed;
+      e.need = end;
+      return Judged::kOpen;
+    }
+    e.chain_end = static_cast<size_t>(end);
+    ++e.frames;
+  }
+  if (e.frames >= rules_.confirm_frames) return Judged::kConfirmed;
+  // The chain ends exactly where the data does.
+  if (at_end) return e.frames > 0 ? Judged::kConfirmed : Judged::kFailed;
+  e.need = data.size() + 1;
+  return Judged::kOpen;
+}
+
+void Resync::rebase(size_t front) {
+  for (Open& e : open_) {
+    e.at -= front;
+    e.chain_end -= front;
+    if (e.need != 0) e.need -= front;
+  }
+  scanned_ -= front;
+  if (due_ != UINT64_MAX) due_ -= front;
+}
+
+Resync::Step Resync::find(const FrameGrammar& grammar, Bytes data, bool at_end) {
+  if (data.size() < seen_size_) {
+    // Not the data this search was on (the caller broke the contract): search again.
+    start();
+  }
+  seen_size_ = data.size();
+  // Starts in question whose data has come (or that the end decides).
+  if (at_end || due_ <= data.size()) {
+    due_ = UINT64_MAX;
+    size_t kept = 0;
+    for (Open e : open_) {
+      if (e.need != 0 && (at_end || e.need <= data.size())) {
+        const Judged j = judge(grammar, data, at_end, e);
+        if (j == Judged::kFailed) continue;
+        if (j == Judged::kConfirmed) e.need = 0;
+      }
+      if (e.need != 0) due_ = std::min(due_, e.need);
+      open_[kept++] = e;
+    }
+    open_.resize(kept);
+  }
+  // New starts, while there is room to keep them in question.
+  while (scanned_ < data.size() && open_.size() < kMaxOpen) {
+    if (!open_.empty() && open_.front().need == 0) break;  // the earliest is confirmed: nothing later matters
+    Open e{scanned_, scanned_, 0, 0};
+    ++scanned_;
+    const Judged j = judge(grammar, data, at_end, e);
+    if (j == Judged::kFailed) continue;
+    if (j == Judged::kConfirmed) e.need = 0;
+    if (e.need != 0) due_ = std::min(due_, e.need);
+    open_.push_back(e);
+  }
+  Step step;
+  if (open_.empty()) {  // the scan went through all of it
+    step.kind = Step::kNothing;
+    step.offset = data.size();
+    start();
+    return step;
+  }
+  const Open& first = open_.front();
+  if (first.need == 0) {
+    step.kind = Step::kFound;
+    step.offset = first.at;
+    stop();
+    return step;
+  }
+  step.kind = Step::kWait;
+  step.offset = first.at;
+  rebase(first.at);
+  seen_size_ = data.size() - step.offset;
+  // With room for more starts, every new byte is one to judge.
+  step.need = open_.size() < kMaxOpen ? std::min<uint64_t>(due_, seen_size_ + 1) : due_;
+  return step;
+}
+
+}  // namespace l7

@@ -1,0 +1,105 @@
+// The one resynchronization engine: finds where frames start again after
+// lost bytes or a mid-stream join. A protocol supplies only its grammar
+// (FrameGrammar: "could a frame start here, and how long is it"); the
+// engine owns the search, its bounds and its rules, so every decoder
+// recovers the same way.
+//
+// Rules. A start is confirmed by a chain of `confirm_frames` plausible
+// frames, each beginning where the one before ends, or, at the end of the
+// data (end of stream, or a gap that follows), by a chain of at least one
+// frame ending exactly there. The earliest start still in question is
+// waited for: a later confirmed chain is taken only once every earlier
+// start has failed (a large frame arriving slowly offers its payload many
+// false chains). A start is not waited for past `max_hold_bytes`.
+// Once a start is taken the decoder decodes every frame from it, so no frame
+// of the confirming chain is lost.
+//
+// Cost. Each position is judged once as a start; at most kMaxOpen starts
+// are kept in question (the scan pauses behind them); a start is judged
+// again only when the data reaches the size it asked for, and then only
+// the rest of its chain. With a grammar that reads a bounded prefix, work is
+// linear in the input and memory bounded, whatever the input.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "l7/byte_reader.h"
+
+namespace l7 {
+
+struct FrameGuess {
+  enum Verdict : uint8_t { kNo, kNeedMore, kFrame };
+  Verdict verdict = kNo;
+  uint64_t size = 0;  // kFrame: the frame's whole length
+  uint64_t need = 0;  // kNeedMore: bytes from the start needed to judge (0: one more)
+  static FrameGuess no() { return {}; }
+  static FrameGuess needMore(uint64_t need = 0) { return {kNeedMore, 0, need}; }
+  static FrameGuess frame(uint64_t size) { return {kFrame, size, 0}; }
+};
+
+// A protocol's grammar. guess() judges a frame start at data[at] (data[at-1]
+// may be read: line protocols start frames after a line end). It must read
+// a bounded prefix only, and must not change decoder state.
+class FrameGrammar {
+ public:
+  virtual FrameGuess guess(Bytes data, size_t at) const noexcept = 0;
+
+ protected:
+  ~FrameGrammar() = default;
+};
+
+struct ResyncRules {
+  uint32_t confirm_frames = 2;
+  // A start whose chain needs more bytes than this held is not waited for
+  // (the decoder's buffer cap, less what it keeps for its own reasons).
+  uint64_t max_hold_bytes = 4u << 20;
+};
+
+class Resync {
+ public:
+  static constexpr size_t kMaxOpen = 32;
+
+  struct Step {
+    enum Kind : uint8_t {
+      kFound,    // a frame starts at `offset`: resynchronized
+      kWait,     // the bytes before `offset` are passed over; a start there is in question
+      kNothing,  // no start in the data: all `offset` (= size) bytes are passed over
+    };
+    Kind kind = kNothing;
+    size_t offset = 0;
+    uint64_t need = 0;  // kWait: the data size (from `offset`) to wait for
+  };
+
+  explicit Resync(ResyncRules rules = {}) : rules_(rules) {}
+
+  bool active() const { return active_; }
+  // Lost framing: search from the next bytes.
+  void start();
+  // Framing is known (a probe aligned the side, or the decoder found it).
+  void stop();
+  // `data` begins where the last Step left it (after its offset) and only
+  // grows between calls; `at_end`: nothing follows it.
+  Step find(const FrameGrammar& grammar, Bytes data, bool at_end);
+
+ private:
+  struct Open {
+    size_t at;         // start
+    size_t chain_end;  // end of the chain's complete frames
+    uint32_t frames;   // complete frames in the chain
+    uint64_t need;     // data size at which to judge it again (0: confirmed)
+  };
+  enum class Judged : uint8_t { kFailed, kOpen, kConfirmed };
+  Judged judge(const FrameGrammar& grammar, Bytes data, bool at_end, Open& e) const;
+  void rebase(size_t front);
+
+  ResyncRules rules_;
+  bool active_ = false;
+  size_t scanned_ = 0;       // starts before it are failed or in open_
+  size_t seen_size_ = 0;     // the data size of the last call
+  uint64_t due_ = UINT64_MAX;  // smallest need among open_
+  std::vector<Open> open_;   // ascending `at`; empty while in sync
+};
+
+}  // namespace l7
