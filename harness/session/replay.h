@@ -19,6 +19,9 @@ namespace l7h {
 
 struct ReplayOptions {
   l7::DecoderLimits limits;
+  // The protocols to recognize, in probe order; empty: the registry's
+  // (l7::allDecoders()). Tests and embedders add decoders of their own here.
+  std::span<const l7::DecoderInfo> decoders;
   int64_t session_timeout_us = 120'000'000;  // unanswered request → type 0, status 2
   uint32_t max_pending_per_connection = 1024; // oldest pending request written out past this
   uint32_t max_connections = 100'000;         // connection table bound (oldest idle evicted)

@@ -24,7 +24,13 @@ bool hasPort(const l7::DecoderInfo& d, uint16_t port) {
 
 SessionBuilder::SessionBuilder(const ReplayOptions& options, RecordCallback on_record)
     : options_(options), output_(std::move(on_record)) {
-  if (!options_.force_protocol.empty()) forced_ = l7::findDecoder(options_.force_protocol);
+  decoders_ = options_.decoders.empty() ? l7::allDecoders() : options_.decoders;
+  if (!options_.force_protocol.empty()) {
+    forced_ = l7::findDecoder(options_.force_protocol);
+    for (const l7::DecoderInfo& d : decoders_) {
+      if (d.key == options_.force_protocol) forced_ = &d;
+    }
+  }
 }
 
 SessionBuilder::~SessionBuilder() = default;
@@ -165,7 +171,7 @@ bool SessionBuilder::decideByProbe(ConnState& st, int probed_side, bool& need_mo
   // packets is still recognized.
   const std::vector<uint8_t>& side_bytes = st.held_side_bytes[probed_side];
   const std::span<const l7::DecoderInfo> candidates =
-      forced_ != nullptr ? std::span<const l7::DecoderInfo>(forced_, 1) : l7::allDecoders();
+      forced_ != nullptr ? std::span<const l7::DecoderInfo>(forced_, 1) : decoders_;
   for (const l7::DecoderInfo& d : candidates) {
     const l7::ProbeVerdict v = d.probe(l7::Bytes(side_bytes));
     if (v == l7::ProbeVerdict::kNeedMore) {
@@ -229,7 +235,7 @@ bool SessionBuilder::decideByPort(ConnState& st) {
     start(st, forced_, client, st.info.handshake_seen ? ClientRule::kHandshake : ClientRule::kPort);
     return true;
   }
-  for (const l7::DecoderInfo& d : l7::allDecoders()) {
+  for (const l7::DecoderInfo& d : decoders_) {
     const bool serves0 = hasPort(d, port0);
     const bool serves1 = hasPort(d, port1);
     if (!serves0 && !serves1) continue;

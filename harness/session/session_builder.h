@@ -102,6 +102,7 @@ class SessionBuilder final : public StreamSink {
   std::unordered_map<const l7::DecoderInfo*, ConnectionCounters> per_protocol_;
   uint64_t unclassified_ = 0;
   std::unordered_map<ConnId, ConnState> conns_;
+  std::span<const l7::DecoderInfo> decoders_;  // probe order
   const l7::DecoderInfo* forced_ = nullptr;
   int64_t clock_us_ = 0;
   int64_t last_sweep_us_ = 0;
