@@ -5,6 +5,7 @@
 #include <cctype>
 #include <deque>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -196,8 +197,20 @@ class KafkaDecoder final : public Decoder {
       if (resync_[d]) {
         // After a gap the bytes before the next frame are the rest of a
         // frame we lost, not junk: drop them silently.
-        if (dir == Direction::kToServer && pos == 0 && undecided_.tail_size == rest.size()) {
-          // Fed again with nothing new (the response side asked): same answer.
+        if (dir == Direction::kToServer && pos == 0 && undecided_.tail_size != SIZE_MAX &&
+            rest.size() >= undecided_.tail_size && (rest.size() == undecided_.tail_size || rest.size() < undecided_.needed)) {
+          // Woken by the response side before the candidate's awaited bytes
+          // have come: the candidate's answer stands, and only what is
+          // behind it can have changed (judged incrementally), so a held
+          // candidate is not parsed again for every response packet.
+          if (const size_t behind = wholeRequestBehind(rest, resync_bytes_[d]); behind > 0) {
+            pos += behind;
+            resync_bytes_[d] += behind;
+            undecided_ = {};
+            resync_[d] = false;
+            continue;
+          }
+          undecided_.tail_size = rest.size();
           return needMore(0, undecided_.needed);
         }
         const ScanResult scan = scanForFrame(dir, rest, resync_bytes_[d], at_end);
@@ -552,14 +565,24 @@ class KafkaDecoder final : public Decoder {
     return static_cast<uint32_t>(std::min<uint64_t>(window, std::max<uint64_t>(at.size() * 2, at.size() + 256)));
   }
 
+  // Response resynchronization asks at nearly every offset, mostly for ids
+  // nobody awaits: the count per id answers those at once.
   std::deque<Pending>::iterator findPending(int32_t correlation_id) {
+    if (!pending_ids_.contains(correlation_id)) return pending_.end();
     return std::find_if(pending_.begin(), pending_.end(),
                         [&](const Pending& p) { return p.correlation_id == correlation_id; });
   }
   std::deque<Pending>::const_iterator findPending(int32_t correlation_id) const {
+    if (!pending_ids_.contains(correlation_id)) return pending_.end();
     return std::find_if(pending_.begin(), pending_.end(),
                         [&](const Pending& p) { return p.correlation_id == correlation_id; });
   }
+  void erasePending(std::deque<Pending>::iterator it) {
+    auto n = pending_ids_.find(it->correlation_id);
+    if (n != pending_ids_.end() && --n->second == 0) pending_ids_.erase(n);
+    pending_.erase(it);
+  }
+
 
   std::optional<HeaderFields> headerOf(Direction dir, Bytes frame) const {
     HeaderFields h;
@@ -653,7 +676,7 @@ class KafkaDecoder final : public Decoder {
     h.api_version = it->api_version;
     // The request's own failure came first and says more.
     if (!it->failure.empty()) reason = it->failure;
-    pending_.erase(it);
+    erasePending(it);
     Message m;
     m.kind = MessageKind::kResponse;
     m.key = PairKey{0, static_cast<uint32_t>(h.correlation_id)};
@@ -775,7 +798,7 @@ class KafkaDecoder final : public Decoder {
     std::optional<Pending> request;
     if (auto it = findPending(h.correlation_id); it != pending_.end()) {
       request = std::move(*it);
-      pending_.erase(it);
+      erasePending(it);
       h.api_key = request->api_key;
       h.api_version = request->api_version;
     }
@@ -846,7 +869,7 @@ class KafkaDecoder final : public Decoder {
 
   void remember(const HeaderFields& h, const RequestInfo& info, std::string failure = {}) {
     if (limits_.max_pending == 0) return;
-    while (pending_.size() >= limits_.max_pending) pending_.pop_front();
+    while (pending_.size() >= limits_.max_pending) erasePending(pending_.begin());
     Pending p;
     p.correlation_id = h.correlation_id;
     p.api_key = h.api_key;
@@ -854,6 +877,7 @@ class KafkaDecoder final : public Decoder {
     p.first = info.first;
     p.group_id = info.group_id;
     p.failure = std::move(failure);
+    ++pending_ids_[p.correlation_id];
     pending_.push_back(std::move(p));
   }
 
@@ -872,6 +896,7 @@ class KafkaDecoder final : public Decoder {
   Undecided undecided_;  // the request side's, while its resynchronization holds one
   size_t scanned_[2] = {0, 0};     // junk bytes at the tail's front known not to start a frame
   std::deque<Pending> pending_;             // requests awaiting responses, oldest first
+  std::unordered_map<int32_t, uint32_t> pending_ids_;  // how many of pending_ have each id
 };
 
 std::unique_ptr<Decoder> createKafka(const DecoderLimits& limits) { return std::make_unique<KafkaDecoder>(limits); }
