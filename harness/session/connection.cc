@@ -64,7 +64,7 @@ void Connection::feedSide(l7::Direction dir, l7::Bytes view, bool from_tail) {
       s.marks.clear();
       s.holds_from = l7::kHoldsNothing;
       s.feeding = false;
-      decoder_->onGap(dir);
+      decoder_->onGap(dir, {}, s.tail_offset, *this);
       return;
     }
     const size_t remaining = rest.size() - r.consumed;
@@ -101,7 +101,7 @@ void Connection::feedSide(l7::Direction dir, l7::Bytes view, bool from_tail) {
     s.tail.clear();
     s.needed = 0;
     s.holds_from = l7::kHoldsNothing;
-    decoder_->onGap(dir);
+    decoder_->onGap(dir, {}, s.tail_offset, *this);
   }
   pruneMarks(s);
   if (!orphans_.empty()) releaseOrphans(/*all=*/false);
@@ -138,16 +138,13 @@ void Connection::gap(l7::Direction dir, uint64_t missing) {
     s.tail_offset += missing;
     return;
   }
-  if (!s.tail.empty() || s.holds_from != l7::kHoldsNothing) {
-    decoder_->beforeGap(dir, l7::Bytes(s.tail), s.tail_offset, *this);
-  }
+  decoder_->onGap(dir, l7::Bytes(s.tail), s.tail_offset, *this);
   s.tail_offset += s.tail.size() + missing;
   s.tail.clear();
   s.needed = 0;
   s.skip = 0;
   s.holds_from = l7::kHoldsNothing;
   s.marks.clear();
-  decoder_->onGap(dir);
   if (!orphans_.empty()) releaseOrphans(/*all=*/false);
 }
 

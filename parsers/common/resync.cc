@@ -29,6 +29,13 @@ Resync::Judged Resync::judge(const FrameGrammar& grammar, Bytes data, bool at_en
     }
     if (g.size == 0) return Judged::kFailed;
     const uint64_t end = e.chain_end + g.size;
+    if (g.sure) {
+      if (end <= data.size()) {
+        e.chain_end = static_cast<size_t>(end);
+        ++e.frames;
+      }
+      return Judged::kConfirmed;
+    }
     if (end > data.size()) {
       if (at_end || end - e.at > rules_.max_hold_bytes) return Judged::kFailed;
       e.need = end;
@@ -85,8 +92,18 @@ Resync::Step Resync::find(const FrameGrammar& grammar, Bytes data, bool at_end) 
     if (j == Judged::kConfirmed) e.need = 0;
     if (e.need != 0) due_ = std::min(due_, e.need);
     open_.push_back(e);
+    if (rules_.later_whole_wins && e.need == 0 && e.frames > 0) break;
   }
   Step step;
+  if (rules_.later_whole_wins) {
+    for (const Open& e : open_) {
+      if (e.need != 0 || e.frames == 0) continue;
+      step.kind = Step::kFound;
+      step.offset = e.at;
+      stop();
+      return step;
+    }
+  }
   if (open_.empty()) {  // the scan went through all of it
     step.kind = Step::kNothing;
     step.offset = data.size();

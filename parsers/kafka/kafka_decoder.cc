@@ -13,6 +13,7 @@
 #include "kafka/kafka_bodies.h"
 #include "kafka/kafka_errors.h"
 #include "kafka/kafka_wire.h"
+#include "l7/resync.h"
 
 namespace l7::kafka {
 namespace {
@@ -133,7 +134,10 @@ void setErrorCode(L7Fields& f, int16_t code) {
 
 class KafkaDecoder final : public Decoder {
  public:
-  explicit KafkaDecoder(const DecoderLimits& limits) : limits_(limits) {}
+  explicit KafkaDecoder(const DecoderLimits& limits)
+      : limits_(limits),
+        resync_{Resync(ResyncRules{1, limits.max_buffered_bytes, true}),
+                Resync(ResyncRules{1, limits.max_buffered_bytes, false})} {}
 
   FeedResult feed(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) noexcept override {
     base_ = tail_pos;
@@ -168,77 +172,39 @@ class KafkaDecoder final : public Decoder {
     size_t pos = 0;
     while (true) {
       const Bytes rest = tail.subspan(pos);
-      if (resync_[d] && junk_[d]) {
-        // Junk stays unconsumed until its run ends, so the run is reported
-        // as one message of its full length whatever the segmentation;
-        // `scanned_` remembers where no frame can start. Runs longer than
-        // the chunk are reported chunk by chunk, at fixed stream positions.
-        const size_t chunk = junkChunk();
-        const ScanResult scan = scanForFrame(dir, rest.subspan(std::min(scanned_[d], rest.size())),
-                                             resync_bytes_[d] + scanned_[d], at_end);
-        const size_t junk_end = std::min(scanned_[d], rest.size()) + scan.skip;
-        if (scan.found && junk_end <= chunk) {
-          if (junk_end > 0) emitFailure(dir, sink, pos, static_cast<uint32_t>(junk_end), std::nullopt, kJunkReason);
-          pos += junk_end;
-          resync_[d] = junk_[d] = false;
-          scanned_[d] = 0;
-          continue;
+      if (resync_[d].active()) {
+        // Junk (a frame start that was not one, while in sync) stays
+        // unconsumed until its run ends, so the run is one message of its
+        // full length whatever the segmentation; runs longer than the chunk
+        // are reported chunk by chunk, at fixed stream positions. After a
+        // gap the bytes before the next frame are the rest of a lost frame:
+        // dropped silently.
+        const size_t held = junk_[d] ? std::min(junk_held_[d], rest.size()) : 0;
+        const Grammar grammar(*this, dir, resync_bytes_[d] + held, at_end);
+        const Resync::Step step = resync_[d].find(grammar, rest.subspan(held), at_end);
+        size_t passed = held + step.offset;
+        if (!junk_[d]) {
+          pos += passed;
+          resync_bytes_[d] += passed;
+          if (step.kind == Resync::Step::kFound) continue;
+          return step.kind == Resync::Step::kWait ? needMore(pos, clampNeed(step.need)) : done(pos);
         }
-        scanned_[d] = junk_end;
-        if (scanned_[d] >= chunk) {
+        const size_t chunk = junkChunk();
+        while (passed >= chunk && (step.kind != Resync::Step::kFound || passed > chunk)) {
           emitFailure(dir, sink, pos, static_cast<uint32_t>(chunk), std::nullopt, kJunkReason);
           pos += chunk;
-          scanned_[d] -= chunk;
+          passed -= chunk;
           resync_bytes_[d] += chunk;
+        }
+        if (step.kind == Resync::Step::kFound) {
+          if (passed > 0) emitFailure(dir, sink, pos, static_cast<uint32_t>(passed), std::nullopt, kJunkReason);
+          pos += passed;
+          junk_[d] = false;
+          junk_held_[d] = 0;
           continue;
         }
-        return scan.needed != 0 ? needMore(pos, static_cast<uint32_t>(junk_end + scan.needed)) : done(pos);
-      }
-      if (resync_[d]) {
-        // After a gap the bytes before the next frame are the rest of a
-        // frame we lost, not junk: drop them silently.
-        if (dir == Direction::kToServer && pos == 0 && undecided_.tail_size != SIZE_MAX &&
-            rest.size() >= undecided_.tail_size && (rest.size() == undecided_.tail_size || rest.size() < undecided_.needed)) {
-          // Woken by the response side before the candidate's awaited bytes
-          // have come: the candidate's answer stands, and only what is
-          // behind it can have changed (judged incrementally), so a held
-          // candidate is not parsed again for every response packet.
-          if (const size_t behind = wholeRequestBehind(rest, resync_bytes_[d]); behind > 0) {
-            pos += behind;
-            resync_bytes_[d] += behind;
-            undecided_ = {};
-            resync_[d] = false;
-            continue;
-          }
-          undecided_.tail_size = rest.size();
-          return needMore(0, undecided_.needed);
-        }
-        const ScanResult scan = scanForFrame(dir, rest, resync_bytes_[d], at_end);
-        if (dir == Direction::kToServer && scan.skip > 0) undecided_ = {};  // the request side's only
-        pos += scan.skip;
-        resync_bytes_[d] += scan.skip;
-        if (!scan.found && dir == Direction::kToServer && pos < tail.size()) {
-          // An undecided candidate. A whole request behind it means the
-          // candidate is most likely a false one inside the lost frame's
-          // remainder (a real request's bytes come in one flight, and a
-          // whole request inside its payload that decodes and continues
-          // the correlation ids is far less likely): go on from there, so
-          // the requests behind it are not held back past their responses.
-          const Bytes candidate = tail.subspan(pos);
-          if (const size_t behind = wholeRequestBehind(candidate, resync_bytes_[d]); behind > 0) {
-            pos += behind;
-            resync_bytes_[d] += behind;
-            undecided_ = {};
-            resync_[d] = false;
-            continue;
-          }
-          undecided_.tail_size = candidate.size();
-          undecided_.needed = scan.needed;
-        }
-        if (!scan.found) return scan.needed != 0 ? needMore(pos, scan.needed) : done(pos);
-        resync_[d] = false;
-        if (dir == Direction::kToServer) undecided_ = {};
-        continue;
+        junk_held_[d] = passed;
+        return step.kind == Resync::Step::kWait ? needMore(pos, clampNeed(passed + step.need)) : done(pos);
       }
       const size_t header_bytes = dir == Direction::kToServer ? kRequestProbeBytes : kResponseHeaderBytes;
       if (rest.size() < 4) return needMore(pos, 4);
@@ -281,25 +247,21 @@ class KafkaDecoder final : public Decoder {
     }
   }
 
-  void onGap(Direction dir) noexcept override {
-    const int d = static_cast<int>(dir);
-    resync_[d] = true;
-    junk_[d] = false;
-    scanned_[d] = 0;
-    resync_bytes_[d] = 0;
-    if (dir == Direction::kToServer) undecided_ = {};
-    if (dir == Direction::kToClient) response_bytes_seen_ = 0;  // the session dropped the tail
-  }
-
   // What a resynchronization held undecided before lost bytes is decided as
   // at the end of the stream: a response waiting for the next frame to
   // confirm it (lost now) is taken on what it has, requests behind a
   // candidate are found. A frame cut by the gap stays lost, silently.
-  void beforeGap(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) noexcept override {
-    if (!resync_[static_cast<int>(dir)] || junk_[static_cast<int>(dir)]) return;
-    base_ = tail_pos;
-    if (dir == Direction::kToServer) undecided_ = {};
-    feedFrames(dir, tail, sink, /*at_end=*/true);
+  void onGap(Direction dir, Bytes held, uint64_t pos, MessageSink& sink) noexcept override {
+    const int d = static_cast<int>(dir);
+    if (!held.empty() && resync_[d].active() && !junk_[d]) {
+      base_ = pos;
+      feedFrames(dir, held, sink, /*at_end=*/true);
+    }
+    resync_[d].start();
+    junk_[d] = false;
+    junk_held_[d] = 0;
+    resync_bytes_[d] = 0;
+    if (dir == Direction::kToClient) response_bytes_seen_ = 0;  // the session dropped the tail
   }
 
   void onEof(Direction dir, Bytes whole_tail, uint64_t tail_pos, MessageSink& sink) noexcept override {
@@ -308,12 +270,11 @@ class KafkaDecoder final : public Decoder {
     base_ = tail_pos;
     // The tail may hold whole frames: responses that waited for requests, or
     // what a resynchronization kept while a candidate was undecided.
-    if (dir == Direction::kToServer) undecided_ = {};
     const FeedResult r = feedFrames(dir, whole_tail, sink, /*at_end=*/true);
     if (r.skip > 0 || r.consumed >= whole_tail.size()) return;
     const size_t at = r.consumed;
     const Bytes tail = whole_tail.subspan(at);
-    if (resync_[d]) {
+    if (resync_[d].active()) {
       // A junk run still held: report it; after a gap, stay silent.
       if (junk_[d]) emitFailure(dir, sink, at, static_cast<uint32_t>(tail.size()), std::nullopt, kJunkReason);
       return;
@@ -337,32 +298,11 @@ class KafkaDecoder final : public Decoder {
     uint32_t size = 0;
   };
 
-  struct ScanResult {
-    size_t skip = 0;     // bytes to drop before the frame (or before undecided bytes)
-    bool found = false;  // a plausible frame starts at `skip`
-    uint32_t needed = 0;  // undecided: how many bytes from `skip` to wait for (0: any more)
-  };
-
-  // The request side's undecided candidate, at the front of its tail: what
-  // was said of it, and how far behind it no request can start.
-  struct Undecided {
-    size_t tail_size = SIZE_MAX;  // the tail it was judged on
-    uint32_t needed = 0;
-    // Behind it, positions 1..scanned_to-1 were judged: "no" (which stays so
-    // as bytes come, every check being on a prefix), or listed in `open`
-    // (undecided, or a request not yet whole) to be judged again.
-    size_t scanned_to = 1;
-    // At most kMaxOpenBehind; a vector, so that a connection in sync
-    // (nearly all of them) holds no room for it.
-    std::vector<size_t> open;
-  };
-  static constexpr size_t kMaxOpenBehind = 32;
-
   // The request side's resynchronization holds an undecided candidate: the
   // response side asks for it to be looked at again (FeedResult::wake_peer).
   bool requestsUndecided() const {
     const int d = static_cast<int>(Direction::kToServer);
-    return resync_[d] && !junk_[d] && undecided_.tail_size != SIZE_MAX;
+    return resync_[d].waiting() && !junk_[d];
   }
 
   static FeedResult done(size_t pos) { return FeedResult{static_cast<uint32_t>(pos), 0, 0}; }
@@ -371,10 +311,14 @@ class KafkaDecoder final : public Decoder {
   }
 
   void enterJunk(int d) {
-    resync_[d] = true;
+    resync_[d].start();
     junk_[d] = true;
-    scanned_[d] = 1;  // the frame start just rejected
+    junk_held_[d] = 1;  // the frame start just rejected
     resync_bytes_[d] = 0;
+  }
+
+  uint32_t clampNeed(uint64_t need) const {
+    return static_cast<uint32_t>(std::min<uint64_t>(need, limits_.max_buffered_bytes));
   }
 
   // Longest junk run held before it is reported in pieces; well inside the
@@ -400,32 +344,28 @@ class KafkaDecoder final : public Decoder {
     return true;
   }
 
-  // Looks for the next plausible frame start: a strict request header, or a
-  // response whose correlation id a pending request is waiting for.
-  // `passed` is how many bytes this resynchronization already went over.
-  // `at_end`: nothing follows `rest`, so an undecided candidate is false.
-  ScanResult scanForFrame(Direction dir, Bytes rest, uint64_t passed, bool at_end) const {
-    ScanResult r;
-    for (size_t i = 0; i < rest.size(); ++i) {
-      const Bytes at = rest.subspan(i);
+  // Kafka's grammar for the resynchronization engine: a strict request
+  // header whose correlation id follows and whose body decodes, or a
+  // response whose correlation id a pending request awaits and whose body
+  // decodes with that request's API (or is followed by the next frame's
+  // size). Each is sure on its own.
+  struct Grammar final : FrameGrammar {
+    Grammar(const KafkaDecoder& decoder, Direction dir, uint64_t passed, bool at_end)
+        : self(decoder), dir(dir), passed(passed), at_end(at_end) {}
+    FrameGuess guess(Bytes data, size_t at) const noexcept override {
+      const Bytes b = data.subspan(at);
       uint32_t needed = 0;
-      Check c = dir == Direction::kToServer ? requestCandidate(at, passed + i, needed)
-                                             : responseCandidate(at, at_end, needed);
-      if (c == Check::kNeedMore && at_end) c = Check::kNo;
-      if (c == Check::kYes) {
-        r.skip = i;
-        r.found = true;
-        return r;
-      }
-      if (c == Check::kNeedMore) {  // keep the undecided bytes for the next call
-        r.skip = i;
-        r.needed = needed;
-        return r;
-      }
+      const Check c = dir == Direction::kToServer ? self.requestCandidate(b, passed + at, needed)
+                                                  : self.responseCandidate(b, at_end, needed);
+      if (c == Check::kNo) return FrameGuess::no();
+      if (c == Check::kNeedMore) return FrameGuess::needMore(needed);
+      return FrameGuess::sureFrame(uint64_t{be32(b)} + 4);
     }
-    r.skip = rest.size();
-    return r;
-  }
+    const KafkaDecoder& self;
+    Direction dir;
+    uint64_t passed;  // bytes this resynchronization went over before `data`
+    bool at_end;
+  };
 
   // A request header candidate at `at` (`passed` bytes into the
   // resynchronization); `needed` says how many bytes to wait for when
@@ -447,37 +387,6 @@ class KafkaDecoder final : public Decoder {
     c = candidateBodyDecodes(at);
     if (c == Check::kNeedMore) needed = candidateWants(at);
     return c;
-  }
-
-  // Where, behind the undecided candidate at candidate[0], a whole request
-  // starts that the scan would take at once (0: none). Incremental: only
-  // the open positions and the new bytes are judged (at most 32 open ones;
-  // with more, the scan goes on when some are decided).
-  size_t wholeRequestBehind(Bytes candidate, uint64_t passed) {
-    Undecided& u = undecided_;
-    auto judge = [&](size_t j) {
-      uint32_t ignored = 0;
-      const Check c = requestCandidate(candidate.subspan(j), passed + j, ignored);
-      if (c == Check::kYes && uint64_t{be32(candidate.subspan(j))} + 4 > candidate.size() - j) return Check::kNeedMore;
-      return c;
-    };
-    size_t kept = 0;
-    for (size_t k = 0; k < u.open.size(); ++k) {
-      const Check c = judge(u.open[k]);
-      if (c == Check::kYes) return u.open[k];
-      if (c == Check::kNeedMore) u.open[kept++] = u.open[k];
-    }
-    u.open.resize(kept);
-    // A position with fewer bytes than the smallest request is judged later.
-    for (; u.scanned_to + kMinRequestSize + 4 <= candidate.size(); ++u.scanned_to) {
-      const Check c = judge(u.scanned_to);
-      if (c == Check::kYes) return u.scanned_to;
-      if (c == Check::kNeedMore) {
-        if (u.open.size() == kMaxOpenBehind) break;
-        u.open.push_back(u.scanned_to);
-      }
-    }
-    return 0;
   }
 
   // A response header candidate: an awaited correlation id behind a sane
@@ -882,8 +791,11 @@ class KafkaDecoder final : public Decoder {
   }
 
   DecoderLimits limits_;
-  bool resync_[2] = {false, false};
+  // Requests: a whole request behind a start in question is taken first
+  // (README, "Resynchronization"). Responses: the earliest start.
+  Resync resync_[2];
   bool junk_[2] = {false, false};  // resync caused by junk (not by a gap)
+  size_t junk_held_[2] = {0, 0};   // junk bytes at the tail's front, passed over but not yet reported
   uint64_t resync_bytes_[2] = {0, 0};  // bytes passed over by the current resynchronization
   std::optional<int32_t> last_request_correlation_id_;
   // Response bytes already given to feed() and left in the tail: more than
@@ -893,8 +805,6 @@ class KafkaDecoder final : public Decoder {
   size_t response_bytes_seen_ = 0;
   bool responses_wait_ = false;  // the response side asked for the requests to be looked at first
   uint64_t base_ = 0;            // stream position of the span being decoded
-  Undecided undecided_;  // the request side's, while its resynchronization holds one
-  size_t scanned_[2] = {0, 0};     // junk bytes at the tail's front known not to start a frame
   std::deque<Pending> pending_;             // requests awaiting responses, oldest first
   std::unordered_map<int32_t, uint32_t> pending_ids_;  // how many of pending_ have each id
 };

@@ -141,12 +141,11 @@ class MqttDecoder final : public Decoder {
     return FeedResult{static_cast<uint32_t>(pos), 0, 0};
   }
 
-  void onGap(Direction dir) noexcept override { resync_[static_cast<int>(dir)].start(); }
-
-  // Lost bytes follow: what a resynchronization held is decided as at the
-  // end of the stream; a packet cut by the gap is lost with it, silently.
-  void beforeGap(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) noexcept override {
-    decodeToEnd(dir, tail, tail_pos, sink);
+  // What a resynchronization held is decided as at the end of the stream;
+  // a packet cut by the gap is lost with it, silently.
+  void onGap(Direction dir, Bytes held, uint64_t pos, MessageSink& sink) noexcept override {
+    if (!held.empty()) decodeToEnd(dir, held, pos, sink);
+    resync_[static_cast<int>(dir)].start();
   }
 
   void onEof(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) noexcept override {

@@ -141,7 +141,8 @@ class NatsDecoder final : public Decoder {
     return consumed(pos);
   }
 
-  void onGap(Direction dir) noexcept override { resync_[static_cast<int>(dir)].start(); }
+  // A line cut by the gap is lost with it, silently.
+  void onGap(Direction dir, Bytes, uint64_t, MessageSink&) noexcept override { resync_[static_cast<int>(dir)].start(); }
 
   void onEof(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) noexcept override {
     if (tail.empty() || resync_[static_cast<int>(dir)].active()) return;

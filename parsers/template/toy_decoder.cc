@@ -107,14 +107,13 @@ class ToyDecoder final : public Decoder {
     return result;
   }
 
-  void onGap(Direction dir) noexcept override { resync_[static_cast<int>(dir)].start(); }
-
-  // Lost bytes follow: whole frames held are decoded (a resynchronization
-  // decides as at the end), and bodies still open lose their later frames,
-  // so each is reported now, as far as it came.
-  void beforeGap(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) noexcept override {
-    decodeToEnd(dir, tail, tail_pos, sink);
+  // Whole frames held are decoded (a resynchronization decides as at the
+  // end), and bodies still open lose their later frames, so each is
+  // reported now, as far as it came.
+  void onGap(Direction dir, Bytes held, uint64_t pos, MessageSink& sink) noexcept override {
+    decodeToEnd(dir, held, pos, sink);
     closeParts(dir, sink, "body cut by lost bytes");
+    resync_[static_cast<int>(dir)].start();
   }
 
   void onEof(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) noexcept override {

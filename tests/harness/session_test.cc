@@ -83,7 +83,7 @@ class LineDecoder final : public l7::Decoder {
       pos = nl + 1;
     }
   }
-  void onGap(l7::Direction) noexcept override {}
+  void onGap(l7::Direction, l7::Bytes, uint64_t, l7::MessageSink&) noexcept override {}
   void onEof(l7::Direction dir, l7::Bytes tail, uint64_t tail_pos, l7::MessageSink& sink) noexcept override {
     if (tail.empty()) return;
     l7::Message m;

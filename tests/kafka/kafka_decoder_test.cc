@@ -71,10 +71,9 @@ class SpyDecoder final : public Decoder {
     EXPECT_LE(r.needed, g_limits.max_buffered_bytes);
     return r;
   }
-  void onGap(Direction dir) noexcept override { inner_->onGap(dir); }
-  void beforeGap(Direction dir, Bytes tail, uint64_t pos, MessageSink& sink) noexcept override {
+  void onGap(Direction dir, Bytes held, uint64_t pos, MessageSink& sink) noexcept override {
     Spy spy(sink);
-    inner_->beforeGap(dir, tail, pos, spy);
+    inner_->onGap(dir, held, pos, spy);
   }
   void onEof(Direction dir, Bytes tail, uint64_t pos, MessageSink& sink) noexcept override {
     Spy spy(sink);
@@ -526,7 +525,7 @@ TEST(KafkaResync, AWholeRequestBehindAnUndecidedCandidateIsTakenBeforeItsRespons
     conn.gap(kC2S, 100);
     // Apart, so that the Fetch arrives while the decoy waits for more bytes
     // than the Fetch brings: the session feeds the request side again only
-    // because the response asks for it (FeedResult::waits_for_peer).
+    // because the response asks for it (FeedResult::wake_peer).
     conn.data(kC2S, 1000, 1, 20, asBytes(decoy));
     conn.data(kC2S, 1000 + decoy.size(), 1, 25, asBytes(fetch));
     conn.data(kS2C, 100, 1, 30, asBytes(fetchResponse(4, 3, "b", 1, 0, 0, "")));

@@ -22,11 +22,12 @@
 // is a status-6 message; lost framing goes through l7/resync.h, the one
 // resynchronization engine, never a protocol's own copy.
 //
-// onGap(dir): `dir` lost bytes (or the capture joined mid-stream: called for
-// both directions before any byte). beforeGap(dir, tail, pos, sink) comes
-// first, while the held bytes and open messages can still be placed: decide
-// them as at the end of the stream. onEof(dir, tail, pos, sink): nothing more
-// comes; decode what is whole, report the rest.
+// onGap(dir, held, pos, sink): `dir` lost bytes after `held` (its unconsumed
+// tail, at `pos`; empty when the capture joined mid-stream, which calls it
+// for both directions before any byte). Decode what is whole in `held` and
+// close open messages as at the end of the stream (they can still be placed
+// now), then resynchronize on the next bytes. onEof(dir, tail, pos, sink):
+// nothing more comes; decode what is whole, report the rest.
 //
 // Pairing is the session's: a request waits under its PairKey with its
 // `context` (what decoding the answer needs, e.g. Kafka's API key and
@@ -111,8 +112,7 @@ class Decoder {
  public:
   virtual ~Decoder() = default;
   virtual FeedResult feed(Direction dir, Bytes tail, uint64_t pos, MessageSink& sink) noexcept = 0;
-  virtual void onGap(Direction dir) noexcept = 0;
-  virtual void beforeGap(Direction, Bytes, uint64_t, MessageSink&) noexcept {}
+  virtual void onGap(Direction dir, Bytes held, uint64_t pos, MessageSink& sink) noexcept = 0;
   virtual void onEof(Direction dir, Bytes tail, uint64_t pos, MessageSink& sink) noexcept = 0;
 };
 

@@ -10,7 +10,9 @@
 // frame ending exactly there. The earliest start still in question is
 // waited for: a later confirmed chain is taken only once every earlier
 // start has failed (a large frame arriving slowly offers its payload many
-// false chains). A start is not waited for past `max_hold_bytes`.
+// false chains), unless `later_whole_wins`. A grammar may call one frame
+// enough (FrameGuess::sure). A start is not waited for past
+// `max_hold_bytes`.
 // Once a start is taken the decoder decodes every frame from it, so no frame
 // of the confirming chain is lost.
 //
@@ -34,9 +36,13 @@ struct FrameGuess {
   Verdict verdict = kNo;
   uint64_t size = 0;  // kFrame: the frame's whole length
   uint64_t need = 0;  // kNeedMore: bytes from the start needed to judge (0: one more)
+  // kFrame: the grammar checked enough (a body that decodes, the next
+  // frame's prefix) for this frame to confirm its start alone, whole or not.
+  bool sure = false;
   static FrameGuess no() { return {}; }
-  static FrameGuess needMore(uint64_t need = 0) { return {kNeedMore, 0, need}; }
-  static FrameGuess frame(uint64_t size) { return {kFrame, size, 0}; }
+  static FrameGuess needMore(uint64_t need = 0) { return {kNeedMore, 0, need, false}; }
+  static FrameGuess frame(uint64_t size) { return {kFrame, size, 0, false}; }
+  static FrameGuess sureFrame(uint64_t size) { return {kFrame, size, 0, true}; }
 };
 
 // A protocol's grammar. guess() judges a frame start at data[at] (data[at-1]
@@ -55,6 +61,10 @@ struct ResyncRules {
   // A start whose chain needs more bytes than this held is not waited for
   // (the decoder's buffer cap, less what it keeps for its own reasons).
   uint64_t max_hold_bytes = 4u << 20;
+  // A later start confirmed by a whole frame is taken before earlier ones
+  // still in question (Kafka's requests come in one flight: a whole request
+  // behind an undecided start shows that start to be inside a payload).
+  bool later_whole_wins = false;
 };
 
 class Resync {
@@ -75,6 +85,8 @@ class Resync {
   explicit Resync(ResyncRules rules = {}) : rules_(rules) {}
 
   bool active() const { return active_; }
+  // A start is in question (the search waits for its bytes).
+  bool waiting() const { return active_ && !open_.empty(); }
   // Lost framing: search from the next bytes.
   void start();
   // Framing is known (a probe aligned the side, or the decoder found it).
