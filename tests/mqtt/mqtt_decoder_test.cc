@@ -440,6 +440,38 @@ TEST(MqttResync, GapInTheMiddleLosesOnlyThePacketItCuts) {
   }
 }
 
+// The confirming chain is decoded, none of it swallowed: the broker loses
+// bytes inside a PUBLISH, and the PUBACK, PUBREC and PUBCOMP that follow
+// (the chain that resynchronizes the broker side) each pair with their
+// client requests.
+TEST(MqttResync, EveryAcknowledgementOfTheConfirmingChainPairs) {
+  const l7test::ScriptedConnection run(mqttDecoderInfo(), [&](l7h::Connection& conn) {
+    const std::string c1 = connect(4, "chain") + publish("q1", 1, 11, "a") + publish("q2", 2, 12, "b");
+    conn.data(kC2S, 0, 1, 10, asBytes(c1));
+    const std::string big = publish("news", 0, 0, std::string(300, 'n'));
+    const std::string s1 = connack(0) + big.substr(0, 50);
+    conn.data(kS2C, 0, 1, 20, asBytes(s1));
+    conn.gap(kS2C, 100);
+    const std::string s2 = big.substr(150) + ack(4, 11) + ack(5, 12);
+    conn.data(kS2C, s1.size() + 100, 1, 30, asBytes(s2));
+    const std::string rel = ack(6, 12);
+    conn.data(kC2S, c1.size(), 1, 40, asBytes(rel));
+    conn.data(kS2C, s1.size() + 100 + s2.size(), 1, 50, asBytes(ack(7, 12)));
+  });
+  const std::vector<Record>& records = run.records;
+  EXPECT_EQ(run.counters.parse_failures, 0u) << l7test::toJsonLines(records);
+  const Record& q1 = get(records, "PUBLISH", 0);
+  EXPECT_EQ(q1.f.request_resource, "q1");
+  EXPECT_EQ(q1.type, RecordType::kSession) << "PUBACK paired";
+  const Record& q2 = get(records, "PUBLISH", 1);
+  EXPECT_EQ(q2.f.request_resource, "q2");
+  EXPECT_EQ(q2.type, RecordType::kSession) << "PUBREC paired";
+  EXPECT_EQ(get(records, "PUBREL").type, RecordType::kSession) << "PUBCOMP paired";
+  EXPECT_EQ(byType(records, "PUBACK"), nullptr);
+  EXPECT_EQ(byType(records, "PUBREC"), nullptr);
+  EXPECT_EQ(byType(records, "PUBCOMP"), nullptr);
+}
+
 // A broker's QoS 0 PUBLISH loses 5 bytes of its payload; the rest of that
 // payload holds `false_start`, then the broker's QoS 1 PUBLISH "real" (id 7),
 // the client's PUBACK for it, and broker PUBLISHes "more" and "last". Returns the
