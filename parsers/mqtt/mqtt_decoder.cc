@@ -1,10 +1,13 @@
 #include "mqtt/mqtt_decoder.h"
 
 #include <cstdint>
+#include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
 #include "l7/resync.h"
+#include "l7/tracectx.h"
 #include "mqtt/mqtt_wire.h"
 
 namespace l7::mqtt {
@@ -40,9 +43,18 @@ bool readBinary(ByteReader& r) {
   return readString(r, ignored);
 }
 
+// What the decoder keeps of an MQTT 5 property block.
+struct Properties {
+  std::optional<uint16_t> topic_alias;          // 0x23
+  std::optional<uint16_t> topic_alias_maximum;  // 0x22
+  // The first `traceparent` and `sw8` User Properties (W3C Trace Context
+  // over MQTT puts them there); views into the packet body.
+  std::string_view traceparent, sw8;
+};
+
 // MQTT 5 properties: a length, then identifier-typed values. Every value is
 // read and checked against its type, so a length that lies is caught.
-bool skipProperties(ByteReader& r, uint32_t max_count) {
+bool readProperties(ByteReader& r, uint32_t max_count, Properties& out) {
   uint32_t length = 0;
   if (!r.mqttVarint(length)) return false;
   ByteReader props;
@@ -56,13 +68,15 @@ bool skipProperties(ByteReader& r, uint32_t max_count) {
     uint8_t b = 0;
     uint16_t s = 0;
     uint32_t w = 0;
-    std::string_view text;
+    std::string_view text, value;
     switch (id) {
       case 0x01: case 0x17: case 0x19: case 0x24: case 0x25: case 0x28: case 0x29: case 0x2A:
         ok = props.u8(b);
         break;
       case 0x13: case 0x21: case 0x22: case 0x23:
         ok = props.u16be(s);
+        if (ok && id == 0x22) out.topic_alias_maximum = s;
+        if (ok && id == 0x23) out.topic_alias = s;
         break;
       case 0x02: case 0x11: case 0x18: case 0x27:
         ok = props.u32be(w);
@@ -77,7 +91,9 @@ bool skipProperties(ByteReader& r, uint32_t max_count) {
         ok = readBinary(props);
         break;
       case 0x26:
-        ok = readString(props, text) && readString(props, text);
+        ok = readString(props, text) && readString(props, value);
+        if (ok && text == "traceparent" && out.traceparent.empty()) out.traceparent = value;
+        if (ok && text == "sw8" && out.sw8.empty()) out.sw8 = value;
         break;
       default:
         ok = false;  // unknown property identifier: malformed
@@ -341,6 +357,13 @@ class MqttDecoder final : public Decoder {
   void decodePacket(Direction dir, const FixedHeader& h, Bytes body, bool complete, size_t offset, uint32_t wire,
                     MessageSink& sink, bool dry_run = false) {
     ByteReader r(body);
+    Properties props;
+    // Trace context from the packet's User Properties (extension, mqtt.tsv).
+    auto send = [&](Message&& m) {
+      if (!props.traceparent.empty()) tracectx::applyTraceHeader("traceparent", props.traceparent, m.fields);
+      if (!props.sw8.empty()) tracectx::applyTraceHeader("sw8", props.sw8, m.fields);
+      sink.onMessage(dir, std::move(m));
+    };
     const std::string_view name = packetName(h.type);
     auto malformed = [&](std::string_view why) { emitFailure(dir, sink, offset, wire, name, why); };
     const Direction peer = reverse(dir);
@@ -365,10 +388,11 @@ class MqttDecoder final : public Decoder {
         if (will_qos == 3) return malformed("will QoS 3");
         if (level != 3 && !will && (will_qos != 0 || (flags & 0x20) != 0))
           return malformed("will QoS or retain set without the will flag");
-        if (level == 5 && !skipProperties(r, limits_.max_array_count)) return malformed("bad CONNECT properties");
+        if (level == 5 && !readProperties(r, limits_.max_array_count, props)) return malformed("bad CONNECT properties");
         if (!readString(r, client_id)) return malformed("client identifier truncated");
         if (will) {
-          if (level == 5 && !skipProperties(r, limits_.max_array_count)) return malformed("bad will properties");
+          Properties will_props;  // the will message's, not this packet's
+          if (level == 5 && !readProperties(r, limits_.max_array_count, will_props)) return malformed("bad will properties");
           std::string_view topic;
           if (!readString(r, topic) || !readBinary(r)) return malformed("will truncated");
         }
@@ -377,24 +401,31 @@ class MqttDecoder final : public Decoder {
         if (!dry_run) {
           level_ = level;
           client_id_ = std::string(client_id);
+          // How many aliases the client accepts from the broker.
+          alias_max_[static_cast<int>(Direction::kToClient)] = props.topic_alias_maximum;
         }
         Message m = base(dir, MessageKind::kRequest, h.type, offset, wire, h.remaining);
         m.key.lane = kLaneConnect;
-        sink.onMessage(dir, std::move(m));
+        send(std::move(m));
         return;
       }
       case PacketType::kConnack: {
         uint8_t ack_flags = 0, code = 0;
         if (!r.u8(ack_flags) || !r.u8(code)) return malformed("CONNACK truncated");
         if ((ack_flags & 0xFE) != 0) return malformed("CONNACK reserved flags set");
-        if (v5() && !r.empty() && !skipProperties(r, limits_.max_array_count)) return malformed("bad CONNACK properties");
+        if (v5() && !r.empty() && !readProperties(r, limits_.max_array_count, props)) return malformed("bad CONNACK properties");
+        if (!dry_run) alias_max_[static_cast<int>(Direction::kToServer)] = props.topic_alias_maximum;
         Message m = base(dir, MessageKind::kResponse, h.type, offset, wire, h.remaining);
         m.key.lane = kLaneConnect;
         m.fields.response_code = code;
-        const ReasonInfo info = v5() ? reasonV5(code) : connackV3(code);
+        // A broker that does not speak 5.0 answers a 5.0 CONNECT in the
+        // 3.1.1 form (two bytes, return code 1, 3.1.1 §3.2.2.3): read as
+        // such, it is the refusal it is, not a 5.0 success code.
+        const bool v3_form = v5() && h.remaining == 2;
+        const ReasonInfo info = v5() && !v3_form ? reasonV5(code) : connackV3(code);
         m.fields.response_status = info.status;
         if (info.status != ResponseStatus::kOk) m.fields.response_exception = std::string(info.name);
-        sink.onMessage(dir, std::move(m));
+        send(std::move(m));
         return;
       }
       case PacketType::kPublish: {
@@ -405,14 +436,16 @@ class MqttDecoder final : public Decoder {
         if (qos > 0 && !r.u16be(packet_id)) return malformed("packet identifier truncated");
         if (qos > 0 && packet_id == 0) return malformed("packet identifier 0");
         if ((h.flags & 0x08) != 0 && qos == 0) return malformed("DUP set on a QoS 0 PUBLISH");
-        if (v5() && !skipProperties(r, limits_.max_array_count)) return malformed("bad PUBLISH properties");
+        if (v5() && !readProperties(r, limits_.max_array_count, props)) return malformed("bad PUBLISH properties");
+        if (props.topic_alias == 0) return malformed("topic alias 0");
         (void)complete;
         const MessageKind kind = qos == 0 ? MessageKind::kOneWay : MessageKind::kRequest;
         Message m = base(dir, kind, h.type, offset, wire, h.remaining);
         if (qos > 0) m.key = PairKey{lane(qos == 1 ? kLanePublishQos1 : kLanePublishQos2, dir), packet_id};
-        m.fields.request_resource = std::string(topic);
+        m.fields.request_resource = props.topic_alias ? resolveAlias(dir, *props.topic_alias, topic, dry_run)
+                                                      : std::string(topic);
         m.fields.endpoint = m.fields.request_resource;
-        sink.onMessage(dir, std::move(m));
+        send(std::move(m));
         return;
       }
       case PacketType::kPuback:
@@ -426,12 +459,12 @@ class MqttDecoder final : public Decoder {
         uint8_t code = 0;
         if (v5() && !r.empty()) {
           if (!r.u8(code)) return malformed("reason code truncated");
-          if (!r.empty() && !skipProperties(r, limits_.max_array_count)) return malformed("bad properties");
+          if (!r.empty() && !readProperties(r, limits_.max_array_count, props)) return malformed("bad properties");
         }
         if (h.type == PacketType::kPubrel) {  // the second QoS 2 exchange starts here
           Message m = base(dir, MessageKind::kRequest, h.type, offset, wire, h.remaining);
           m.key = PairKey{lane(kLanePubrel, dir), packet_id};
-          sink.onMessage(dir, std::move(m));
+          send(std::move(m));
           return;
         }
         Message m = base(dir, MessageKind::kResponse, h.type, offset, wire, h.remaining);
@@ -440,7 +473,7 @@ class MqttDecoder final : public Decoder {
                                                                    : kLanePubrel;
         m.key = PairKey{lane(base_lane, peer), packet_id};
         if (v5()) setReason(m, code);
-        sink.onMessage(dir, std::move(m));
+        send(std::move(m));
         return;
       }
       case PacketType::kSubscribe:
@@ -448,7 +481,7 @@ class MqttDecoder final : public Decoder {
         const bool subscribe = h.type == PacketType::kSubscribe;
         uint16_t packet_id = 0;
         if (!r.u16be(packet_id)) return malformed("packet identifier truncated");
-        if (v5() && !skipProperties(r, limits_.max_array_count)) return malformed("bad properties");
+        if (v5() && !readProperties(r, limits_.max_array_count, props)) return malformed("bad properties");
         std::string filters;
         uint32_t count = 0;
         while (!r.empty()) {
@@ -468,7 +501,7 @@ class MqttDecoder final : public Decoder {
         m.key = PairKey{subscribe ? kLaneSubscribe : kLaneUnsubscribe, packet_id};
         m.fields.request_resource = filters;
         m.fields.endpoint = filters;
-        sink.onMessage(dir, std::move(m));
+        send(std::move(m));
         return;
       }
       case PacketType::kSuback:
@@ -476,7 +509,7 @@ class MqttDecoder final : public Decoder {
         const bool suback = h.type == PacketType::kSuback;
         uint16_t packet_id = 0;
         if (!r.u16be(packet_id)) return malformed("packet identifier truncated");
-        if (v5() && !skipProperties(r, limits_.max_array_count)) return malformed("bad properties");
+        if (v5() && !readProperties(r, limits_.max_array_count, props)) return malformed("bad properties");
         Message m = base(dir, MessageKind::kResponse, h.type, offset, wire, h.remaining);
         m.key = PairKey{suback ? kLaneSubscribe : kLaneUnsubscribe, packet_id};
         // The first refused filter decides the status (3.1.1: 0x80 failure;
@@ -493,19 +526,19 @@ class MqttDecoder final : public Decoder {
             break;
           }
         }
-        sink.onMessage(dir, std::move(m));
+        send(std::move(m));
         return;
       }
       case PacketType::kPingreq: {
         Message m = base(dir, MessageKind::kRequest, h.type, offset, wire, h.remaining);
         m.key.lane = kLanePing;
-        sink.onMessage(dir, std::move(m));
+        send(std::move(m));
         return;
       }
       case PacketType::kPingresp: {
         Message m = base(dir, MessageKind::kResponse, h.type, offset, wire, h.remaining);
         m.key.lane = kLanePing;
-        sink.onMessage(dir, std::move(m));
+        send(std::move(m));
         return;
       }
       case PacketType::kDisconnect:
@@ -513,16 +546,44 @@ class MqttDecoder final : public Decoder {
         Message m = base(dir, MessageKind::kOneWay, h.type, offset, wire, h.remaining);
         uint8_t code = 0;
         if (v5() && r.u8(code)) {
-          if (!r.empty() && !skipProperties(r, limits_.max_array_count)) return malformed("bad properties");
+          if (!r.empty() && !readProperties(r, limits_.max_array_count, props)) return malformed("bad properties");
           setReason(m, code);
         }
-        sink.onMessage(dir, std::move(m));
+        send(std::move(m));
         return;
       }
     }
   }
 
+  // MQTT 5 topic aliases (§3.3.2.3.4), per sending direction: a PUBLISH
+  // with a topic and an alias sets it, one with an empty topic uses it.
+  // An alias never set (the capture joined late, or lost the PUBLISH that
+  // set it) resolves to an empty topic. Bounded by what the other side
+  // announced (Topic Alias Maximum) and by kMaxAliasBytes of topics.
+  static constexpr size_t kMaxAliasBytes = 1u << 20;
+  std::string resolveAlias(Direction dir, uint16_t alias, std::string_view topic, bool dry_run) {
+    const int d = static_cast<int>(dir);
+    auto& map = aliases_[d];
+    if (topic.empty()) {
+      const auto it = map.find(alias);
+      return it == map.end() ? std::string() : it->second;
+    }
+    const bool allowed = !alias_max_[d] || alias <= *alias_max_[d];
+    if (!dry_run && allowed) {
+      auto it = map.find(alias);
+      const size_t old = it == map.end() ? 0 : it->second.size();
+      if (alias_bytes_[d] - old + topic.size() <= kMaxAliasBytes) {
+        alias_bytes_[d] = alias_bytes_[d] - old + topic.size();
+        map[alias] = std::string(topic);
+      }
+    }
+    return std::string(topic);
+  }
+
   DecoderLimits limits_;
+  std::unordered_map<uint16_t, std::string> aliases_[2];
+  size_t alias_bytes_[2] = {0, 0};
+  std::optional<uint16_t> alias_max_[2];  // announced by the receiving side
   uint8_t level_ = 0;  // 0 until a CONNECT is seen: parsed as 3.1.1
   std::string client_id_;
   uint64_t base_ = 0;  // stream position of the span being decoded

@@ -781,6 +781,91 @@ TEST(MqttV5, PublishAcknowledgementAndDisconnectReasonCodes) {
 
 // ------------------------------------------------------------------ caps
 
+// MQTT 5 PUBLISH with a property block (`props` without its length).
+std::string publish5(const std::string& topic, uint8_t qos, uint16_t id, const std::string& props,
+                     const std::string& payload) {
+  std::string body = str(topic);
+  if (qos) body += u16(id);
+  body += varint(static_cast<uint32_t>(props.size())) + props;
+  return packet(static_cast<uint8_t>(0x30 | (qos << 1)), body + payload);
+}
+std::string aliasProp(uint16_t alias) { return std::string("\x23", 1) + u16(alias); }
+std::string userProp(const std::string& name, const std::string& value) {
+  return std::string("\x26", 1) + str(name) + str(value);
+}
+// A 5.0 CONNECT whose properties announce Topic Alias Maximum `max`.
+std::string connect5(const std::string& client_id, uint16_t alias_max) {
+  const std::string props = std::string("\x22", 1) + u16(alias_max);
+  return packet(0x10, str("MQTT") + std::string("\x05\x02", 2) + u16(60) + varint(3) + props + str(client_id));
+}
+std::string connack5(uint16_t alias_max) {
+  const std::string props = std::string("\x22", 1) + u16(alias_max);
+  return packet(0x20, std::string("\x00\x00", 2) + varint(3) + props);
+}
+
+// Topic aliases are per sending direction; an alias set by a PUBLISH with
+// its topic resolves later PUBLISHes with an empty topic; one never set
+// resolves to an empty topic (mqtt.tsv).
+TEST(MqttV5, TopicAliasesResolvePerDirectionAndAnUnsetOneStaysEmpty) {
+  const std::vector<Write> writes = {
+      {kC2S, connect5("alias", 10), 1},
+      {kS2C, connack5(10), 2},
+      {kC2S, publish5("sensors/a", 0, 0, aliasProp(3), "1"), 3},
+      {kC2S, publish5("", 0, 0, aliasProp(3), "2"), 4},
+      {kS2C, publish5("", 0, 0, aliasProp(3), "3"), 5},  // the broker never set alias 3
+      {kS2C, publish5("down/b", 0, 0, aliasProp(3), "4"), 6},
+      {kS2C, publish5("", 0, 0, aliasProp(3), "5"), 7},
+      {kC2S, publish5("", 0, 0, aliasProp(4), "6"), 8},  // never set
+  };
+  for (Split split : {Split::kWhole, Split::kOneByte}) {
+    const std::vector<Record> records = runConversation(mqttDecoderInfo(), writes, split);
+    ASSERT_EQ(records.size(), 7u) << l7test::toJsonLines(records);
+    const char* expected[] = {"sensors/a", "sensors/a", "", "down/b", "down/b", ""};
+    for (size_t i = 0; i < 6; ++i) {
+      EXPECT_EQ(records[i + 1].f.request_resource, expected[i]) << "PUBLISH " << i;
+      EXPECT_EQ(records[i + 1].f.endpoint, expected[i]) << "PUBLISH " << i;
+      EXPECT_EQ(records[i + 1].f.response_status, ResponseStatus::kOk);
+    }
+  }
+}
+
+TEST(MqttV5, TopicAliasZeroIsMalformed) {
+  const std::vector<Record> records = runConversation(
+      mqttDecoderInfo(), {{kC2S, connect5("z", 10), 1}, {kS2C, connack5(10), 2},
+                          {kC2S, publish5("t", 0, 0, aliasProp(0), "x"), 3}});
+  EXPECT_EQ(get(records, "PUBLISH").f.response_status, ResponseStatus::kParseFailed);
+}
+
+// A broker that speaks only 3.1.1 (aedes) answers a 5.0 CONNECT with a
+// two-byte CONNACK, return code 1: a refusal, not 5.0's success code 1.
+TEST(MqttV5, AConnectAnsweredInThe311FormIsTheRefusalItIs) {
+  const std::vector<Record> records =
+      runConversation(mqttDecoderInfo(), {{kC2S, connect5("old", 0), 1}, {kS2C, connack(1), 2}});
+  const Record& r = get(records, "CONNECT");
+  EXPECT_EQ(r.type, RecordType::kSession);
+  EXPECT_EQ(r.f.response_code, 1);
+  EXPECT_EQ(r.f.response_status, ResponseStatus::kClientError);
+  EXPECT_EQ(r.f.response_exception, "unacceptable protocol version");
+}
+
+// W3C Trace Context over MQTT: traceparent and sw8 in User Properties give
+// the trace ids (extension, mqtt.tsv), on PUBLISH and the other packets
+// that carry properties.
+TEST(MqttV5, TraceContextFromUserProperties) {
+  const std::string tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  const std::vector<Record> records = runConversation(
+      mqttDecoderInfo(),
+      {{kC2S, connect5("trace", 0), 1},
+       {kS2C, connack5(0), 2},
+       {kC2S, publish5("t/1", 1, 5, userProp("traceparent", tp) + userProp("other", "x"), "p"), 3},
+       {kS2C, packet(0x40, u16(5) + std::string("\x00", 1) + varint(static_cast<uint32_t>(userProp("traceparent", tp).size())) +
+                               userProp("traceparent", tp)), 4}});
+  const Record& p = get(records, "PUBLISH");
+  EXPECT_EQ(p.f.trace_id, "0af7651916cd43dd8448eb211c80319c");
+  EXPECT_EQ(p.f.span_id, "b7ad6b7169203331");
+  EXPECT_EQ(p.type, RecordType::kSession);
+}
+
 TEST(MqttCaps, TopicFilterCountOverTheCapIsStatus6) {
   l7h::ReplayOptions options;
   options.limits.max_array_count = 3;
