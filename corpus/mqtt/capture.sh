@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates the MQTT captures in this folder from a real mosquitto broker
-# and the Eclipse Paho client, all on 127.0.0.1. Then review and refresh the
+# Regenerates the MQTT captures in this folder from real peers, all on
+# 127.0.0.1: the mosquitto broker with the Eclipse Paho client (Python), and
+# MQTT.js 5 (npm `mqtt`) against the npm `aedes` broker and mosquitto. Then review and refresh the
 # goldens:   ./run check corpus/mqtt --update && git diff golden/mqtt
 # (and compare with tshark: tshark -r corpus/mqtt/NAME.pcap -V -Y mqtt).
 #
@@ -12,6 +13,15 @@ PORT=${MQTT_PORT:-1883}
 
 source ../capture-lib.sh
 ensure_packages mosquitto mosquitto-clients python3-paho-mqtt tshark
+# Node.js with npm (Debian's nodejs and npm, or an image's own Node that
+# ships npm): the MQTT.js captures are made only when it is there.
+command -v npm >/dev/null || ensure_packages nodejs npm
+HAVE_NODE=0
+if command -v npm >/dev/null && (cd node && npm install --no-audit --no-fund --silent); then
+  HAVE_NODE=1
+else
+  echo "SKIPPED: the MQTT.js captures (npm or the npm registry is not available)" >&2
+fi
 
 start_broker() {  # start_broker [password]
   {
@@ -49,4 +59,24 @@ stop_pid "$BROKER"
 start_broker password
 capture v3.1.1-refused-connect refused-v311
 capture v5-refused-connect refused-v5
+stop_pid "$BROKER"
+
+((HAVE_NODE)) || exit 0
+# MQTT.js against aedes, which speaks 3.1/3.1.1 only: it answers a 5.0
+# CONNECT with a 3.1.1-form CONNACK, return code 1.
+node node/scenarios.js aedes-broker "$PORT" >"$WORK/aedes.log" 2>&1 &
+BROKER=$!
+PIDS+=("$BROKER")
+wait_for_port "$PORT" "$WORK/aedes.log"
+capture_node() {  # capture_node NAME SCENARIO
+  capture_loopback "$HERE/$1.pcap" "$PORT" node node/scenarios.js "$2" "$PORT"
+}
+capture_node mqttjs-aedes-v5-refused v5-refused-by-aedes
+capture_node mqttjs-aedes-v3.1.1-session v311-session
+stop_pid "$BROKER"
+
+# MQTT.js 5 against mosquitto: topic aliases it assigns itself, and
+# traceparent/sw8 in User Properties.
+start_broker
+capture_node mqttjs-v5-topic-aliases v5-aliases
 stop_pid "$BROKER"

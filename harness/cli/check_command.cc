@@ -34,9 +34,13 @@ struct Capture {
   bool is_segment_json = false;
 };
 
+// In a folder walk: packet captures, and SkyWalking segment files in a
+// skywalking folder (other .json files, such as a capture client's
+// package.json, are not captures).
 bool isCaptureFile(const fs::path& p) {
   const std::string ext = p.extension().string();
-  return ext == ".pcap" || ext == ".pcapng" || ext == ".cap" || ext == ".json";
+  if (ext == ".json") return p.parent_path().filename() == "skywalking";
+  return ext == ".pcap" || ext == ".pcapng" || ext == ".cap";
 }
 
 void collect(const fs::path& input, std::vector<Capture>& out, std::vector<std::string>& errors) {
