@@ -49,6 +49,10 @@ constexpr KafkaError kGroupErrors[] = {
     {27, "The group is rebalancing, so a rejoin is needed."},
 };
 constexpr KafkaError kUnsupportedVersion{35, "The version of API is not supported."};
+constexpr KafkaError kMetadataErrors[] = {
+    {3, "This server does not host this topic-partition."},
+    {29, "Topic authorization failed."},
+};
 
 constexpr const char* kTopics[] = {"orders", "payments.eu", "t", "audit-log_v2"};
 constexpr const char* kGroups[] = {"billing", "cg-1", "analytics.consumers"};
@@ -223,6 +227,9 @@ class KafkaConversation {
         const KafkaError& top = v >= 7 && rng_.below(8) == 0 ? kFetchSessionError : kNone;
         const KafkaError& part = maybeError(rng_, kFetchErrors);
         setError(a, top.code != 0 ? top : part, true);
+        // A partition's failure names the partition; the top-level code
+        // speaks for the whole fetch.
+        if (top.code == 0 && part.code != 0) a.response_exception += " (partition " + q.endpoint + ")";
         std::string records;
         if (v >= 4) {
           if (rng_.below(4) != 0) {
@@ -248,6 +255,7 @@ class KafkaConversation {
     const KafkaError& e = maybeError(rng_, kProduceErrors);
     const int64_t base_offset = e.code == 0 ? static_cast<int64_t>(rng_.below(5'000'000)) : -1;
     setError(p.fields, e, true);
+    if (e.code != 0) p.fields.response_exception += " (partition " + shown + "-" + std::to_string(partition) + ")";
     p.fields.request_resource = shown + "-" + std::to_string(partition) + ":" + std::to_string(base_offset);
     p.response = kw::produceResponse(v, corr, topic, {{partition, e.code, base_offset}});
   }
@@ -271,21 +279,36 @@ class KafkaConversation {
     return kw::leaveGroupRequest(v, corr, group_id);
   }
 
-  // APIs the table takes no fields from: header columns only, status unknown.
+  // APIs the table takes no fields from: header columns, and (extension)
+  // the status and exception of the answer's error code, never
+  // response_code (Metadata: the first topic's; Heartbeat: its only one).
+  // What follows the code is not read, so it is random here.
   std::string headerOnly(int32_t corr, l7::L7Fields& q, Pending& p) {
     const bool metadata = rng_.below(2) == 0;
     const int16_t v = metadata ? api(12) : api(4);
     const bool flexible = metadata ? v >= 9 : v >= 4;
     request(q, metadata ? "Metadata" : "Heartbeat", v);
-    p.fields.response_status = l7::ResponseStatus::kUnknown;
     kw::W body(flexible);
     if (metadata) {
       body.arr(1).str(kTopics[rng_.below(std::size(kTopics))]).tags();
     } else {
       body.str(kGroups[rng_.below(std::size(kGroups))]).i32(1).str("m-1").tags();
     }
+    const KafkaError& e = metadata ? maybeError(rng_, kMetadataErrors) : maybeError(rng_, kGroupErrors);
+    setError(p.fields, e, /*with_code=*/false);
     kw::W answer(flexible);
-    answer.i32(0).i16(0).raw(text(rng_, 30)).tags();
+    if (metadata) {
+      if (v >= 3) answer.i32(0);  // throttle_time_ms
+      answer.arr(1).i32(1).str("broker-1").i32(9092);
+      if (v >= 1) answer.nullStr();  // rack
+      answer.tags();
+      if (v >= 2) answer.nullStr();  // cluster_id
+      if (v >= 1) answer.i32(1);     // controller_id
+      answer.arr(1).i16(e.code).raw(text(rng_, 30));
+    } else {
+      if (v >= 1) answer.i32(0);
+      answer.i16(e.code).raw(text(rng_, 30));
+    }
     p.response = kw::response(corr, flexible, answer.str());
     return kw::request(metadata ? kw::kMetadata : kw::kHeartbeat, v, corr, flexible, body.str(), client_id_);
   }

@@ -141,6 +141,21 @@ bool isFlexible(int16_t api_key, int16_t api_version) noexcept {
     case api::kLeaveGroup: return api_version >= 4;
     case api::kSyncGroup: return api_version >= 4;
     case api::kApiVersions: return api_version >= 3;
+    // The APIs whose error codes are read (kafka_error_codes.cc), KIP-482.
+    case 2: return api_version >= 6;   // ListOffsets
+    case 3: return api_version >= 9;   // Metadata
+    case 8: return api_version >= 8;   // OffsetCommit
+    case 9: return api_version >= 6;   // OffsetFetch
+    case 10: return api_version >= 3;  // FindCoordinator
+    case 12: return api_version >= 4;  // Heartbeat
+    case 15: return api_version >= 5;  // DescribeGroups
+    case 16: return api_version >= 3;  // ListGroups
+    case 19: return api_version >= 5;  // CreateTopics
+    case 20: return api_version >= 4;  // DeleteTopics
+    case 22: return api_version >= 2;  // InitProducerId
+    case 25: return api_version >= 3;  // AddOffsetsToTxn
+    case 26: return api_version >= 3;  // EndTxn
+    case 36: return api_version >= 2;  // SaslAuthenticate
     default: return false;
   }
 }

@@ -29,9 +29,10 @@ int16_t apiMaxVersion(int16_t api_key) noexcept;
 // version within the released range plus a small allowance for newer brokers.
 bool plausibleApiVersion(int16_t api_key, int16_t api_version) noexcept;
 
-// Header versions. Only the APIs whose bodies are decoded need them (for the
-// others the decoder stops after correlation_id / client_id), so only those
-// are listed; the rest answer "not flexible".
+// Header versions. Only the APIs whose bodies are decoded or whose error
+// codes are read need them (for the others the decoder stops after
+// correlation_id / client_id), so only those are listed; the rest answer
+// "not flexible".
 bool isFlexible(int16_t api_key, int16_t api_version) noexcept;
 // Request header v0 (no client_id): ControlledShutdown v0 only.
 bool requestHeaderHasClientId(int16_t api_key, int16_t api_version) noexcept;

@@ -36,6 +36,7 @@ struct ResponseInfo {
   TopicPartition first;                 // the partition the offset belongs to
   std::optional<int64_t> base_offset;   // Produce
   std::optional<int16_t> error_code;    // the code the mapping uses (see each decoder)
+  TopicPartition failed;                // Produce, Fetch: the partition whose code that is, if a partition's
 };
 
 struct BodyOptions {

@@ -11,6 +11,7 @@
 
 #include "kafka/kafka_api.h"
 #include "kafka/kafka_bodies.h"
+#include "kafka/kafka_error_codes.h"
 #include "kafka/kafka_errors.h"
 #include "kafka/kafka_wire.h"
 #include "l7/resync.h"
@@ -721,7 +722,9 @@ class KafkaDecoder final : public Decoder {
     f.response_status = ResponseStatus::kUnknown;
     if (!request || !bodyDecoded(h.api_key, h.api_version)) {
       // Header only: the tables take nothing else from these responses
-      // (and without the request its API is unknown).
+      // (and without the request its API is unknown). Their error code
+      // still says whether the exchange worked (extension, kafka.tsv).
+      if (request) readErrorCode(frame, *request, f);
       if (request && !request->failure.empty()) {
         f.response_status = ResponseStatus::kParseFailed;  // see the end of this function
         f.response_exception = std::move(request->failure);
@@ -750,6 +753,10 @@ class KafkaDecoder final : public Decoder {
     if (info.error_code) {
       if (mapsErrorCode(h.api_key)) {
         setErrorCode(f, *info.error_code);
+        // Which partition failed (the table's columns name the first).
+        if (*info.error_code != 0 && info.failed.partition) {
+          f.response_exception += " (partition " + topicPartition(info.failed) + ")";
+        }
       } else {
         // ApiVersions: the tables map no code, but its error_code still
         // says whether the exchange worked (extension, see README).
@@ -774,6 +781,18 @@ class KafkaDecoder final : public Decoder {
       f.response_exception = std::move(request->failure);
     }
     sink.onMessage(dir, std::move(m));
+  }
+
+  // The error code of a response whose body the table does not use: status
+  // and exception, not response_code (the table maps codes for five APIs).
+  void readErrorCode(Bytes frame, const Pending& request, L7Fields& f) const {
+    KafkaReader r(frame.subspan(std::min<size_t>(frame.size(), kResponseHeaderBytes)),
+                  isFlexible(request.api_key, request.api_version), limits_.max_array_count);
+    if (responseHeaderHasTags(request.api_key, request.api_version) && !r.tags()) return;
+    const std::optional<int16_t> code = firstErrorCode(r, request.api_key, request.api_version);
+    if (!code) return;
+    f.response_status = *code == 0 ? ResponseStatus::kOk : ResponseStatus::kServerError;
+    f.response_exception.assign(errorDescription(*code));
   }
 
   void remember(const HeaderFields& h, const RequestInfo& info, std::string failure = {}) {

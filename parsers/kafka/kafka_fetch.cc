@@ -105,7 +105,10 @@ WireError decodeFetchResponse(KafkaReader& r, const BodyOptions& o, ResponseInfo
       if (t == 0 && p == 0) out.first.partition = partition;
       // The top-level code (v7+) speaks for the whole fetch; when it is 0,
       // the first failing partition does, as in DeepFlow.
-      if (!out.error_code || (*out.error_code == 0 && error_code != 0)) out.error_code = error_code;
+      if (!out.error_code || (*out.error_code == 0 && error_code != 0)) {
+        out.error_code = error_code;
+        if (error_code != 0) out.failed = TopicPartition{topic, partition};
+      }
       if (v >= 4 && !r.i64(i64)) return r.error();  // last_stable_offset
       if (v >= 5 && !r.i64(i64)) return r.error();  // log_start_offset
       if (v >= 4) {

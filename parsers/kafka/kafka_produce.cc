@@ -108,7 +108,10 @@ WireError decodeProduceResponse(KafkaReader& r, const BodyOptions& o, const Topi
         out.base_offset = base_offset;
         matched = is_request_first;
       }
-      if (!out.error_code || (*out.error_code == 0 && error_code != 0)) out.error_code = error_code;
+      if (!out.error_code || (*out.error_code == 0 && error_code != 0)) {
+        out.error_code = error_code;
+        if (error_code != 0) out.failed = TopicPartition{topic, index};
+      }
     }
     if (!r.tags()) return r.error();
   }

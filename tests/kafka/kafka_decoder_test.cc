@@ -215,7 +215,10 @@ TEST(KafkaProduce, OffsetOfTheRequestsFirstPartitionAndFirstFailure) {
   EXPECT_EQ(out[0].f.endpoint, "t-2");
   EXPECT_EQ(out[0].f.response_code, 19);
   EXPECT_EQ(out[0].f.response_status, ResponseStatus::kServerError);
-  EXPECT_EQ(out[0].f.response_exception, "Messages are rejected since there are fewer in-sync replicas than required.");
+  // The table's columns name the request's first partition; the exception
+  // names the one that failed.
+  EXPECT_EQ(out[0].f.response_exception,
+            "Messages are rejected since there are fewer in-sync replicas than required. (partition t-6)");
 }
 
 TEST(KafkaProduce, AcksZeroIsAnUnansweredRequest) {
@@ -320,7 +323,9 @@ TEST(KafkaFetch, ErrorCodes) {
   EXPECT_EQ(run(11, 70, 0).f.response_code, 70);
   EXPECT_EQ(run(11, 0, 1).f.response_code, 1);
   EXPECT_EQ(run(11, 0, 1).f.response_exception,
-            "The requested offset is not within the range of offsets maintained by the server.");
+            "The requested offset is not within the range of offsets maintained by the server. (partition t-0)");
+  // The top-level code is the whole fetch's: no partition named.
+  EXPECT_EQ(run(11, 70, 0).f.response_exception.find("(partition"), std::string::npos);
   EXPECT_EQ(run(3, 0, 6).f.response_code, 6);
   EXPECT_EQ(run(3, 0, 6).f.response_status, ResponseStatus::kServerError);
 }
@@ -387,6 +392,46 @@ TEST(KafkaOtherApis, HeaderOnlyWithUnknownStatus) {
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->type, RecordType::kSession);
   EXPECT_EQ(f->f.response_length, 5);
+}
+
+// The error code of an API whose body the table does not use gives the
+// status and exception (extension), never response_code: a refused
+// Metadata is not shown as unknown, nor as a success.
+TEST(KafkaOtherApis, ErrorCodesGiveTheStatusButNoResponseCode) {
+  struct Case {
+    const char* name;
+    int16_t key, version;
+    std::string body;
+    ResponseStatus status;
+    int16_t code;
+  };
+  const Case cases[] = {
+      {"Metadata v1 refused", 3, 1,
+       W().arr(1).i32(1).str("broker").i32(9092).nullStr().i32(1).arr(1).i16(3).str("t").i8(0).arr(0).str(),
+       ResponseStatus::kServerError, 3},
+      {"Metadata v9 (flexible) ok", 3, 9,
+       W(true).i32(0).arr(1).i32(1).str("broker").i32(9092).nullStr().tags().nullStr().i32(1).arr(1).i16(0).str(
+           "t").str(),
+       ResponseStatus::kOk, 0},
+      {"OffsetCommit v2 refused", 8, 2, W().arr(1).str("t").arr(1).i32(0).i16(25).str(), ResponseStatus::kServerError,
+       25},
+      {"FindCoordinator v4 refused", 10, 4,
+       W(true).i32(0).arr(1).str("g").i32(-1).str("").i32(-1).i16(15).nullStr().tags().tags().str(),
+       ResponseStatus::kServerError, 15},
+      {"Heartbeat v0 refused", 12, 0, W().i16(27).str(), ResponseStatus::kServerError, 27},
+      {"ListOffsets v1 ok", 2, 1, W().arr(1).str("t").arr(1).i32(0).i16(0).i64(-1).i64(5).str(), ResponseStatus::kOk,
+       0},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const bool flexible = isFlexible(c.key, c.version);
+    const auto out = runConversation(kafkaDecoderInfo(), {{kC2S, request(c.key, c.version, 5, flexible, "")},
+                                                          {kS2C, response(5, flexible, c.body)}});
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].f.response_status, c.status);
+    EXPECT_EQ(out[0].f.response_code, std::nullopt);
+    EXPECT_EQ(out[0].f.response_exception, std::string(errorDescription(c.code)));
+  }
 }
 
 TEST(KafkaPairing, PipelinedRequestsWithOutOfOrderResponses) {
