@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the Kafka captures in this folder: real librdkafka producer and
-# consumer clients against librdkafka's mock cluster (one broker on
+# consumer clients, and the npm kafkajs client (an independent
+# implementation), against librdkafka's mock cluster (one broker on
 # 127.0.0.1, random port), captured on lo with dumpcap. Then review and
 # refresh the goldens:
 #   ./build-kafka/l7conform check corpus/kafka --golden golden --update && git diff golden/kafka
@@ -59,17 +60,59 @@ capture() {  # capture NAME SCENARIO
   echo "wrote corpus/kafka/$name.pcap (port $port, $(tshark -r "$HERE/$name.pcap" 2>/dev/null | wc -l) packets)"
 }
 
-capture produce-headers produce-headers
-capture produce-compressed produce-compressed
-capture produce-error produce-error
-capture consume-group consume-group
+# Scenarios to run: all by default, or those named on the command line.
+want() { (($# == 0)) || [[ " ${SCENARIOS[*]} " == *" $1 "* ]]; }
+SCENARIOS=("$@")
+want produce-headers && capture produce-headers produce-headers
+want produce-compressed && capture produce-compressed produce-compressed
+want produce-error && capture produce-error produce-error
+want consume-group && capture consume-group consume-group
+
+# kafkajs: the mock cluster serves (refusing the first FindCoordinator once) while
+# the Node client runs; made when Node.js with npm is there.
+capture_kafkajs() {  # capture_kafkajs NAME
+  local name=$1
+  if ! command -v npm >/dev/null || ! (cd node && npm install --no-audit --no-fund --silent); then
+    echo "SKIPPED: corpus/kafka/$name.pcap (Node.js with npm, or the npm registry, is not available)" >&2
+    return 0
+  fi
+  mkfifo "$WORK/go"
+  "$WORK/kafka_scenarios" serve <"$WORK/go" >"$WORK/out" 2>"$WORK/err" &
+  local server=$!
+  PIDS+=("$server")
+  exec 3>"$WORK/go"
+  local port=""
+  for _ in $(seq 100); do
+    port=$(head -n1 "$WORK/out" 2>/dev/null || true)
+    [[ -n "$port" ]] && break
+    sleep 0.05
+  done
+  [[ -n "$port" ]] || { echo "no mock cluster port" >&2; cat "$WORK/err" >&2; exit 1; }
+  # Neither may hold the fifo open: the mock cluster stops when it closes.
+  dumpcap -q -P -i lo -f "tcp port $port" -w "$WORK/$name.pcap" >/dev/null 2>&1 3>&- &
+  local cap=$!
+  PIDS+=("$cap")
+  sleep 1
+  echo go >&3
+  node node/scenarios.js "127.0.0.1:$port" 3>&- || { echo "kafkajs scenario failed" >&2; exit 1; }
+  sleep 0.5
+  exec 3>&-  # the mock cluster stops when its stdin closes
+  wait "$server" || true
+  stop_pid "$cap"
+  rm -f "$WORK/go" "$WORK/out"
+  mv "$WORK/$name.pcap" "$HERE/$name.pcap"
+  echo "wrote corpus/kafka/$name.pcap (port $port, $(tshark -r "$HERE/$name.pcap" 2>/dev/null | wc -l) packets)"
+}
+want kafkajs-audit && capture_kafkajs kafkajs-audit
 
 # Synthesized captures for the versions the mock broker does not speak
 # (flexible Produce/Fetch, topic ids, flexible group APIs): built by the
 # kafka_synth_captures target of tests/kafka from the protocol layouts
 # (harness/synth/kafka_messages.h).
 SYNTH=${KAFKA_SYNTH:-$HERE/../../build-kafka/tests/kafka/kafka_synth_captures}
-if [[ -x "$SYNTH" ]]; then
+if ! want synth; then
+  :
+elif [[ -x "$SYNTH" ]]; then
   "$SYNTH" "$HERE"
 else
   echo "skipping synth-*.pcap: build the kafka_synth_captures target (or set KAFKA_SYNTH)" >&2

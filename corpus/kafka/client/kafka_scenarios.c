@@ -135,7 +135,7 @@ static void consume_group(const char *bootstraps) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) die("usage", "kafka_scenarios produce-headers|produce-compressed|produce-error|consume-group");
+  if (argc != 2) die("usage", "kafka_scenarios produce-headers|produce-compressed|produce-error|consume-group|serve");
   char err[256];
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   rd_kafka_t *owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
@@ -148,6 +148,7 @@ int main(int argc, char **argv) {
   rd_kafka_mock_topic_create(mcluster, "compressed-snappy", 1, 1);
   rd_kafka_mock_topic_create(mcluster, "compressed-lz4", 1, 1);
   rd_kafka_mock_topic_create(mcluster, "compressed-zstd", 1, 1);
+  rd_kafka_mock_topic_create(mcluster, "audit", 3, 1);
   const char *colon = strrchr(bootstraps, ':');
   printf("%s\n", colon ? colon + 1 : bootstraps);
   fflush(stdout);
@@ -162,6 +163,14 @@ int main(int argc, char **argv) {
     produce_error(bootstraps, mcluster);
   } else if (strcmp(argv[1], "consume-group") == 0) {
     consume_group(bootstraps);
+  } else if (strcmp(argv[1], "serve") == 0) {
+    /* For another client (kafkajs): the first FindCoordinator request is
+       refused once (the client retries), then the cluster serves until
+       stdin closes. */
+    rd_kafka_mock_push_request_errors(mcluster, 10 /* FindCoordinator */, 1,
+                                      RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE);
+    while (fgets(line, sizeof line, stdin) != NULL) {
+    }
   } else {
     die("unknown scenario", argv[1]);
   }
