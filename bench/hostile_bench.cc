@@ -20,10 +20,12 @@
 #include "connection_driver.h"
 #include "l7/registry.h"
 #include "synth/kafka_messages.h"
+#include "synth/kafka_wire.h"
 
 namespace {
 
 using l7::Direction;
+using Wire = l7h::synth::kafkawire::W;
 constexpr size_t kKiB = 1024;
 constexpr size_t kMss = 1460;  // segments as a sender with the usual MSS would cut them
 
@@ -36,8 +38,9 @@ struct Step {
 };
 
 struct HostileInput {
-  uint16_t server_port = 0;
-  bool joined_mid_stream = true;
+  HostileInput(uint16_t port, bool joined) : server_port(port), joined_mid_stream(joined) {}
+  uint16_t server_port;
+  bool joined_mid_stream;
   std::vector<Step> steps;
   size_t bytes = 0;  // payload bytes of both directions
 
@@ -47,6 +50,11 @@ struct HostileInput {
   }
   void gap(Direction dir) { steps.push_back({Step::kGap, dir, {}}); }
   void end(Direction dir) { steps.push_back({Step::kEnd, dir, {}}); }
+  // Both directions end, `first` (the one with the hostile bytes) first.
+  void endBoth(Direction first) {
+    end(first);
+    end(l7::reverse(first));
+  }
 };
 
 void runHostile(benchmark::State& state, const char* protocol, const std::function<HostileInput(size_t)>& build) {
@@ -87,16 +95,8 @@ void fillTo(std::string& out, std::string_view unit, size_t size) {
   while (out.size() < size) out.append(unit.substr(0, std::min(unit.size(), size - out.size())));
 }
 
-std::string mqttVarint(uint32_t n) {
-  std::string out;
-  do {
-    uint8_t b = n & 0x7F;
-    n >>= 7;
-    if (n != 0) b |= 0x80;
-    out.push_back(static_cast<char>(b));
-  } while (n != 0);
-  return out;
-}
+// MQTT's remaining length is the same base-128 varint as Kafka's unsigned one.
+std::string mqttVarint(uint32_t n) { return Wire().uv(n).str(); }
 
 // MQTT joined mid-stream: a PUBLISH header claiming 4,000,000 bytes (under
 // the 4 MiB buffering cap, so it is a candidate worth waiting for), then
@@ -105,16 +105,14 @@ std::string mqttVarint(uint32_t n) {
 // bytes never come: the decoder decides at the end, where it may try every
 // start and walk each one's chain to the end.
 HostileInput mqttFalsePublishThenPings(size_t size, Direction dir) {
-  HostileInput in;
-  in.server_port = 1883;
+  HostileInput in(1883, /*joined=*/true);
   std::string wire(1, '\x30');  // PUBLISH, QoS 0
   wire += mqttVarint(4'000'000);
   const std::string_view ping = dir == Direction::kToServer ? std::string_view("\xC0\x00", 2) : std::string_view("\xD0\x00", 2);
   // Whole packets only: a last one cut short would be a different shape.
   while (wire.size() + ping.size() <= size) wire += ping;
   in.data(dir, std::move(wire));
-  in.end(dir);
-  in.end(l7::reverse(dir));
+  in.endBoth(dir);
   return in;
 }
 
@@ -136,8 +134,7 @@ void BM_Hostile_Mqtt_FalsePublishThenPingreqsOver1MiB(benchmark::State& state) {
 // decode.
 void BM_Hostile_Mqtt_ZeroSubscribes(benchmark::State& state) {
   runHostile(state, "mqtt", [](size_t size) {
-    HostileInput in;
-    in.server_port = 1883;
+    HostileInput in(1883, /*joined=*/true);
     constexpr uint32_t kClaim = 340'000;
     std::string packet(1, '\x82');  // SUBSCRIBE
     packet += mqttVarint(kClaim);
@@ -145,38 +142,27 @@ void BM_Hostile_Mqtt_ZeroSubscribes(benchmark::State& state) {
     std::string wire;
     fillTo(wire, packet, size);
     in.data(Direction::kToServer, std::move(wire));
-    in.end(Direction::kToServer);
-    in.end(Direction::kToClient);
+    in.endBoth(Direction::kToServer);
     return in;
   });
-}
-
-void be16(std::string& s, uint16_t v) {
-  s.push_back(static_cast<char>(v >> 8));
-  s.push_back(static_cast<char>(v));
-}
-void be32(std::string& s, uint32_t v) {
-  be16(s, static_cast<uint16_t>(v >> 16));
-  be16(s, static_cast<uint16_t>(v));
 }
 
 // A Produce v3 request header up to its first topic's name length: size
 // `claimed`, client_id "c", no transactional id, acks 1, 100,000 topics,
 // and a first topic name `name_length` bytes long.
 std::string produceHeader(uint32_t claimed, int32_t correlation_id, uint16_t name_length) {
-  std::string h;
-  be32(h, claimed);
-  be16(h, 0);  // Produce
-  be16(h, 3);
-  be32(h, static_cast<uint32_t>(correlation_id));
-  be16(h, 1);
-  h += 'c';
-  be16(h, 0xFFFF);  // transactional_id null
-  be16(h, 1);       // acks
-  be32(h, 1000);    // timeout_ms
-  be32(h, 100'000);
-  be16(h, name_length);
-  return h;
+  return Wire()
+      .i32(static_cast<int32_t>(claimed))
+      .i16(0)  // Produce
+      .i16(3)
+      .i32(correlation_id)
+      .str("c")
+      .nullStr()  // transactional_id
+      .i16(1)     // acks
+      .i32(1000)  // timeout_ms
+      .i32(100'000)
+      .i16(static_cast<int16_t>(name_length))
+      .str();
 }
 
 // Kafka joined mid-stream on 9092: a Produce request header claiming 100 MB
@@ -188,15 +174,14 @@ std::string produceHeader(uint32_t claimed, int32_t correlation_id, uint16_t nam
 // the requests it may answer).
 void BM_Hostile_Kafka_FalseProduceWithHeadersInItsTopic(benchmark::State& state) {
   runHostile(state, "kafka", [](size_t size) {
-    HostileInput in;
-    in.server_port = 9092;
+    HostileInput in(9092, /*joined=*/true);
     constexpr int kInner = 32;
     const size_t header = produceHeader(0, 0, 0).size();
     std::string request = produceHeader(100'000'000, 1, static_cast<uint16_t>(kInner * header));
     for (int k = 1; k <= kInner; ++k) {
       request += produceHeader(100'000'000, 1 + k, static_cast<uint16_t>((kInner - k) * header));
     }
-    be32(request, 100'000);  // the first topic's partitions: index 0, empty records, 8 zero bytes each
+    request += Wire().i32(100'000).str();  // the first topic's partitions: index 0, empty records, 8 zero bytes each
     if (request.size() < size) request.append(size - request.size(), '\0');
     request.resize(size);
     constexpr size_t kSegment = 100;
@@ -204,8 +189,7 @@ void BM_Hostile_Kafka_FalseProduceWithHeadersInItsTopic(benchmark::State& state)
       in.data(Direction::kToServer, request.substr(pos, kSegment), kSegment);
       in.data(Direction::kToClient, std::string(1, '\0'), 1);
     }
-    in.end(Direction::kToServer);
-    in.end(Direction::kToClient);
+    in.endBoth(Direction::kToServer);
     return in;
   });
 }
@@ -217,16 +201,13 @@ void BM_Hostile_Kafka_FalseProduceWithHeadersInItsTopic(benchmark::State& state)
 // pending requests (and found in none).
 void BM_Hostile_Kafka_ResponseResyncWith1024Pending(benchmark::State& state) {
   runHostile(state, "kafka", [](size_t size) {
-    HostileInput in;
-    in.server_port = 9092;
-    in.joined_mid_stream = false;
+    HostileInput in(9092, /*joined=*/false);
     std::string requests;
     for (int32_t corr = 1; corr <= 1024; ++corr) requests += l7h::synth::kafkawire::apiVersionsRequest(0, corr);
     in.data(Direction::kToServer, std::move(requests));
     in.gap(Direction::kToClient);
     in.data(Direction::kToClient, std::string(size, '\x01'));
-    in.end(Direction::kToServer);
-    in.end(Direction::kToClient);
+    in.endBoth(Direction::kToServer);
     return in;
   });
 }
@@ -241,8 +222,7 @@ void BM_Hostile_Kafka_ResponseResyncWith1024Pending(benchmark::State& state) {
 // claim.
 void BM_Hostile_Nats_FalseMsgClaimsBeforeEachPing(benchmark::State& state) {
   runHostile(state, "nats", [](size_t size) {
-    HostileInput in;
-    in.server_port = 4222;
+    HostileInput in(4222, /*joined=*/true);
     size_t claim = std::min(size / 4, (size_t{4} << 20) - 1024);
     std::string unit;
     while (true) {
@@ -256,8 +236,7 @@ void BM_Hostile_Nats_FalseMsgClaimsBeforeEachPing(benchmark::State& state) {
     std::string wire;
     fillTo(wire, unit, size);
     in.data(Direction::kToClient, std::move(wire), unit.size());
-    in.end(Direction::kToClient);
-    in.end(Direction::kToServer);
+    in.endBoth(Direction::kToClient);
     return in;
   });
 }
@@ -268,17 +247,14 @@ void BM_Hostile_Nats_FalseMsgClaimsBeforeEachPing(benchmark::State& state) {
 // bytes of the line held so far.
 void BM_Hostile_Nats_LongLinesOneBytePerSegment(benchmark::State& state) {
   runHostile(state, "nats", [](size_t size) {
-    HostileInput in;
-    in.server_port = 4222;
-    in.joined_mid_stream = false;
+    HostileInput in(4222, /*joined=*/false);
     std::string line = "PUB ";
     line.append(l7::DecoderLimits{}.max_line_bytes - 8, 'x');
     line += "\r\n";
     std::string wire;
     fillTo(wire, line, size);
     in.data(Direction::kToServer, std::move(wire), 1);
-    in.end(Direction::kToServer);
-    in.end(Direction::kToClient);
+    in.endBoth(Direction::kToServer);
     return in;
   });
 }
