@@ -98,6 +98,10 @@ void fillTo(std::string& out, std::string_view unit, size_t size) {
 // MQTT's remaining length is the same base-128 varint as Kafka's unsigned one.
 std::string mqttVarint(uint32_t n) { return Wire().uv(n).str(); }
 
+// A SUBSCRIBE fixed header claiming 340,000 bytes.
+constexpr uint32_t kSubscribeClaim = 340'000;
+Wire subscribeHeader() { return std::move(Wire().raw("\x82").uv(kSubscribeClaim)); }
+
 // MQTT joined mid-stream: a PUBLISH header claiming 4,000,000 bytes (under
 // the 4 MiB buffering cap, so it is a candidate worth waiting for), then
 // valid two-byte packets (PINGREQ C0 00 from the client, PINGRESP D0 00
@@ -128,19 +132,32 @@ void BM_Hostile_Mqtt_FalsePublishThenPingreqsOver1MiB(benchmark::State& state) {
   runHostile(state, "mqtt", [](size_t size) { return mqttFalsePublishThenPings(size + 2, Direction::kToServer); });
 }
 
-// MQTT joined mid-stream: SUBSCRIBE headers back to back, each claiming
-// 340,000 bytes, all of them zeros (packet id 0 and ~113,000 empty topic
-// filters): each start the resynchronization tries is a whole packet to
-// decode.
+// MQTT joined mid-stream: SUBSCRIBE packets each claiming 340,000 bytes, all
+// of them zeros (packet id 0 and ~113,000 empty topic filters, over the
+// 100,000 the decoder reads).
 void BM_Hostile_Mqtt_ZeroSubscribes(benchmark::State& state) {
   runHostile(state, "mqtt", [](size_t size) {
     HostileInput in(1883, /*joined=*/true);
-    constexpr uint32_t kClaim = 340'000;
-    std::string packet(1, '\x82');  // SUBSCRIBE
-    packet += mqttVarint(kClaim);
-    packet.append(kClaim, '\0');
+    std::string packet = subscribeHeader().str();
+    packet.append(kSubscribeClaim, '\0');
     std::string wire;
     fillTo(wire, packet, size);
+    in.data(Direction::kToServer, std::move(wire));
+    in.endBoth(Direction::kToServer);
+    return in;
+  });
+}
+
+// MQTT joined mid-stream: SUBSCRIBE headers back to back, each with its
+// packet id 0 and nothing else (6 bytes), each claiming 340,000 bytes. Every
+// header is a start to try once its claimed bytes are there, and its body
+// (the headers after it, read as topic filters) decodes for 336 KB before it
+// fails.
+void BM_Hostile_Mqtt_BackToBackSubscribeHeaders(benchmark::State& state) {
+  runHostile(state, "mqtt", [](size_t size) {
+    HostileInput in(1883, /*joined=*/true);
+    std::string wire;
+    fillTo(wire, subscribeHeader().i16(0).str(), size);
     in.data(Direction::kToServer, std::move(wire));
     in.endBoth(Direction::kToServer);
     return in;
@@ -282,6 +299,7 @@ BENCHMARK(BM_Hostile_Mqtt_FalsePublishThenPingreqs)->Apply(sizes);
 BENCHMARK(BM_Hostile_Mqtt_FalsePublishThenPingresps)->Apply(sizes);
 BENCHMARK(BM_Hostile_Mqtt_FalsePublishThenPingreqsOver1MiB)->Apply(sizesOver1MiB);
 BENCHMARK(BM_Hostile_Mqtt_ZeroSubscribes)->Apply(sizes);
+BENCHMARK(BM_Hostile_Mqtt_BackToBackSubscribeHeaders)->Apply(sizes);
 BENCHMARK(BM_Hostile_Kafka_FalseProduceWithHeadersInItsTopic)->Apply(sizes);
 BENCHMARK(BM_Hostile_Kafka_ResponseResyncWith1024Pending)->Apply(sizes);
 BENCHMARK(BM_Hostile_Nats_FalseMsgClaimsBeforeEachPing)->Apply(sizes);

@@ -221,6 +221,9 @@ def hostile_mqtt(size):
     chunks = []
     sent(0, subscribe * 4, 1460, size - 40, chunks)
     seeds["zero-subscribes"] = ended(joined(chunks))
+    chunks = []
+    sent(0, (b"\x82" + mqtt_varint(60000) + b"\x00\x00") * (size // 6), 1460, size - 40, chunks)
+    seeds["back-to-back-subscribe-headers"] = ended(joined(chunks))
     return seeds
 
 
