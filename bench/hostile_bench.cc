@@ -90,9 +90,16 @@ void runHostile(benchmark::State& state, const char* protocol, const std::functi
   state.counters["parse_failures"] = static_cast<double>(parse_failures);
 }
 
-// `unit` repeated until `out` is `size` bytes long (the last copy cut).
-void fillTo(std::string& out, std::string_view unit, size_t size) {
-  while (out.size() < size) out.append(unit.substr(0, std::min(unit.size(), size - out.size())));
+// `dir` sends `unit` again and again up to `size` bytes (the last copy
+// cut), in segments of `piece` bytes, then both directions end.
+HostileInput repeated(uint16_t port, bool joined, Direction dir, std::string_view unit, size_t size,
+                      size_t piece = kMss) {
+  HostileInput in(port, joined);
+  std::string wire;
+  while (wire.size() < size) wire.append(unit.substr(0, std::min(unit.size(), size - wire.size())));
+  in.data(dir, std::move(wire), piece);
+  in.endBoth(dir);
+  return in;
 }
 
 // MQTT's remaining length is the same base-128 varint as Kafka's unsigned one.
@@ -137,14 +144,9 @@ void BM_Hostile_Mqtt_FalsePublishThenPingreqsOver1MiB(benchmark::State& state) {
 // 100,000 the decoder reads).
 void BM_Hostile_Mqtt_ZeroSubscribes(benchmark::State& state) {
   runHostile(state, "mqtt", [](size_t size) {
-    HostileInput in(1883, /*joined=*/true);
     std::string packet = subscribeHeader().str();
     packet.append(kSubscribeClaim, '\0');
-    std::string wire;
-    fillTo(wire, packet, size);
-    in.data(Direction::kToServer, std::move(wire));
-    in.endBoth(Direction::kToServer);
-    return in;
+    return repeated(1883, /*joined=*/true, Direction::kToServer, packet, size);
   });
 }
 
@@ -155,12 +157,7 @@ void BM_Hostile_Mqtt_ZeroSubscribes(benchmark::State& state) {
 // fails.
 void BM_Hostile_Mqtt_BackToBackSubscribeHeaders(benchmark::State& state) {
   runHostile(state, "mqtt", [](size_t size) {
-    HostileInput in(1883, /*joined=*/true);
-    std::string wire;
-    fillTo(wire, subscribeHeader().i16(0).str(), size);
-    in.data(Direction::kToServer, std::move(wire));
-    in.endBoth(Direction::kToServer);
-    return in;
+    return repeated(1883, /*joined=*/true, Direction::kToServer, subscribeHeader().i16(0).str(), size);
   });
 }
 
@@ -239,7 +236,6 @@ void BM_Hostile_Kafka_ResponseResyncWith1024Pending(benchmark::State& state) {
 // claim.
 void BM_Hostile_Nats_FalseMsgClaimsBeforeEachPing(benchmark::State& state) {
   runHostile(state, "nats", [](size_t size) {
-    HostileInput in(4222, /*joined=*/true);
     size_t claim = std::min(size / 4, (size_t{4} << 20) - 1024);
     std::string unit;
     while (true) {
@@ -250,11 +246,7 @@ void BM_Hostile_Nats_FalseMsgClaimsBeforeEachPing(benchmark::State& state) {
       if (unit[end] != '\r' || unit[(end + 1) % unit.size()] != '\n') break;
       ++claim;
     }
-    std::string wire;
-    fillTo(wire, unit, size);
-    in.data(Direction::kToClient, std::move(wire), unit.size());
-    in.endBoth(Direction::kToClient);
-    return in;
+    return repeated(4222, /*joined=*/true, Direction::kToClient, unit, size, unit.size());
   });
 }
 
@@ -264,15 +256,10 @@ void BM_Hostile_Nats_FalseMsgClaimsBeforeEachPing(benchmark::State& state) {
 // bytes of the line held so far.
 void BM_Hostile_Nats_LongLinesOneBytePerSegment(benchmark::State& state) {
   runHostile(state, "nats", [](size_t size) {
-    HostileInput in(4222, /*joined=*/false);
     std::string line = "PUB ";
     line.append(l7::DecoderLimits{}.max_line_bytes - 8, 'x');
     line += "\r\n";
-    std::string wire;
-    fillTo(wire, line, size);
-    in.data(Direction::kToServer, std::move(wire), 1);
-    in.endBoth(Direction::kToServer);
-    return in;
+    return repeated(4222, /*joined=*/false, Direction::kToServer, line, size, 1);
   });
 }
 
