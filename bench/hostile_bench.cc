@@ -112,9 +112,9 @@ Wire subscribeHeader() { return std::move(Wire().raw("\x82").uv(kSubscribeClaim)
 // MQTT joined mid-stream: a PUBLISH header claiming 4,000,000 bytes (under
 // the 4 MiB buffering cap, so it is a candidate worth waiting for), then
 // valid two-byte packets (PINGREQ C0 00 from the client, PINGRESP D0 00
-// from the broker) up to `size`, then the end of the stream. The claimed
-// bytes never come: the decoder decides at the end, where it may try every
-// start and walk each one's chain to the end.
+// from the broker) up to `size`, then the end of the stream. Below 4 MB the
+// claimed bytes never come: the decoder decides at the end, where it may
+// try every start and walk each one's chain to the end.
 HostileInput mqttFalsePublishThenPings(size_t size, Direction dir) {
   HostileInput in(1883, /*joined=*/true);
   std::string wire(1, '\x30');  // PUBLISH, QoS 0
