@@ -15,6 +15,10 @@
                                               index, model seed, length, split
                                               points) for every version the
                                               matrix (golden/versions.md) lists
+  fuzz/corpus/fuzz_<proto>/hostile-<shape>.bin the hostile inputs of
+                                              bench/hostile_bench.cc, scaled
+                                              to the target's max_len and the
+                                              small caps fuzz_stream.cc sets
 
 Standard library only. Captures are the project's own clean loopback ones,
 so payloads are taken in capture order without reassembly. When a libFuzzer
@@ -152,6 +156,147 @@ def roundtrip_seed(version_index, k):
     return bytes(out)
 
 
+# The chunk format's actions (stream_input.h).
+DATA, GAP, EOF = 0, 1, 2
+
+
+def chunk(direction, action, payload=b""):
+    return bytes([direction | (action << 1)]) + payload
+
+
+def max_len(target):
+    with open(os.path.join(ROOT, "fuzz", target + ".options")) as f:
+        for line in f:
+            if line.strip().startswith("max_len"):
+                return int(line.split("=")[1])
+    return 4096
+
+
+def sent(direction, data, piece, budget, chunks):
+    """`data` as data chunks of `piece` bytes, as many as fit in `budget`
+    input bytes and the chunk limit (stream_input.h: 512, some kept for
+    gaps and ends)."""
+    for pos in range(0, len(data), piece):
+        part = data[pos:pos + piece]
+        if budget < len(part) + 5 or len(chunks) >= 500:
+            break
+        chunks.append(chunk(direction, DATA, part))
+        budget -= len(part) + 5
+    return budget
+
+
+def joined(chunks):
+    return [chunk(0, GAP), chunk(1, GAP)] + chunks
+
+
+def ended(chunks):
+    return chunks + [chunk(0, EOF), chunk(1, EOF)]
+
+
+def mqtt_varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def hostile_mqtt(size):
+    """fuzz_stream.cc holds at most 64 KiB per frame: a false PUBLISH claims
+    just under that, more than the PINGREQs (PINGRESPs) behind it fill."""
+    seeds = {}
+    for name, direction, ping in (("false-publish-pingreqs", 0, b"\xc0\x00"),
+                                  ("false-publish-pingresps", 1, b"\xd0\x00")):
+        header = b"\x30" + mqtt_varint(65530)
+        # Whole packets only, all sent: room for the chunks' own bytes.
+        room = size - 40 - 5 * (size // 1460 + 1) - len(header)
+        wire = header + ping * (room // 2)
+        chunks = []
+        sent(direction, wire, 1460, size - 40, chunks)
+        assert sum(len(c) - 1 for c in chunks) == len(wire)
+        seeds[name] = ended(joined(chunks))
+    subscribe = b"\x82" + mqtt_varint(20000) + bytes(20000)
+    chunks = []
+    sent(0, subscribe * 4, 1460, size - 40, chunks)
+    seeds["zero-subscribes"] = ended(joined(chunks))
+    chunks = []
+    sent(0, (b"\x82" + mqtt_varint(60000) + b"\x00\x00") * (size // 6), 1460, size - 40, chunks)
+    seeds["back-to-back-subscribe-headers"] = ended(joined(chunks))
+    return seeds
+
+
+def be16(v):
+    return struct.pack(">H", v & 0xFFFF)
+
+
+def be32(v):
+    return struct.pack(">I", v & 0xFFFFFFFF)
+
+
+def produce_header(claimed, correlation_id, name_length, topics):
+    return (be32(claimed) + be16(0) + be16(3) + be32(correlation_id) + be16(1) + b"c" + be16(0xFFFF) + be16(1) +
+            be32(1000) + be32(topics) + be16(name_length))
+
+
+def hostile_kafka(size):
+    """Caps of fuzz_stream.cc: frames up to 1 MiB, arrays up to 1000, 64
+    pending requests."""
+    seeds = {}
+    inner = 32
+    header = len(produce_header(0, 0, 0, 0))
+    request = produce_header(1000000, 1, inner * header, 1000)
+    for k in range(1, inner + 1):
+        request += produce_header(1000000, 1 + k, (inner - k) * header, 1000)
+    request += be32(1000) + bytes(size)
+    chunks = []
+    budget = size - 40
+    for pos in range(0, len(request), 100):
+        if budget < 111 or len(chunks) >= 500:
+            break
+        chunks += [chunk(0, DATA, request[pos:pos + 100]), chunk(1, DATA, b"\x00")]
+        budget -= 111
+    seeds["false-produce-headers-in-topic"] = ended(joined(chunks))
+    requests = b"".join(be32(11) + be16(18) + be16(0) + be32(corr) + be16(1) + b"c" for corr in range(1, 65))
+    chunks = [chunk(0, DATA, requests), chunk(1, GAP)]
+    sent(1, b"\x01" * size, 1460, size - len(requests) - 40, chunks)
+    seeds["response-resync-64-pending"] = ended(chunks)
+    return seeds
+
+
+def hostile_nats(size):
+    """Caps of fuzz_stream.cc: control lines up to 4096 bytes, frames up to
+    64 KiB."""
+    seeds = {}
+    claim = size // 4
+    while True:
+        unit = b"MSG a 1 %d\r\nPING\r\n" % claim
+        end = (unit.index(b"\n") + 1 + claim) % len(unit)
+        if unit[end:end + 1] != b"\r" or unit[(end + 1) % len(unit):(end + 1) % len(unit) + 1] != b"\n":
+            break
+        claim += 1
+    chunks = []
+    sent(1, unit * (size // len(unit)), len(unit) * 6, size - 40, chunks)
+    seeds["false-msg-claims"] = ended(joined(chunks))
+    line = b"PUB " + b"x" * (4096 - 8) + b"\r\n"
+    chunks = []
+    sent(0, line * (size // len(line) + 1), 120, size - 40, chunks)
+    seeds["long-lines"] = ended(chunks)
+    return seeds
+
+
+def hostile_seeds():
+    """(target, name, input) of every hostile shape."""
+    for proto, build in (("mqtt", hostile_mqtt), ("kafka", hostile_kafka), ("nats", hostile_nats)):
+        target = "fuzz_" + proto
+        size = max_len(target)
+        for name, chunks in build(size).items():
+            data = SEPARATOR.join(chunks)
+            assert len(data) <= size, (target, name, len(data))
+            yield target, "hostile-%s.bin" % name, data
+
+
 def write_seed(folder, name, data):
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, name), "wb") as f:
@@ -216,6 +361,10 @@ def main():
                 os.rename(os.path.join(merged, f), os.path.join(seeds, f))
             os.rmdir(merged)
             print("minimized", target, len(os.listdir(seeds)), "seeds")
+    # After the merge: they are kept for their shape (inputs that must take
+    # linear time), which coverage does not see.
+    for target, name, data in hostile_seeds():
+        write_seed(os.path.join(seeds_root, target), name, data)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Rewrites every KnownDecoderBugs capture and its records (README.md) from
+# their synthesizer cases, with the Release build in build/. A case whose
+# records the decoder does not give today is not written (and the script
+# fails), so a frozen file always states behaviour that passed.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cmake --build "$ROOT/build" -j "${L7_JOBS:-$(nproc)}" --target freeze_known_decoder_bugs >/dev/null
+"$ROOT/build/tests/regressions/freeze_known_decoder_bugs" "$ROOT/tests/regressions"

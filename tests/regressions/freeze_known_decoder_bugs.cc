@@ -1,0 +1,171 @@
+// Writes the KnownDecoderBugs cases as bytes (README.md): each case's
+// capture, built by the synthesizer from the shrunk case the properties
+// found, and the records the regression test compares with. A case is
+// written only when the decoder gives those records today, so a frozen
+// file always states behaviour that passed.
+//
+//   freeze_known_decoder_bugs OUT_DIR      (tests/regressions/freeze.sh runs it)
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "support/synth_replay.h"
+
+namespace l7h::synth {
+namespace {
+
+struct KnownCase {
+  std::string file;  // OUT_DIR/<file>.pcap and .jsonl
+  SynthOptions options;
+  // Joined at options.join_at exactly, by the generator's join rule even
+  // where its joinable rule would move the join (the properties' shrinker
+  // found these with the join placed by hand).
+  bool join_by_hand = false;
+  // A lost segment: the .jsonl holds the records the gap must leave intact
+  // (one line per message checked), not the whole replay.
+  bool gap = false;
+};
+
+SynthOptions joinedCase(const std::string& protocol, const std::string& version, uint64_t seed, uint64_t plan_seed,
+                        size_t count, Segmentation segmentation, size_t mss, LinkType link, size_t join_at) {
+  SynthOptions o;
+  o.protocol = protocol;
+  o.version = version;
+  o.seed = seed;
+  o.messages = count;
+  o.plan.seed = plan_seed;
+  o.plan.segmentation = segmentation;
+  o.plan.mss = mss;
+  o.plan.link = link;
+  o.plan.handshake = false;
+  o.join_at = join_at;
+  return o;
+}
+
+SynthOptions withDrop(SynthOptions o, bool handshake = false) {
+  o.plan.drop_one = true;
+  o.plan.handshake = handshake;
+  return o;
+}
+
+std::vector<KnownCase> knownCases() {
+  SynthOptions two_connections = joinedCase("kafka", "JoinGroup v8", 110604905090181225ull, 0, 10, Segmentation::kWhole,
+                                            1, LinkType::kLinuxSll2, 5);
+  two_connections.connections = 2;
+  return {
+      {"MqttJoinedAfterTheConnectPairsByOrderAcrossTheResyncWait",
+       joinedCase("mqtt", "3.1.1", 1, 0, 5, Segmentation::kWhole, 1460, LinkType::kLinuxSll2, 1), true, false},
+      {"MqttResyncDoesNotHoldBackTheSideBehindAFalseStart",
+       withDrop(joinedCase("mqtt", "3.1.1", 128025841217648292ull, 6784, 19, Segmentation::kRandom, 8,
+                           LinkType::kEthernet, 0),
+                /*handshake=*/true),
+       false, true},
+      {"MqttJoinedAfterTheConnectWhereBothSidesHold",
+       joinedCase("mqtt", "3.1.1", 0, 0, 13, Segmentation::kOneByte, 1, LinkType::kNull, 3), true, false},
+      {"MqttAnswersOfTheResyncingSideWaitForHeldRequests",
+       withDrop(joinedCase("mqtt", "5.0", 3755146120248590ull, 912, 15, Segmentation::kOneByte, 1, LinkType::kRawIp, 0)),
+       false, true},
+      {"MqttGapBeforeRecognitionKeepsTheHeldMessages",
+       withDrop(joinedCase("mqtt", "3.1.1", 125820, 1, 10, Segmentation::kOneByte, 1, LinkType::kLinuxSll2, 2)), true,
+       true},
+      {"NatsJoinedAtShortMessagesKeepsThemThroughALaterGap",
+       withDrop(joinedCase("nats", "0", 20465958373817ull, 0, 18, Segmentation::kOneByte, 1, LinkType::kNull, 13)), true,
+       true},
+      {"KafkaJoinedAtAResponseKeepsTheRoles",
+       joinedCase("kafka", "Produce v0", 22478192411ull, 0, 6, Segmentation::kWhole, 1, LinkType::kLinuxSll, 3), true,
+       false},
+      {"KafkaJoinedBeforeResponsesToLostRequestsFindsTheRealAnswers", two_connections, true, false},
+      {"KafkaResyncDoesNotWaitOnAFalseRequestHeader-joined-fetch-v12",
+       withDrop(joinedCase("kafka", "Fetch v12", 1929545, 2125748, 3, Segmentation::kRandom, 62, LinkType::kLinuxSll, 1)),
+       true, true},
+      {"KafkaResyncDoesNotWaitOnAFalseRequestHeader-joined-fetch-v2",
+       withDrop(joinedCase("kafka", "Fetch v2", 346, 760, 5, Segmentation::kOneByte, 1, LinkType::kRawIp, 1)), true,
+       true},
+      {"KafkaResyncDoesNotWaitOnAFalseRequestHeader-handshake-fetch-v4",
+       withDrop(joinedCase("kafka", "Fetch v4", 400808676759222425ull, 424565188267602520ull, 23,
+                           Segmentation::kOneByte, 1, LinkType::kRawIp, 0),
+                /*handshake=*/true),
+       true, true},
+  };
+}
+
+bool buildCaseModel(const KnownCase& c, Model& model, std::string& error) {
+  if (!c.join_by_hand) return buildModel(c.options, model, error);
+  SynthOptions whole = c.options;
+  whole.join_at = 0;
+  if (!buildModel(whole, model, error)) return false;
+  Generator g = *findGenerator(c.options.protocol);
+  g.joinable = nullptr;
+  for (ModelConversation& conv : model.conversations) {
+    if (joinMidStream(g, c.options.version, c.options.join_at, conv) != c.options.join_at) {
+      error = "cannot join at message " + std::to_string(c.options.join_at);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool writeText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  return static_cast<bool>(out << text);
+}
+
+// Writes one case; false (with a reason on stderr) when the decoder does
+// not give today what the case requires.
+bool freeze(const KnownCase& c, const std::string& dir) {
+  Model model;
+  std::string error;
+  if (!buildCaseModel(c, model, error)) {
+    std::fprintf(stderr, "%s: %s\n", c.file.c_str(), error.c_str());
+    return false;
+  }
+  const Synthesized s = synthesize(model, c.options);
+  std::string jsonl;
+  size_t exchanges = 0;
+  if (c.gap) {
+    std::vector<std::string> found;
+    const std::string missing =
+        gapLosesOnlyWhatItTouches(*findGenerator(c.options.protocol), c.options, model, exchanges, &found);
+    if (!missing.empty()) {
+      std::fprintf(stderr, "%s: not frozen, the gap check fails today: %s\n", c.file.c_str(), missing.c_str());
+      return false;
+    }
+    for (const std::string& line : found) jsonl += line;
+  } else {
+    bool ok = false;
+    const std::string actual = lines(replayFrames(s, ok));
+    jsonl = lines(s.expected);
+    if (!ok || actual != jsonl) {
+      std::fprintf(stderr, "%s: not frozen, the replay differs from the model's records today\n", c.file.c_str());
+      return false;
+    }
+  }
+  if (!writePcap(dir + "/" + c.file + ".pcap", s.link, s.frames, error)) {
+    std::fprintf(stderr, "%s: %s\n", c.file.c_str(), error.c_str());
+    return false;
+  }
+  if (!writeText(dir + "/" + c.file + ".jsonl", jsonl)) {
+    std::fprintf(stderr, "%s: cannot write its records\n", c.file.c_str());
+    return false;
+  }
+  std::printf("%s: %zu packets, %zu record lines%s\n  %s%s\n", c.file.c_str(), s.frames.size(),
+              static_cast<size_t>(std::count(jsonl.begin(), jsonl.end(), '\n')),
+              c.gap ? (", " + std::to_string(exchanges) + " exchanges checked").c_str() : "",
+              reproduceCommand(c.options).c_str(),
+              c.join_by_hand && c.options.join_at > 0 ? "   (joined there by hand)" : "");
+  return true;
+}
+
+}  // namespace
+}  // namespace l7h::synth
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s OUT_DIR\n", argv[0]);
+    return 2;
+  }
+  bool ok = true;
+  for (const auto& c : l7h::synth::knownCases()) ok = l7h::synth::freeze(c, argv[1]) && ok;
+  return ok ? 0 : 1;
+}
