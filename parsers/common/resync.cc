@@ -61,7 +61,37 @@ void Resync::rebase(size_t front) {
   if (due_ != UINT64_MAX) due_ -= front;
 }
 
+Resync::Step Resync::longestToEnd(const FrameGrammar& grammar, Bytes data) {
+  // frames[i]: frames of the chain from i that ends exactly at the end (0:
+  // none). Filled backwards, so each position is guessed once.
+  std::vector<uint32_t> frames(data.size() + 1, 0);
+  size_t best = data.size();
+  for (size_t i = data.size(); i-- > 0;) {
+    const FrameGuess g = grammar.guess(data, i);
+    if (g.verdict != FrameGuess::kFrame || g.size == 0 || g.size > data.size() - i) continue;
+    const size_t next = i + static_cast<size_t>(g.size);
+    if (next == data.size()) {
+      frames[i] = 1;
+    } else if (frames[next] > 0) {
+      frames[i] = frames[next] + 1;
+    }
+    if (frames[i] > 0 && (best == data.size() || frames[i] >= frames[best])) best = i;
+  }
+  Step step;
+  if (best == data.size()) {
+    step.kind = Step::kNothing;
+    step.offset = data.size();
+    start();
+    return step;
+  }
+  step.kind = Step::kFound;
+  step.offset = best;
+  stop();
+  return step;
+}
+
 Resync::Step Resync::find(const FrameGrammar& grammar, Bytes data, bool at_end) {
+  if (at_end && rules_.longest_to_end) return longestToEnd(grammar, data);
   if (data.size() < seen_size_) {
     // Not the data this search was on (the caller broke the contract): search again.
     start();

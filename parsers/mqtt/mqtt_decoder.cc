@@ -178,7 +178,13 @@ class MqttDecoder final : public Decoder {
  private:
   // A start is taken after a gap when two whole packets follow each other
   // from it: random payload bytes pass one check often, a chain rarely.
-  static ResyncRules resyncRules(const DecoderLimits& limits) { return ResyncRules{2, limits.max_buffered_bytes}; }
+  // At the end (or before lost bytes), the start whose packets cover the
+  // rest exactly, with the most packets.
+  static ResyncRules resyncRules(const DecoderLimits& limits) {
+    ResyncRules rules{2, limits.max_buffered_bytes};
+    rules.longest_to_end = true;
+    return rules;
+  }
 
   bool allowAuth() const { return level_ == 5 || level_ == 0; }
   bool v5() const { return level_ == 5; }

@@ -107,6 +107,18 @@ TEST(KnownDecoderBugs, MqttJoinedAfterTheConnectWhereBothSidesHold) {
 // MQTT 5.0, a loss in the client's 1840-byte PUBLISH, one byte per segment:
 // the client's PUBACK for the broker's QoS 1 PUBLISH, still held behind a
 // broker response, waits for that PUBLISH.
+// Fixed (a regression test now): joined after the CONNECT, a segment inside
+// a large QoS 2 PUBLISH is lost, and the client side then holds the rest of that payload, whose random bytes hold false
+// chains of two packets. The end takes the start whose packets cover the
+// rest exactly, with the most packets (ResyncRules::longest_to_end), so the
+// PUBREL and DISCONNECT at the end are decoded, not a false AUTH inside the
+// payload.
+TEST(KnownDecoderBugs, MqttEndOfStreamTakesTheChainThatCoversTheRestExactly) {
+  // The record checked is the final DISCONNECT (one-way); the exchanges
+  // around the loss are all touched by it.
+  EXPECT_EQ(expectReplayHoldsFrozen("MqttEndOfStreamTakesTheChainThatCoversTheRestExactly"), 0u);
+}
+
 TEST(KnownDecoderBugs, MqttAnswersOfTheResyncingSideWaitForHeldRequests) {
   EXPECT_GT(expectReplayHoldsFrozen("MqttAnswersOfTheResyncingSideWaitForHeldRequests"), 0u);
 }

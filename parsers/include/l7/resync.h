@@ -65,6 +65,11 @@ struct ResyncRules {
   // still in question (Kafka's requests come in one flight: a whole request
   // behind an undecided start shows that start to be inside a payload).
   bool later_whole_wins = false;
+  // At the end of the data, take the start whose chain covers the rest
+  // exactly with the most frames (computed backwards, one guess a position),
+  // instead of the earliest confirmed one: a false chain inside a payload
+  // seldom lands exactly on the end, the real traffic always does.
+  bool longest_to_end = false;
 };
 
 class Resync {
@@ -104,6 +109,7 @@ class Resync {
   };
   enum class Judged : uint8_t { kFailed, kOpen, kConfirmed };
   Judged judge(const FrameGrammar& grammar, Bytes data, bool at_end, Open& e) const;
+  Step longestToEnd(const FrameGrammar& grammar, Bytes data);
   void rebase(size_t front);
 
   ResyncRules rules_;
