@@ -1,7 +1,6 @@
 #include "skywalking/receiver.h"
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
@@ -66,7 +65,6 @@ struct Receiver::Impl {
   std::atomic<size_t> live_sessions{0};
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
-  asio::signal_set signals{io};
   asio::steady_timer accept_retry{io};
   std::atomic<bool> stopping{false};
   mutable std::mutex stats_mutex;
@@ -352,7 +350,6 @@ struct Receiver::Impl {
     beast::error_code ignored;
     acceptor.close(ignored);
     accept_retry.cancel();
-    signals.cancel(ignored);
     for (auto& weak : sessions) {
       if (auto session = weak.lock()) session->shutdownIfIdle();
     }
@@ -385,17 +382,6 @@ bool Receiver::listen(std::string& error) {
     error = impl_->options.host + ":" + std::to_string(impl_->options.port) + ": " + ec.message();
     return false;
   }
-  // Installed here, not in run(): once the caller says "listening", a
-  // SIGTERM must already stop the server gracefully rather than kill it
-  // (asio queues a signal that arrives before run() waits for it).
-  if (impl_->options.handle_signals) {
-    impl_->signals.add(SIGINT, ec);
-    if (!ec) impl_->signals.add(SIGTERM, ec);
-    if (ec) {
-      error = "cannot handle SIGINT/SIGTERM: " + ec.message();
-      return false;
-    }
-  }
   return true;
 }
 
@@ -405,11 +391,6 @@ uint16_t Receiver::port() const {
 }
 
 void Receiver::run() {
-  if (impl_->options.handle_signals) {
-    impl_->signals.async_wait([this](beast::error_code ec, int) {
-      if (!ec) impl_->beginStop();
-    });
-  }
   impl_->accept();
   impl_->io.run();
 }
