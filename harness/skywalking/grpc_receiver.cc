@@ -220,9 +220,12 @@ struct GrpcReceiver::Impl : grpc::CallbackGenericService {
 
     // The watchdog's verdict for a stream that went quiet.
     void expire() {
-      if (finish(Status(StatusCode::DEADLINE_EXCEEDED, "no message within the idle timeout"))) {
-        owner_.count([](GrpcReceiverStats& s) { ++s.idle_timeouts; });
-      }
+      std::lock_guard lock(mutex_);
+      if (finished_) return;
+      finished_ = true;
+      // Counted before the client can see the status.
+      owner_.count([](GrpcReceiverStats& s) { ++s.idle_timeouts; });
+      Finish(Status(StatusCode::DEADLINE_EXCEEDED, "no message within the idle timeout"));
     }
 
     std::chrono::steady_clock::time_point lastActivity() const {
@@ -293,10 +296,10 @@ struct GrpcReceiver::Impl : grpc::CallbackGenericService {
     }
 
     void complete() {
-      if (write_failed_) return void(finish(Status(StatusCode::INTERNAL, "cannot write records")));
+      if (write_failed_) return finish(Status(StatusCode::INTERNAL, "cannot write records"));
       if (!details_.empty()) {
         if (omitted_ > 0) details_ += "; and " + std::to_string(omitted_) + " more";
-        return void(finish(Status(StatusCode::INVALID_ARGUMENT, details_)));
+        return finish(Status(StatusCode::INVALID_ARGUMENT, details_));
       }
       std::lock_guard lock(mutex_);
       if (finished_) return;
@@ -306,13 +309,12 @@ struct GrpcReceiver::Impl : grpc::CallbackGenericService {
     }
 
     // Finish once, whoever gets here first (the call's own thread or the
-    // watchdog); true when this call did.
-    bool finish(const Status& status) {
+    // watchdog).
+    void finish(const Status& status) {
       std::lock_guard lock(mutex_);
-      if (finished_) return false;
+      if (finished_) return;
       finished_ = true;
       Finish(status);
-      return true;
     }
 
     Impl& owner_;
