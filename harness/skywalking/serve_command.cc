@@ -93,7 +93,7 @@ int serveCommand(Args args) {
       "  l7conform serve -o spans.jsonl                     # gRPC on 11800 and HTTP on 12800\n"
       "  l7conform serve --no-http --grpc 0.0.0.0:11800 --auth-token s3cret -o spans.jsonl\n"
       "  l7conform serve --no-grpc --listen [::1]:12800 --read-timeout 10s -o spans.jsonl\n"
-      "  SW_AGENT_COLLECTOR_BACKEND_SERVICES=127.0.0.1:11800 node -r skywalking-backend-js/lib/index app.js\n"
+      "  SW_AGENT_COLLECTOR_BACKEND_SERVICES=127.0.0.1:11800 node app.js   # app.js starts skywalking-backend-js\n"
       "  curl -s -X POST --data @corpus/skywalking/java-http.json http://127.0.0.1:12800/v3/segment");
   int code = 0;
   if (!p.parse(args, code)) return code;
