@@ -87,7 +87,8 @@ int serveCommand(Args args) {
   p.option("--idle-timeout", &idle_timeout, "T", "close connections (and gRPC streams) idle for T (default 30s)");
   p.option("--read-timeout", &read_timeout, "T", "408 a request not whole T after its first byte (default 30s)");
   p.option("--max-connections", &max_connections, "N",
-           "connections served at once, each listener; more get 503 / RESOURCE_EXHAUSTED (default 512)");
+           "connections served at once, each listener (gRPC: those with calls in flight); more get 503 /\n"
+           "RESOURCE_EXHAUSTED (default 512)");
   p.option("--max-streams", &max_streams, "N", "gRPC calls in flight at once; more get RESOURCE_EXHAUSTED (default 512)");
   p.examples(
       "  l7conform serve -o spans.jsonl                     # gRPC on 11800 and HTTP on 12800\n"
