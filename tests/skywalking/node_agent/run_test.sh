@@ -38,7 +38,8 @@ if [[ ! -f $npm_dir/node_modules/skywalking-backend-js/package.json ]]; then
   mkdir -p "$npm_dir"
   if ! timeout 300 npm install --prefix "$npm_dir" --no-audit --no-fund --loglevel=error "$package" \
     >"$npm_dir/npm-install.log" 2>&1; then
-    skip "npm could not install $package: $(tail -3 "$npm_dir/npm-install.log" | tr '\n' ' ')"
+    # npm's first error lines say why (ECONNREFUSED, E404, ...); the rest is its stack.
+    skip "npm could not install $package: $(grep -m4 'error' "$npm_dir/npm-install.log" | tr '\n' ' ')(log: $npm_dir/npm-install.log)"
   fi
 fi
 
