@@ -12,7 +12,7 @@ cmake -S "$SRC_DIR" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER="${CC:-clang}" -DCMAKE_CXX_COMPILER="${CXX:-clang++}" \
   -DCMAKE_C_FLAGS="${CFLAGS:-}" -DCMAKE_CXX_FLAGS="${CXXFLAGS:-}" \
   -DL7_FUZZ=ON -DL7_FUZZ_ENGINE="${LIB_FUZZING_ENGINE:--fsanitize=fuzzer}" \
-  -DL7_BUILD_TESTS=OFF -DL7_BUILD_BENCH=OFF -DL7_WERROR=OFF
+  -DL7_BUILD_TESTS=OFF -DL7_BUILD_BENCH=OFF -DL7_WERROR=OFF -DL7_GRPC=OFF
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 for bin in "$BUILD_DIR"/fuzz/fuzz_*; do
   [[ -x $bin && -f $bin ]] || continue

@@ -12,7 +12,7 @@ BUILD=$ROOT/build-cov
 WORK=${L7_FUZZ_WORK:-$ROOT/build-fuzz/fuzz-work}
 command -v llvm-profdata-14 >/dev/null || { echo "needs llvm-14 (apt-get install llvm-14)"; exit 2; }
 if [[ ! -f $BUILD/build.ninja ]]; then
-  CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DL7_WERROR=OFF \
+  CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DL7_WERROR=OFF -DL7_GRPC=OFF \
     -DL7_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS="-fprofile-instr-generate -fcoverage-mapping" \
     -DCMAKE_EXE_LINKER_FLAGS="-fprofile-instr-generate" >/dev/null
 fi

@@ -35,6 +35,9 @@ namespace fs = std::filesystem;
 namespace l7h::cli {
 namespace {
 
+// The heading of RESULTS.md's hand-kept section (bench/receiver_load.sh).
+constexpr std::string_view kReceiverSection = "## SkyWalking receivers";
+
 uint64_t counterOf(const std::string& text, const std::string& name);
 
 struct Measurement {
@@ -378,6 +381,16 @@ int benchCommand(Args args) {
   }
   std::printf("%s", table.str().c_str());
   if (!write_path.empty()) {
+    // The receivers' figures come from bench/receiver_load.sh, not from this
+    // command: a section of them in the old file is carried over as it is.
+    std::string kept;
+    {
+      std::ifstream old(write_path, std::ios::binary);
+      std::stringstream text;
+      text << old.rdbuf();
+      const std::string previous = text.str();
+      if (const size_t at = previous.find(kReceiverSection); at != std::string::npos) kept = previous.substr(at);
+    }
     std::ofstream out(write_path, std::ios::trunc);
     out << "# Benchmark results\n\n"
         << "Machine: " << machineDescription() << ".\n\n"
@@ -385,6 +398,7 @@ int benchCommand(Args args) {
         << "each figure is one run of a fresh child process; peak RSS is the child's VmHWM; replays use "
         << "--session-timeout " << session_timeout_s << ").\n\n"
         << table.str();
+    if (!kept.empty()) out << "\n" << kept;
   }
   if (keep_dir.empty()) fs::remove_all(dir);
   for (const auto& r : results) {

@@ -19,7 +19,7 @@ constexpr Command kCommands[] = {
     {"replay", l7h::cli::replayCommand, "decode pcap/pcapng captures (or a live interface) into l7_flow_log JSON Lines"},
     {"check", l7h::cli::checkCommand, "replay a corpus and compare with golden records, mapping tables and metrics"},
     {"skywalking", l7h::cli::skywalkingCommand, "map SkyWalking segment JSON to l7_flow_log records"},
-    {"serve", l7h::cli::serveCommand, "SkyWalking's REST segment receiver (Boost.Beast): spans in, records out"},
+    {"serve", l7h::cli::serveCommand, "SkyWalking segment receiver, gRPC and REST: spans in, records out"},
     {"synth", l7h::cli::synthCommand, "write a synthesized capture and the records it must produce"},
     {"bench", l7h::cli::benchCommand, "throughput and peak memory against bare libpcap and tshark"},
     {"versions", l7h::cli::versionsCommand, "the version matrix: claimed, synthesized, property result, real captures"},

@@ -1,7 +1,6 @@
 #include "skywalking/receiver.h"
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
@@ -66,7 +65,6 @@ struct Receiver::Impl {
   std::atomic<size_t> live_sessions{0};
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
-  asio::signal_set signals{io};
   asio::steady_timer accept_retry{io};
   std::atomic<bool> stopping{false};
   mutable std::mutex stats_mutex;
@@ -113,8 +111,15 @@ struct Receiver::Impl {
       respond(http::status::service_unavailable, jsonError("too many connections; retry later"), false);
     }
 
+    // Bytes already here (buffered or in the socket) are a request that has
+    // started, which shutdown lets finish within the grace.
+    bool requestStarted() {
+      beast::error_code ec;
+      return buffer.size() > 0 || (stream.socket().available(ec) > 0 && !ec);
+    }
+
     void read() {
-      if (owner.stopping) return close();
+      if (owner.stopping && !requestStarted()) return close();
       parser.emplace();
       parser->body_limit(owner.options.body_limit);
       timeout_reason = {};
@@ -186,11 +191,15 @@ struct Receiver::Impl {
     // in the middle of a request gets at most a short grace to finish it.
     void shutdownIfIdle() {
       if (phase == Phase::kIdle) {
-        // Bytes already waiting are a request that has started: the pending
-        // read completes with them and startRequest() gives it the grace.
-        beast::error_code ec;
-        if (stream.socket().available(ec) > 0 && !ec) return;
-        return close();
+        // The pending read completes with bytes already waiting, and
+        // startRequest() gives that request the grace. Cancelled rather than
+        // closed: the read may have completed already, its handler queued
+        // with bytes this check cannot see; cancelling does not undo that,
+        // and a read still waiting ends with an error and closes.
+        if (requestStarted()) return;
+        beast::error_code ignored;
+        stream.socket().cancel(ignored);
+        return;
       }
       if (phase == Phase::kReading && read_deadline - std::chrono::steady_clock::now() > kShutdownGrace) {
         armReadTimer(kShutdownGrace, kShutdownReason);
@@ -334,25 +343,39 @@ struct Receiver::Impl {
         });
         return;
       }
-      count(&ReceiverStats::connections);
-      auto session = std::make_shared<Session>(*this, std::move(socket));
-      sessions.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
-      sessions.push_back(session);
-      if (live_sessions > options.max_connections) {
-        session->reject();
-      } else {
-        session->start();
-      }
+      adopt(std::move(socket));
       accept();
     });
+  }
+
+  void adopt(tcp::socket socket) {
+    count(&ReceiverStats::connections);
+    auto session = std::make_shared<Session>(*this, std::move(socket));
+    sessions.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
+    sessions.push_back(session);
+    if (live_sessions > options.max_connections) {
+      session->reject();
+    } else {
+      session->start();
+    }
   }
 
   void beginStop() {
     if (stopping.exchange(true)) return;
     beast::error_code ignored;
+    // Connections the kernel completed before the stop are clients that
+    // already connected (and may have sent a request): take them before the
+    // acceptor closes, else closing resets them. stop() can come from
+    // another thread ahead of the accept handler for them.
+    acceptor.non_blocking(true, ignored);
+    for (int i = 0; i < asio::socket_base::max_listen_connections; ++i) {
+      tcp::socket socket(asio::make_strand(io));
+      acceptor.accept(socket, ignored);
+      if (ignored) break;
+      adopt(std::move(socket));
+    }
     acceptor.close(ignored);
     accept_retry.cancel();
-    signals.cancel(ignored);
     for (auto& weak : sessions) {
       if (auto session = weak.lock()) session->shutdownIfIdle();
     }
@@ -385,17 +408,6 @@ bool Receiver::listen(std::string& error) {
     error = impl_->options.host + ":" + std::to_string(impl_->options.port) + ": " + ec.message();
     return false;
   }
-  // Installed here, not in run(): once the caller says "listening", a
-  // SIGTERM must already stop the server gracefully rather than kill it
-  // (asio queues a signal that arrives before run() waits for it).
-  if (impl_->options.handle_signals) {
-    impl_->signals.add(SIGINT, ec);
-    if (!ec) impl_->signals.add(SIGTERM, ec);
-    if (ec) {
-      error = "cannot handle SIGINT/SIGTERM: " + ec.message();
-      return false;
-    }
-  }
   return true;
 }
 
@@ -405,11 +417,6 @@ uint16_t Receiver::port() const {
 }
 
 void Receiver::run() {
-  if (impl_->options.handle_signals) {
-    impl_->signals.async_wait([this](beast::error_code ec, int) {
-      if (!ec) impl_->beginStop();
-    });
-  }
   impl_->accept();
   impl_->io.run();
 }

@@ -10,8 +10,8 @@
 //   400, a header over Beast's 8 KiB limit 431, a request not whole within
 //   the read timeout 408, connections over the cap 503.
 // Records of an acknowledged body are written and flushed before the 200 is
-// sent. stop() (or SIGINT/SIGTERM in serve) stops accepting, lets requests in
-// flight finish, and returns from run().
+// sent. stop() (serve calls it on SIGINT/SIGTERM) stops accepting, lets
+// requests in flight finish, and returns from run().
 //
 // Timeouts, each a deadline for one phase of a connection's life:
 //   idle   waiting for the first byte of a request (a new connection or a
@@ -48,7 +48,6 @@ struct ReceiverOptions {
   // With body_limit this bounds memory (connections x body limit); the
   // default stays under the usual 1024 open-file limit.
   size_t max_connections = 512;
-  bool handle_signals = false;  // SIGINT/SIGTERM stop the server (the serve command)
 };
 
 struct ReceiverStats {
@@ -75,7 +74,7 @@ class Receiver {
   // Binds and listens; returns false with `error` (e.g. address in use).
   bool listen(std::string& error);
   uint16_t port() const;
-  // Serves until stop() (any thread) or a signal.
+  // Serves until stop() (any thread).
   void run();
   void stop();
   ReceiverStats stats() const;

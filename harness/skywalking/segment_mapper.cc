@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <optional>
+#include <span>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -301,57 +302,10 @@ std::optional<Failure> mapSpan(const json::object& segment_fields, const std::st
   return std::nullopt;
 }
 
-}  // namespace
-
-int l7ProtocolFor(std::string_view name, std::string& canonical) {
-  struct Entry {
-    std::string_view key;
-    std::string_view name;
-    int number;
-  };
-  // Exact (case-insensitive) names and the common aliases agents write.
-  static constexpr Entry kTable[] = {
-      {"http", "HTTP", 20},          {"https", "HTTP", 20},         {"http2", "HTTP2", 21},
-      {"h2", "HTTP2", 21},           {"dubbo", "Dubbo", 40},        {"grpc", "gRPC", 41},
-      {"mysql", "MySQL", 60},        {"mariadb", "MySQL", 60},      {"postgresql", "PostgreSQL", 61},
-      {"postgres", "PostgreSQL", 61}, {"redis", "Redis", 80},       {"mongodb", "MongoDB", 81},
-      {"memcached", "Memcached", 82}, {"kafka", "Kafka", 100},      {"mqtt", "MQTT", 101},
-      {"amqp", "AMQP", 102},         {"rabbitmq", "AMQP", 102},     {"openwire", "OpenWire", 103},
-      {"activemq", "OpenWire", 103}, {"nats", "NATS", 104},         {"pulsar", "Pulsar", 105},
-      {"zmtp", "ZMTP", 106},         {"zeromq", "ZMTP", 106},       {"rocketmq", "RocketMQ", 107},
-  };
-  const std::string key = lower(name);
-  for (const Entry& e : kTable) {
-    if (key == e.key) {
-      canonical = std::string(e.name);
-      return e.number;
-    }
-  }
-  canonical.clear();
-  return 0;
-}
-
-MapResult mapSegmentsJson(std::string_view body, const MapLimits& limits) {
+// The mapping of a list of segments, whichever transport brought them;
+// `first_number` numbers them in error messages (a stream's nth message).
+MapResult mapSegments(std::span<const json::value> segments, const MapLimits& limits, size_t first_number) {
   MapResult result;
-  if (body.size() > limits.max_body_bytes) {
-    result.errors.push_back({"body", "larger than the " + std::to_string(limits.max_body_bytes) + "-byte cap"});
-    return result;
-  }
-  json::parse_options options;
-  options.max_depth = limits.max_depth;
-  options.allow_invalid_utf8 = true;  // tag text is arbitrary bytes; the writer escapes it
-  boost::system::error_code ec;
-  json::value root = json::parse(body, ec, {}, options);
-  if (ec) {
-    result.errors.push_back({"body", "not JSON: " + ec.message()});
-    return result;
-  }
-  std::vector<const json::value*> segments;
-  if (root.is_array()) {
-    for (const json::value& s : root.as_array()) segments.push_back(&s);
-  } else {
-    segments.push_back(&root);
-  }
   struct Keyed {
     int64_t start;
     size_t segment, span;
@@ -359,8 +313,8 @@ MapResult mapSegmentsJson(std::string_view body, const MapLimits& limits) {
   };
   std::vector<Keyed> keyed;
   for (size_t si = 0; si < segments.size(); ++si) {
-    const json::value& seg = *segments[si];
-    std::string where = "segment " + std::to_string(si + 1);
+    const json::value& seg = segments[si];
+    std::string where = "segment " + std::to_string(si + first_number);
     if (!seg.is_object()) {
       result.errors.push_back({where, "not a JSON object"});
       continue;
@@ -431,6 +385,59 @@ MapResult mapSegmentsJson(std::string_view body, const MapLimits& limits) {
     result.records.push_back(std::move(k.record));
   }
   return result;
+}
+
+}  // namespace
+
+int l7ProtocolFor(std::string_view name, std::string& canonical) {
+  struct Entry {
+    std::string_view key;
+    std::string_view name;
+    int number;
+  };
+  // Exact (case-insensitive) names and the common aliases agents write.
+  static constexpr Entry kTable[] = {
+      {"http", "HTTP", 20},          {"https", "HTTP", 20},         {"http2", "HTTP2", 21},
+      {"h2", "HTTP2", 21},           {"dubbo", "Dubbo", 40},        {"grpc", "gRPC", 41},
+      {"mysql", "MySQL", 60},        {"mariadb", "MySQL", 60},      {"postgresql", "PostgreSQL", 61},
+      {"postgres", "PostgreSQL", 61}, {"redis", "Redis", 80},       {"mongodb", "MongoDB", 81},
+      {"memcached", "Memcached", 82}, {"kafka", "Kafka", 100},      {"mqtt", "MQTT", 101},
+      {"amqp", "AMQP", 102},         {"rabbitmq", "AMQP", 102},     {"openwire", "OpenWire", 103},
+      {"activemq", "OpenWire", 103}, {"nats", "NATS", 104},         {"pulsar", "Pulsar", 105},
+      {"zmtp", "ZMTP", 106},         {"zeromq", "ZMTP", 106},       {"rocketmq", "RocketMQ", 107},
+  };
+  const std::string key = lower(name);
+  for (const Entry& e : kTable) {
+    if (key == e.key) {
+      canonical = std::string(e.name);
+      return e.number;
+    }
+  }
+  canonical.clear();
+  return 0;
+}
+
+MapResult mapSegmentsJson(std::string_view body, const MapLimits& limits) {
+  MapResult result;
+  if (body.size() > limits.max_body_bytes) {
+    result.errors.push_back({"body", "larger than the " + std::to_string(limits.max_body_bytes) + "-byte cap"});
+    return result;
+  }
+  json::parse_options options;
+  options.max_depth = limits.max_depth;
+  options.allow_invalid_utf8 = true;  // tag text is arbitrary bytes; the writer escapes it
+  boost::system::error_code ec;
+  json::value root = json::parse(body, ec, {}, options);
+  if (ec) {
+    result.errors.push_back({"body", "not JSON: " + ec.message()});
+    return result;
+  }
+  if (root.is_array()) return mapSegments(std::span<const json::value>(root.as_array().data(), root.as_array().size()), limits, 1);
+  return mapSegments(std::span<const json::value>(&root, 1), limits, 1);
+}
+
+MapResult mapSegmentValues(const boost::json::array& segments, const MapLimits& limits, size_t first_number) {
+  return mapSegments(std::span<const json::value>(segments.data(), segments.size()), limits, first_number);
 }
 
 }  // namespace l7h::skywalking

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/fwd.hpp>
+
 #include "l7/record.h"
 
 namespace l7h::skywalking {
@@ -37,6 +39,13 @@ struct MapLimits {
 };
 
 MapResult mapSegmentsJson(std::string_view body, const MapLimits& limits = {});
+
+// The same mapping for segments already held as Boost.JSON values, in the
+// shape of the JSON above (the gRPC receiver turns protobuf into it, so one
+// mapper serves every transport and the records cannot differ).
+// `first_number` is the number the first segment gets in error messages.
+MapResult mapSegmentValues(const boost::json::array& segments, const MapLimits& limits = {},
+                           size_t first_number = 1);
 
 // DeepFlow's l7_protocol number for a protocol name from a tag (HTTP 20,
 // MySQL 60, Kafka 100, ...), 0 when unknown; `canonical` receives the name.

@@ -4,70 +4,12 @@
 // refuse a bad --listen with exit code 2 and one clear line.
 #include <set>
 
-#include "http_test_util.h"
+#include "serve_process.h"
 
 namespace l7h::skywalking {
 namespace {
 
 using namespace test;
-
-#ifndef L7CONFORM_BIN
-#error "L7CONFORM_BIN: the path of the l7conform binary (tests/skywalking/CMakeLists.txt)"
-#endif
-#ifndef L7_CURL
-#define L7_CURL "/usr/bin/curl"
-#endif
-
-// `l7conform serve` on a free loopback port (--listen 127.0.0.1:0; the port
-// is read from its "listening on" line), records to a temp file.
-class ServeProcess {
- public:
-  explicit ServeProcess(std::vector<std::string> extra = {}) {
-    out_ = dir_.path() + "/spans.jsonl";
-    std::vector<std::string> argv = {L7CONFORM_BIN, "serve", "--listen", "127.0.0.1:0", "-o", out_};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    child_ = std::make_unique<Child>(argv);
-    constexpr std::string_view kListening = "listening on 127.0.0.1:";
-    if (!child_->started() || !child_->waitForStderr("(POST /v3/segment")) return;
-    const size_t at = child_->err().find(kListening);
-    if (at != std::string::npos) port_ = static_cast<uint16_t>(std::atoi(child_->err().c_str() + at + kListening.size()));
-  }
-  uint16_t port() const { return port_; }
-  pid_t pid() const { return child_->pid(); }
-  std::string url(std::string_view path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
-  }
-  ProcessResult wait() { return child_->wait(); }
-  std::vector<std::string> records() const { return readLines(out_); }
-  const TempDir& dir() const { return dir_; }
-
- private:
-  TempDir dir_;
-  std::string out_;
-  std::unique_ptr<Child> child_;
-  uint16_t port_ = 0;
-};
-
-int post(const std::string& url, const std::string& file, const std::string& token) {
-  std::vector<std::string> argv = {L7_CURL, "-q", "-sS", "--noproxy", "*", "--max-time", "10", "-o", "/dev/null",
-                                   "-w", "%{http_code}", "--data-binary", "@" + file};
-  if (!token.empty()) argv.insert(argv.end(), {"-H", "Authentication: " + token});
-  argv.push_back(url);
-  const ProcessResult r = runProcess(argv);
-  return r.exit_code == 0 ? std::atoi(r.out.c_str()) : -1;
-}
-
-std::set<std::string> spanIds(const std::vector<std::string>& lines) {
-  std::set<std::string> ids;
-  constexpr std::string_view kKey = "\"span_id\":\"";
-  for (const auto& line : lines) {
-    const size_t at = line.find(kKey);
-    if (at == std::string::npos) continue;
-    const size_t from = at + kKey.size();
-    ids.insert(line.substr(from, line.find('"', from) - from));
-  }
-  return ids;
-}
 
 class ServeSignal : public ::testing::TestWithParam<int> {};
 
