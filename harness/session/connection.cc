@@ -40,8 +40,8 @@ void Connection::data(l7::Direction dir, uint64_t stream_offset, uint32_t tcp_se
     feedSide(dir, bytes, /*from_tail=*/false);
     return;
   }
-  s.tail.insert(s.tail.end(), bytes.begin(), bytes.end());
-  if (s.needed == 0 || s.tail.size() >= s.needed) feedSide(dir, l7::Bytes(s.tail), /*from_tail=*/true);
+  s.tail.append(bytes);
+  if (s.needed == 0 || s.tail.size() >= s.needed) feedSide(dir, s.tail.view(), /*from_tail=*/true);
 }
 
 void Connection::feedSide(l7::Direction dir, l7::Bytes view, bool from_tail) {
@@ -89,9 +89,9 @@ void Connection::feedSide(l7::Direction dir, l7::Bytes view, bool from_tail) {
   s.feeding = false;
   // Keep the unconsumed remainder (a copy only if it is not already the tail).
   if (from_tail) {
-    s.tail.erase(s.tail.begin(), s.tail.begin() + (rest.data() - origin));
+    s.tail.consume(static_cast<size_t>(rest.data() - origin));
   } else {
-    s.tail.assign(rest.begin(), rest.end());
+    s.tail.assign(rest);
   }
   if (s.tail.size() > options_.limits.max_buffered_bytes) {
     // The decoder let its tail grow past the cap: drop it as a gap so memory
@@ -113,7 +113,7 @@ void Connection::wakePeer(l7::Direction dir) {
   Side& peer = side(l7::reverse(dir));
   if (peer.feeding || peer.ended || peer.tail.empty()) return;
   // Even if shorter than the peer asked for: what it waited for was state.
-  feedSide(l7::reverse(dir), l7::Bytes(peer.tail), /*from_tail=*/true);
+  feedSide(l7::reverse(dir), peer.tail.view(), /*from_tail=*/true);
 }
 
 void Connection::pruneMarks(Side& s) {
@@ -138,7 +138,7 @@ void Connection::gap(l7::Direction dir, uint64_t missing) {
     s.tail_offset += missing;
     return;
   }
-  decoder_->onGap(dir, l7::Bytes(s.tail), s.tail_offset, *this);
+  decoder_->onGap(dir, s.tail.view(), s.tail_offset, *this);
   s.tail_offset += s.tail.size() + missing;
   s.tail.clear();
   s.needed = 0;
@@ -151,7 +151,7 @@ void Connection::gap(l7::Direction dir, uint64_t missing) {
 void Connection::endOfStream(l7::Direction dir) {
   Side& s = side(dir);
   if (s.ended) return;
-  decoder_->onEof(dir, l7::Bytes(s.tail), s.tail_offset, *this);
+  decoder_->onEof(dir, s.tail.view(), s.tail_offset, *this);
   s.tail_offset += s.tail.size();
   s.tail.clear();
   s.holds_from = l7::kHoldsNothing;
@@ -165,15 +165,12 @@ MessagePlacement Connection::place(l7::Direction dir, uint64_t stream_offset) co
   MessagePlacement p;
   p.direction = dir;
   if (s.marks.empty()) return p;
-  // Marks are few (one per packet still buffered): a backwards scan finds
-  // the packet that carried the message's first byte.
-  const Mark* m = &s.marks.front();
-  for (auto it = s.marks.rbegin(); it != s.marks.rend(); ++it) {
-    if (it->stream_offset <= stream_offset) {
-      m = &*it;
-      break;
-    }
-  }
+  // The packet that carried the message's first byte: the last mark at or
+  // before it (marks ascend; a long held tail has one per packet, so a
+  // binary search, not a scan).
+  auto after = std::upper_bound(s.marks.begin(), s.marks.end(), stream_offset,
+                                [](uint64_t v, const Mark& mark) { return v < mark.stream_offset; });
+  const Mark* m = after == s.marks.begin() ? &s.marks.front() : &*std::prev(after);
   p.ts_us = m->ts_us;
   p.tcp_seq = m->tcp_seq + static_cast<uint32_t>(stream_offset - std::min(stream_offset, m->stream_offset));
   return p;

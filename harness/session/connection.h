@@ -58,6 +58,42 @@ struct ConnectionOutput {
   ConnectionCounters* counters = nullptr;
 };
 
+// Unconsumed bytes of one direction. Consuming from the front moves an
+// index; the storage is compacted only once the consumed part is as large as
+// the rest, so a decoder that consumes a little at a time from a long held
+// tail costs amortized O(1) per byte, not a move of the whole tail each time.
+class HeldBytes {
+ public:
+  bool empty() const { return front_ == buf_.size(); }
+  size_t size() const { return buf_.size() - front_; }
+  l7::Bytes view() const { return l7::Bytes(buf_.data() + front_, size()); }
+  void append(l7::Bytes b) {
+    if (empty()) clear();
+    buf_.insert(buf_.end(), b.begin(), b.end());
+  }
+  void assign(l7::Bytes b) {
+    buf_.assign(b.begin(), b.end());
+    front_ = 0;
+  }
+  void consume(size_t n) {
+    front_ += n;
+    if (front_ >= buf_.size()) {
+      clear();
+    } else if (front_ >= 4096 && front_ >= size()) {
+      buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(front_));
+      front_ = 0;
+    }
+  }
+  void clear() {
+    buf_.clear();
+    front_ = 0;
+  }
+
+ private:
+  std::vector<uint8_t> buf_;
+  size_t front_ = 0;
+};
+
 class Connection final : public l7::MessageSink {
  public:
   // `options` is kept by reference (one copy per replay, not per
@@ -97,7 +133,7 @@ class Connection final : public l7::MessageSink {
     int64_t ts_us;
   };
   struct Side {
-    std::vector<uint8_t> tail;   // unconsumed bytes, tail[0] at tail_offset
+    HeldBytes tail;              // unconsumed bytes, the first at tail_offset
     uint64_t tail_offset = 0;    // stream offset of tail[0] (or of the next byte when empty)
     uint32_t needed = 0;         // decoder's minimum tail size before the next feed
     uint64_t skip = 0;           // bytes still to drop unseen (oversized frame)
