@@ -32,13 +32,19 @@ gcc -O1 -Wall -Wextra -o "$WORK/kafka_scenarios" client/kafka_scenarios.c -lrdka
 
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
-capture() {  # capture NAME SCENARIO
+capture() {  # capture NAME SCENARIO [COMMAND...]
+  # SCENARIO is librdkafka's client run against the mock cluster it starts;
+  # with COMMAND, the mock cluster serves (scenario `serve`) while COMMAND,
+  # given the bootstrap address, is the client. The mock cluster starts when
+  # the fifo is opened, and a serving one stops when it closes: dumpcap and
+  # COMMAND must not hold it open.
   local name=$1 scenario=$2
+  shift 2
   mkfifo "$WORK/go"
   "$WORK/kafka_scenarios" "$scenario" <"$WORK/go" >"$WORK/out" 2>"$WORK/err" &
-  local client=$!
-  PIDS+=("$client")
-  exec 3>"$WORK/go"  # opening the fifo lets the client start its mock cluster
+  local mock=$!
+  PIDS+=("$mock")
+  exec 3>"$WORK/go"
   local port=""
   for _ in $(seq 100); do
     port=$(head -n1 "$WORK/out" 2>/dev/null || true)
@@ -46,14 +52,21 @@ capture() {  # capture NAME SCENARIO
     sleep 0.05
   done
   [[ -n "$port" ]] || { echo "no mock cluster port" >&2; cat "$WORK/err" >&2; exit 1; }
-  dumpcap -q -P -i lo -f "tcp port $port" -w "$WORK/$name.pcap" >/dev/null 2>&1 &
+  dumpcap -q -P -i lo -f "tcp port $port" -w "$WORK/$name.pcap" >/dev/null 2>&1 3>&- &
   local cap=$!
   PIDS+=("$cap")
   sleep 1  # dumpcap needs a moment before packets are seen
   echo go >&3
-  exec 3>&-
-  wait "$client" || { echo "scenario $scenario failed" >&2; cat "$WORK/err" >&2; exit 1; }
-  sleep 0.5
+  if (($#)); then
+    "$@" "127.0.0.1:$port" 3>&- || { echo "client of $name failed" >&2; exit 1; }
+    sleep 0.5
+    exec 3>&-
+    wait "$mock" || true
+  else
+    exec 3>&-
+    wait "$mock" || { echo "scenario $scenario failed" >&2; cat "$WORK/err" >&2; exit 1; }
+    sleep 0.5
+  fi
   stop_pid "$cap"
   rm -f "$WORK/go" "$WORK/out"
   mv "$WORK/$name.pcap" "$HERE/$name.pcap"
@@ -68,42 +81,15 @@ want produce-compressed && capture produce-compressed produce-compressed
 want produce-error && capture produce-error produce-error
 want consume-group && capture consume-group consume-group
 
-# kafkajs: the mock cluster serves (refusing the first FindCoordinator once) while
-# the Node client runs; made when Node.js with npm is there.
-capture_kafkajs() {  # capture_kafkajs NAME
-  local name=$1
-  if ! command -v npm >/dev/null || ! (cd node && npm install --no-audit --no-fund --silent); then
-    echo "SKIPPED: corpus/kafka/$name.pcap (Node.js with npm, or the npm registry, is not available)" >&2
-    return 0
+# kafkajs: the mock cluster serves (refusing the first FindCoordinator
+# once) while the Node client runs; made when Node.js with npm is there.
+if want kafkajs-audit; then
+  if command -v npm >/dev/null && (cd node && npm install --no-audit --no-fund --silent); then
+    capture kafkajs-audit serve node node/scenarios.js
+  else
+    echo "SKIPPED: corpus/kafka/kafkajs-audit.pcap (Node.js with npm, or the npm registry, is not available)" >&2
   fi
-  mkfifo "$WORK/go"
-  "$WORK/kafka_scenarios" serve <"$WORK/go" >"$WORK/out" 2>"$WORK/err" &
-  local server=$!
-  PIDS+=("$server")
-  exec 3>"$WORK/go"
-  local port=""
-  for _ in $(seq 100); do
-    port=$(head -n1 "$WORK/out" 2>/dev/null || true)
-    [[ -n "$port" ]] && break
-    sleep 0.05
-  done
-  [[ -n "$port" ]] || { echo "no mock cluster port" >&2; cat "$WORK/err" >&2; exit 1; }
-  # Neither may hold the fifo open: the mock cluster stops when it closes.
-  dumpcap -q -P -i lo -f "tcp port $port" -w "$WORK/$name.pcap" >/dev/null 2>&1 3>&- &
-  local cap=$!
-  PIDS+=("$cap")
-  sleep 1
-  echo go >&3
-  node node/scenarios.js "127.0.0.1:$port" 3>&- || { echo "kafkajs scenario failed" >&2; exit 1; }
-  sleep 0.5
-  exec 3>&-  # the mock cluster stops when its stdin closes
-  wait "$server" || true
-  stop_pid "$cap"
-  rm -f "$WORK/go" "$WORK/out"
-  mv "$WORK/$name.pcap" "$HERE/$name.pcap"
-  echo "wrote corpus/kafka/$name.pcap (port $port, $(tshark -r "$HERE/$name.pcap" 2>/dev/null | wc -l) packets)"
-}
-want kafkajs-audit && capture_kafkajs kafkajs-audit
+fi
 
 # Synthesized captures for the versions the mock broker does not speak
 # (flexible Produce/Fetch, topic ids, flexible group APIs): built by the
