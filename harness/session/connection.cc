@@ -298,7 +298,13 @@ void Connection::flushPending(uint64_t order, l7::ResponseStatus override_status
   auto k = by_key_.find(p.key);
   if (k != by_key_.end()) {
     auto& orders = k->second;
-    orders.erase(std::remove(orders.begin(), orders.end(), order), orders.end());
+    // Evictions and timeouts take the oldest request, the front of its
+    // key's queue: no search of a queue up to max_pending long.
+    if (!orders.empty() && orders.front() == order) {
+      orders.pop_front();
+    } else {
+      orders.erase(std::remove(orders.begin(), orders.end(), order), orders.end());
+    }
     if (orders.empty()) by_key_.erase(k);
   }
   if (use_override) p.record.f.response_status = override_status;
