@@ -35,6 +35,9 @@ struct ModelMessage {
   // (e.g. responses before it has resynchronized on a capture joined
   // mid-stream).
   bool silent = false;
+  // A later message (its index) whose loss changes this message's record
+  // too: an AMQP content method takes the trace of its content header.
+  long completed_by = -1;
 };
 
 struct ModelConversation {
