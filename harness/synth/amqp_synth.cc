@@ -5,6 +5,7 @@
 #include "synth/amqp_synth.h"
 
 #include <string>
+#include <vector>
 
 #include "synth/trace_headers.h"
 
@@ -43,6 +44,7 @@ std::string headersTable(Rng& rng, const SynthTrace& trace) {
 struct Builder {
   ModelConversation& conv;
   std::string vhost;  // "" until Connection.Open
+  std::vector<size_t> vhost_from;  // the Connection.Open's index, once sent
 
   ModelMessage& add(Direction dir, std::string bytes, MessageKind kind, const std::string& type) {
     ModelMessage m;
@@ -51,6 +53,7 @@ struct Builder {
     m.fields.version = "0-9-1";
     m.fields.request_type = type;
     m.fields.request_domain = vhost;
+    m.depends_on = vhost_from;
     m.fields.response_status = kind == MessageKind::kRequest ? ResponseStatus::kUnknown : ResponseStatus::kOk;
     if (kind == MessageKind::kRequest) m.fields.request_length = static_cast<int64_t>(bytes.size());
     if (kind == MessageKind::kResponse) m.fields.response_length = static_cast<int64_t>(bytes.size());
@@ -96,7 +99,7 @@ struct Builder {
     h.fields.trace_id = trace.trace_id;
     h.fields.trace_id_2 = trace.trace_id_2;
     h.fields.span_id = trace.span_id;
-    conv.messages[method_index].completed_by = last();
+    conv.messages[method_index].depends_on.push_back(static_cast<size_t>(last()));
     if (size == 0) return;
     std::string bodies;
     for (size_t done = 0; done < size;) {
@@ -130,6 +133,7 @@ void generateAmqp(Rng& rng, const std::string&, size_t messages, ModelConversati
   b.exchange(kS, 0, 10, 30, tune, "Connection.Tune", 31, tune, "Connection.TuneOk");
   b.vhost = rng.below(2) ? "/" : "/prod";
   b.exchange(kC, 0, 10, 40, sh(b.vhost) + sh("") + octet(0), "Connection.Open", 41, sh(""), "Connection.OpenOk");
+  b.vhost_from = {conv.messages.size() - 2};
   const uint16_t ch = static_cast<uint16_t>(1 + rng.below(3));
   b.exchange(kC, ch, 20, 10, sh(""), "Channel.Open", 11, ls(""), "Channel.OpenOk");
 
@@ -206,6 +210,7 @@ void generateAmqp(Rng& rng, const std::string&, size_t messages, ModelConversati
         m.fields.version = "0-9-1";
         m.fields.request_type = "Basic.Publish";
         m.fields.request_domain = b.vhost;
+        m.depends_on = b.vhost_from;
         m.fields.response_status = ResponseStatus::kOk;
         Builder::resource(m, ex, rk, "");
         b.content(rng, kC, ch, std::move(m));
@@ -218,6 +223,7 @@ void generateAmqp(Rng& rng, const std::string&, size_t messages, ModelConversati
         m.fields.version = "0-9-1";
         m.fields.request_type = "Basic.Deliver";
         m.fields.request_domain = b.vhost;
+        m.depends_on = b.vhost_from;
         m.fields.response_status = ResponseStatus::kOk;
         Builder::resource(m, ex, rk, "");
         b.content(rng, kS, ch, std::move(m));
@@ -230,6 +236,7 @@ void generateAmqp(Rng& rng, const std::string&, size_t messages, ModelConversati
         m.fields.version = "0-9-1";
         m.fields.request_type = "Basic.Return";
         m.fields.request_domain = b.vhost;
+        m.depends_on = b.vhost_from;
         m.fields.response_status = ResponseStatus::kClientError;  // 312 no-route
         m.fields.response_code = 312;
         m.fields.response_exception = "NO_ROUTE";
@@ -253,6 +260,7 @@ void generateAmqp(Rng& rng, const std::string&, size_t messages, ModelConversati
         ok.fields.version = "0-9-1";
         ok.fields.request_type = "Basic.GetOk";
         ok.fields.request_domain = b.vhost;
+        ok.depends_on = b.vhost_from;
         ok.fields.response_status = ResponseStatus::kOk;
         ok.fields.response_length = static_cast<int64_t>(ok.bytes.size());
         Builder::resource(ok, ex, rk, "");

@@ -274,11 +274,12 @@ std::string gapLosesOnlyWhatItTouches(const Generator& g, const SynthOptions& o,
       if (side.size() == 2 && probe.placements()[side[1]].lost) touch(side[0]);
     }
   }
-  // A record completed by a later message (Message::completed_by) is
+  // A record that depends on another message (ModelMessage::depends_on) is
   // touched when that message is.
   for (size_t i = 0; i < conv.messages.size(); ++i) {
-    const long later = conv.messages[i].completed_by;
-    if (later >= 0 && affected.count(static_cast<size_t>(later))) touch(i);
+    for (size_t other : conv.messages[i].depends_on) {
+      if (affected.count(other)) touch(i);
+    }
   }
   // Losing the message that carries connection state (NATS INFO: version,
   // server name) legitimately changes every later record.
