@@ -98,6 +98,17 @@ class AmqpDecoder final : public Decoder {
       }
       if (foreign_) {
         // Another protocol was announced: its bytes are not ours to read.
+        // The broker answering with frames rather than its own header took
+        // the offer (RabbitMQ speaks 0-9 and 0-8 so): that is its answer.
+        if (dir == Direction::kToClient && !offered_.empty() && !answered_) {
+          Message m = base(MessageKind::kResponse, "Protocol-Header", tail_pos + pos, 0);
+          m.key = PairKey{kLaneHeader, 0, 0};
+          m.fields.version = offered_;
+          m.fields.request_domain.clear();
+          m.fields.response_result = "broker accepted AMQP " + offered_ + "; its frames are not decoded";
+          answered_ = true;
+          sink.onMessage(dir, std::move(m));
+        }
         pos = tail.size();
         break;
       }
@@ -299,7 +310,8 @@ class AmqpDecoder final : public Decoder {
       sink.onMessage(dir, std::move(m));
       return;
     }
-    if (foreign_) {
+    if (foreign_ && !offered_.empty() && !answered_) {
+      answered_ = true;
       Message m = base(MessageKind::kResponse, "Protocol-Header", pos, kProtocolHeaderBytes);
       m.key = PairKey{kLaneHeader, 0, 0};
       m.fields.version = ph.version;
@@ -659,6 +671,7 @@ class AmqpDecoder final : public Decoder {
   uint32_t frame_max_ = 0;
   bool foreign_ = false;       // another protocol's header was seen: nothing more is read
   std::string offered_;        // the version the client's foreign header offered
+  bool answered_ = false;      // the broker answered that offer
   bool lost_[2] = {false, false};  // the side lost bytes (or joined late): content may begin unseen
   std::vector<Content> contents_;  // at most max_contents_
 };
