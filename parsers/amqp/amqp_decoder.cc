@@ -84,6 +84,28 @@ class AmqpDecoder final : public Decoder {
         if (step.kind == Resync::Step::kNothing) break;
       }
       const Bytes rest = tail.subspan(pos);
+      if (foreign_) {
+        // Another protocol was announced: its bytes are not ours to read,
+        // but for the broker's answer to the offer: its own header
+        // (refused), or its first frame (taken: RabbitMQ speaks 0-9 and 0-8).
+        if (dir == Direction::kToClient && !offered_.empty() && !answered_) {
+          if (isProtocolHeaderStart(rest)) {
+            if (rest.size() < kProtocolHeaderBytes) break;
+            protocolHeader(dir, rest.first(kProtocolHeaderBytes), tail_pos + pos, sink);
+            pos += kProtocolHeaderBytes;
+            continue;
+          }
+          Message m = base(MessageKind::kResponse, "Protocol-Header", tail_pos + pos, 0);
+          m.key = PairKey{kLaneHeader, 0, 0};
+          m.fields.version = offered_;
+          m.fields.request_domain.clear();
+          m.fields.response_result = "broker accepted AMQP " + offered_ + "; its frames are not decoded";
+          answered_ = true;
+          sink.onMessage(dir, std::move(m));
+        }
+        pos = tail.size();
+        break;
+      }
       if (rest[0] == 'A') {
         if (!isProtocolHeaderStart(rest)) {
           failure(dir, sink, tail_pos + pos, 1, "", "not an AMQP frame header");
@@ -95,22 +117,6 @@ class AmqpDecoder final : public Decoder {
         protocolHeader(dir, rest.first(kProtocolHeaderBytes), tail_pos + pos, sink);
         pos += kProtocolHeaderBytes;
         continue;
-      }
-      if (foreign_) {
-        // Another protocol was announced: its bytes are not ours to read.
-        // The broker answering with frames rather than its own header took
-        // the offer (RabbitMQ speaks 0-9 and 0-8 so): that is its answer.
-        if (dir == Direction::kToClient && !offered_.empty() && !answered_) {
-          Message m = base(MessageKind::kResponse, "Protocol-Header", tail_pos + pos, 0);
-          m.key = PairKey{kLaneHeader, 0, 0};
-          m.fields.version = offered_;
-          m.fields.request_domain.clear();
-          m.fields.response_result = "broker accepted AMQP " + offered_ + "; its frames are not decoded";
-          answered_ = true;
-          sink.onMessage(dir, std::move(m));
-        }
-        pos = tail.size();
-        break;
       }
       const FrameCheck check = checkFrame(rest, limits_.max_message_bytes);
       if (check.kind == FrameCheck::kNeedMore) break;

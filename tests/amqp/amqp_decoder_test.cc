@@ -398,6 +398,18 @@ TEST(AmqpDecoder, OtherProtocolHeadersGiveOneClearRecordAnsweredByTheBroker) {
     EXPECT_EQ(records[0].f.response_status, ResponseStatus::kClientError);
     EXPECT_EQ(records[0].f.response_exception, "protocol header refused: the broker offers AMQP 0-9-1");
   }
+  // RabbitMQ takes 0-9 and 0-8 and answers with Connection.Start, whose
+  // bytes ("AMQP" among them) are never read as headers or frames, however
+  // they are cut.
+  for (Split split : {Split::kWhole, Split::kOneByte, Split::kRandom}) {
+    const std::string taken = method(0, 10, 10, std::string("\x08\x00", 2) + table(sh("x") + "S" + ls("AMQPAMQP")) + ls("AMQPLAIN") + ls("en_US"));
+    const auto records = run({{kC2S, std::string("AMQP\x01\x01\x08\0", 8), 1}, {kS2C, taken + taken, 2}}, split, 5);
+    ASSERT_EQ(records.size(), 1u) << l7test::toJsonLines(records);
+    EXPECT_EQ(records[0].f.version, "0-8");
+    EXPECT_EQ(records[0].type, RecordType::kSession);
+    EXPECT_EQ(records[0].f.response_status, ResponseStatus::kOk);
+    EXPECT_EQ(records[0].f.response_result, "broker accepted AMQP 0-8; its frames are not decoded");
+  }
 }
 
 TEST(AmqpDecoder, ABodyCutByTheEndIsReportedWhereItBegan) {
