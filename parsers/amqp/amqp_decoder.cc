@@ -167,6 +167,7 @@ class AmqpDecoder final : public Decoder {
     if (!held.empty()) decodeToEnd(dir, held, pos, sink);
     closeContents(dir, sink, "content cut by lost bytes");
     lost_[static_cast<int>(dir)] = true;
+    synced_[static_cast<int>(dir)].clear();
     resync_[static_cast<int>(dir)].start();
   }
 
@@ -390,8 +391,22 @@ class AmqpDecoder final : public Decoder {
     }
   }
 
+  // Whether content frames of (dir, channel) may belong to a message whose
+  // method was lost or before the capture: only until a method frame of
+  // that channel is decoded after the loss.
+  bool mayBeginUnseen(Direction dir, uint16_t channel) const {
+    const int d = static_cast<int>(dir);
+    return lost_[d] && std::find(synced_[d].begin(), synced_[d].end(), channel) == synced_[d].end();
+  }
+
+  void markSynced(Direction dir, uint16_t channel) {
+    std::vector<uint16_t>& synced = synced_[static_cast<int>(dir)];
+    if (mayBeginUnseen(dir, channel) && synced.size() < max_contents_) synced.push_back(channel);
+  }
+
   void decodeMethodFrame(Direction dir, const FrameHeader& h, Bytes payload, uint64_t pos, uint32_t wire,
                          MessageSink& sink) {
+    markSynced(dir, h.channel);
     ByteReader r(payload);
     uint16_t class_id = 0, method_id = 0;
     if (!r.u16be(class_id) || !r.u16be(method_id)) {
@@ -578,7 +593,7 @@ class AmqpDecoder final : public Decoder {
     } else {
       why = readProperties(r, flags, traceparent, sw8);
     }
-    if (c == nullptr && !lost_[static_cast<int>(dir)] && why == nullptr) {
+    if (c == nullptr && !mayBeginUnseen(dir, h.channel) && why == nullptr) {
       // In sync since the start, a header needs its content method first.
       why = "content header without a content method";
     }
@@ -648,7 +663,7 @@ class AmqpDecoder final : public Decoder {
     Content* c = findContent(dir, h.channel);
     if (c == nullptr || !c->header_seen) {
       // Joined (or resynchronized) inside a body: its rest is passed over.
-      if (lost_[static_cast<int>(dir)] && c == nullptr) return;
+      if (c == nullptr && mayBeginUnseen(dir, h.channel)) return;
       if (c != nullptr) dropContent(dir, h.channel, sink, "body frame before the content header");
       return failure(dir, sink, pos, wire, "Content-Body", "body frame without a content header");
     }
@@ -679,6 +694,9 @@ class AmqpDecoder final : public Decoder {
   std::string offered_;        // the version the client's foreign header offered
   bool answered_ = false;      // the broker answered that offer
   bool lost_[2] = {false, false};  // the side lost bytes (or joined late): content may begin unseen
+  // Channels of a side that lost bytes whose content is followed again: a
+  // method frame was decoded on them since (at most max_contents_ kept).
+  std::vector<uint16_t> synced_[2];
   std::vector<Content> contents_;  // at most max_contents_
 };
 

@@ -446,6 +446,12 @@ TEST(AmqpResync, AConnectionJoinedMidStreamIsDecodedFromItsNextFrames) {
   EXPECT_NE(l7test::byType(records, "Basic.Deliver"), nullptr);
   EXPECT_EQ(get(records, "Queue.Declare").type, RecordType::kSession);
   EXPECT_EQ(get(records, "Content-Body").f.request_domain, "");
+  // Once a method of the channel is decoded, a body frame without its
+  // header is an error again; on another channel it is still passed over.
+  const auto later = l7test::replayMidStream(
+      {{kC2S, body(1, "tail of a body") + channelOpen(1) + body(2, "tail of another") + body(1, "stray"), 1}}, 5672);
+  ASSERT_EQ(parseFailures(later), 1u) << l7test::toJsonLines(later);
+  EXPECT_EQ(get(later, "Content-Body").f.response_exception, "body frame without a content header");
 }
 
 // DeepFlow's captures: the method frames, their endpoints and vhost agree
