@@ -51,13 +51,7 @@ CONF
     >"$WORK/rabbitmq.log" 2>&1 &
   BROKER=$!
   PIDS+=("$BROKER")
-  for _ in $(seq 120); do
-    (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null && return 0
-    sleep 0.5
-  done
-  echo "rabbitmq-server does not listen on 127.0.0.1:$PORT" >&2
-  cat "$WORK/rabbitmq.log" >&2
-  exit 1
+  wait_for_port "$PORT" "$WORK/rabbitmq.log" 600  # about 11 s to start
 }
 
 pika() {  # pika NAME SCENARIO

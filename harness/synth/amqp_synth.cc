@@ -75,6 +75,37 @@ struct Builder {
     ok.answers = req;
     return conv.messages[static_cast<size_t>(req)];
   }
+  // A content-carrying method's message (not yet added: content() adds it
+  // with its content).
+  ModelMessage contentMethod(Direction dir, std::string bytes, MessageKind kind, const std::string& type,
+                             const std::string& exchange, const std::string& rk) const {
+    ModelMessage m;
+    m.dir = dir;
+    m.kind = kind;
+    m.bytes = std::move(bytes);
+    m.fields.version = "0-9-1";
+    m.fields.request_type = type;
+    m.fields.request_domain = vhost;
+    m.depends_on = vhost_from;
+    m.fields.response_status = ResponseStatus::kOk;
+    if (kind == MessageKind::kResponse) m.fields.response_length = static_cast<int64_t>(m.bytes.size());
+    resource(m, exchange, rk, "");
+    return m;
+  }
+  // A close with reply 200 from the client and its -Ok: ok, code 200, the
+  // text as result (§4.5).
+  void normalClose(uint16_t ch, uint16_t cls, uint16_t mth, const std::string& class_name) {
+    ModelMessage& close = exchange(kC, ch, cls, mth, be(200, 2) + sh("Normal shutdown") + be(0, 2) + be(0, 2),
+                                   class_name + ".Close", static_cast<uint16_t>(mth + 1), "", class_name + ".CloseOk");
+    close.fields.response_code = 200;
+    close.fields.response_status = ResponseStatus::kOk;
+    close.fields.response_result = "Normal shutdown";
+    // The -Ok carries no reply: the merged record keeps the close's, which
+    // the contract's merge takes from the answer, so the answer says it.
+    ModelMessage& ok = conv.messages.back();
+    ok.fields.response_code = 200;
+    ok.fields.response_result = "Normal shutdown";
+  }
   static void resource(ModelMessage& m, const std::string& exchange, const std::string& rk, const std::string& queue) {
     m.fields.request_resource = exchange.empty() && rk.empty() ? queue : exchange + "." + rk;
     m.fields.endpoint = m.fields.request_resource;
@@ -203,44 +234,23 @@ void generateAmqp(Rng& rng, const std::string&, size_t messages, ModelConversati
         b.exchange(from, ch, 60, 30, sh("ctag-1") + octet(0), "Basic.Cancel", 31, sh("ctag-1"), "Basic.CancelOk");
         break;
       }
-      case 9: case 10: {  // Basic.Publish with content
-        ModelMessage m;
-        m.dir = kC;
-        m.bytes = frame(1, ch, be(60, 2) + be(40, 2) + be(0, 2) + sh(ex) + sh(rk) + octet(rng.below(2)));
-        m.fields.version = "0-9-1";
-        m.fields.request_type = "Basic.Publish";
-        m.fields.request_domain = b.vhost;
-        m.depends_on = b.vhost_from;
-        m.fields.response_status = ResponseStatus::kOk;
-        Builder::resource(m, ex, rk, "");
-        b.content(rng, kC, ch, std::move(m));
+      case 9: case 10:  // Basic.Publish with content
+        b.content(rng, kC, ch,
+                  b.contentMethod(kC, frame(1, ch, be(60, 2) + be(40, 2) + be(0, 2) + sh(ex) + sh(rk) + octet(rng.below(2))),
+                                  MessageKind::kOneWay, "Basic.Publish", ex, rk));
         break;
-      }
-      case 11: {  // Basic.Deliver with content
-        ModelMessage m;
-        m.dir = kS;
-        m.bytes = frame(1, ch, be(60, 2) + be(60, 2) + sh("ctag-1") + be(rng.below(1000), 8) + octet(0) + sh(ex) + sh(rk));
-        m.fields.version = "0-9-1";
-        m.fields.request_type = "Basic.Deliver";
-        m.fields.request_domain = b.vhost;
-        m.depends_on = b.vhost_from;
-        m.fields.response_status = ResponseStatus::kOk;
-        Builder::resource(m, ex, rk, "");
-        b.content(rng, kS, ch, std::move(m));
+      case 11:  // Basic.Deliver with content
+        b.content(rng, kS, ch,
+                  b.contentMethod(kS, frame(1, ch, be(60, 2) + be(60, 2) + sh("ctag-1") + be(rng.below(1000), 8) + octet(0) +
+                                                      sh(ex) + sh(rk)),
+                                  MessageKind::kOneWay, "Basic.Deliver", ex, rk));
         break;
-      }
       case 12: {  // Basic.Return 312 with content
-        ModelMessage m;
-        m.dir = kS;
-        m.bytes = frame(1, ch, be(60, 2) + be(50, 2) + be(312, 2) + sh("NO_ROUTE") + sh(ex) + sh(rk));
-        m.fields.version = "0-9-1";
-        m.fields.request_type = "Basic.Return";
-        m.fields.request_domain = b.vhost;
-        m.depends_on = b.vhost_from;
+        ModelMessage m = b.contentMethod(kS, frame(1, ch, be(60, 2) + be(50, 2) + be(312, 2) + sh("NO_ROUTE") + sh(ex) + sh(rk)),
+                                         MessageKind::kOneWay, "Basic.Return", ex, rk);
         m.fields.response_status = ResponseStatus::kClientError;  // 312 no-route
         m.fields.response_code = 312;
         m.fields.response_exception = "NO_ROUTE";
-        Builder::resource(m, ex, rk, "");
         b.content(rng, kS, ch, std::move(m));
         break;
       }
@@ -252,18 +262,10 @@ void generateAmqp(Rng& rng, const std::string&, size_t messages, ModelConversati
           b.method(kS, ch, 60, 72, sh(""), MessageKind::kResponse, "Basic.GetEmpty").answers = req;
           break;
         }
-        ModelMessage ok;
-        ok.dir = kS;
-        ok.kind = MessageKind::kResponse;
+        ModelMessage ok = b.contentMethod(
+            kS, frame(1, ch, be(60, 2) + be(71, 2) + be(rng.below(1000), 8) + octet(0) + sh(ex) + sh(rk) + be(2, 4)),
+            MessageKind::kResponse, "Basic.GetOk", ex, rk);
         ok.answers = req;
-        ok.bytes = frame(1, ch, be(60, 2) + be(71, 2) + be(rng.below(1000), 8) + octet(0) + sh(ex) + sh(rk) + be(2, 4));
-        ok.fields.version = "0-9-1";
-        ok.fields.request_type = "Basic.GetOk";
-        ok.fields.request_domain = b.vhost;
-        ok.depends_on = b.vhost_from;
-        ok.fields.response_status = ResponseStatus::kOk;
-        ok.fields.response_length = static_cast<int64_t>(ok.bytes.size());
-        Builder::resource(ok, ex, rk, "");
         b.content(rng, kS, ch, std::move(ok));
         break;
       }
@@ -309,27 +311,12 @@ void generateAmqp(Rng& rng, const std::string&, size_t messages, ModelConversati
       default: {  // a channel closed normally and opened again
         const uint16_t other = static_cast<uint16_t>(ch + 10);
         b.exchange(kC, other, 20, 10, sh(""), "Channel.Open", 11, ls(""), "Channel.OpenOk");
-        ModelMessage& close = b.exchange(kC, other, 20, 40, be(200, 2) + sh("Normal shutdown") + be(0, 2) + be(0, 2),
-                                         "Channel.Close", 41, "", "Channel.CloseOk");
-        close.fields.response_code = 200;
-        close.fields.response_status = ResponseStatus::kOk;
-        close.fields.response_result = "Normal shutdown";
-        // The -Ok carries no reply: the merged record keeps the close's.
-        ModelMessage& ok = conv.messages.back();
-        ok.fields.response_code = 200;
-        ok.fields.response_result = "Normal shutdown";
+        b.normalClose(other, 20, 40, "Channel");
         break;
       }
     }
   }
-  ModelMessage& close = b.exchange(kC, 0, 10, 50, be(200, 2) + sh("Normal shutdown") + be(0, 2) + be(0, 2),
-                                   "Connection.Close", 51, "", "Connection.CloseOk");
-  close.fields.response_code = 200;
-  close.fields.response_status = ResponseStatus::kOk;
-  close.fields.response_result = "Normal shutdown";
-  ModelMessage& ok = conv.messages.back();
-  ok.fields.response_code = 200;
-  ok.fields.response_result = "Normal shutdown";
+  b.normalClose(0, 10, 50, "Connection");
 }
 
 bool amqpRecordShowsVersion(const l7::Record& r, const std::string& version) { return r.f.version == version; }

@@ -199,25 +199,29 @@ const char* readFieldTableImpl(ByteReader& r, const TableLimits& limits, StringE
   return w.table(r, 1);
 }
 
-bool readShortStr(ByteReader& r, std::string_view& out) {
+namespace {
+// A string behind a length of type Len (u8 shortstr, u32 longstr); the
+// reader does not move when it is truncated.
+template <typename Len>
+bool readPrefixed(ByteReader& r, std::string_view& out) {
   ByteReader save = r;
-  uint8_t n = 0;
-  if (!r.u8(n) || !r.text(n, out)) {
+  Len n = 0;
+  bool ok = false;
+  if constexpr (sizeof(Len) == 1) {
+    ok = r.u8(n);
+  } else {
+    ok = r.u32be(n);
+  }
+  if (!ok || !r.text(n, out)) {
     r = save;
     return false;
   }
   return true;
 }
+}  // namespace
 
-bool readLongStr(ByteReader& r, std::string_view& out) {
-  ByteReader save = r;
-  uint32_t n = 0;
-  if (!r.u32be(n) || !r.text(n, out)) {
-    r = save;
-    return false;
-  }
-  return true;
-}
+bool readShortStr(ByteReader& r, std::string_view& out) { return readPrefixed<uint8_t>(r, out); }
+bool readLongStr(ByteReader& r, std::string_view& out) { return readPrefixed<uint32_t>(r, out); }
 
 ReplyInfo replyInfo(uint16_t code) {
   // Status numbers are l7::ResponseStatus: 0 ok, 3 server error, 4 client error.

@@ -13,6 +13,7 @@
 namespace l7::amqp {
 namespace {
 
+using l7test::be;
 using l7test::get;
 using l7test::runConversation;
 using l7test::Split;
@@ -20,11 +21,6 @@ using l7test::Write;
 constexpr Direction kC2S = Direction::kToServer;
 constexpr Direction kS2C = Direction::kToClient;
 
-std::string be(uint64_t v, int bytes) {
-  std::string out;
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-  return out;
-}
 std::string sh(std::string_view s) { return std::string(1, static_cast<char>(s.size())) + std::string(s); }
 std::string ls(std::string_view s) { return be(s.size(), 4) + std::string(s); }
 std::string table(const std::string& entries) { return be(entries.size(), 4) + entries; }
