@@ -41,6 +41,12 @@ listeners.tcp.1 = 127.0.0.1:$PORT
 loopback_users = none
 CONF
   chown rabbitmq:rabbitmq "$base/rabbitmq.conf"
+  # Erlang's port mapper, started here in the foreground so that it is
+  # stopped with the broker (rabbitmq-server would leave a daemon behind).
+  setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups /usr/bin/epmd -address 127.0.0.1 >/dev/null 2>&1 &
+  EPMD=$!
+  PIDS+=("$EPMD")
+  sleep 0.5
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$base" \
     ERL_EPMD_ADDRESS=127.0.0.1 RABBITMQ_NODENAME=rabbit@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS='-kernel inet_dist_use_interface {127,0,0,1}' \
@@ -83,3 +89,4 @@ amqplib amqplib-passive-404 passive-404
 amqplib amqplib-refused-login refused-login
 amqplib amqplib-large-bodies large-bodies
 stop_pid "$BROKER"
+stop_pid "$EPMD"
