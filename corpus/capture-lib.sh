@@ -25,8 +25,8 @@ trap cleanup EXIT
 
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
-wait_for_port() {  # wait_for_port PORT LOGFILE
-  for _ in $(seq 50); do
+wait_for_port() {  # wait_for_port PORT LOGFILE [TRIES, 0.1 s apart; 50]
+  for _ in $(seq "${3:-50}"); do
     (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
     sleep 0.1
   done

@@ -1,6 +1,7 @@
 // THE list of protocols, in probe order: one line per decoder.
 #include "l7/registry.h"
 
+#include "amqp/amqp_decoder.h"
 #include "kafka/kafka_decoder.h"
 #include "mqtt/mqtt_decoder.h"
 #include "nats/nats_decoder.h"
@@ -16,6 +17,7 @@ std::span<const DecoderInfo> allDecoders() noexcept {
       nats::natsDecoderInfo(),
       kafka::kafkaDecoderInfo(),
       mqtt::mqttDecoderInfo(),
+      amqp::amqpDecoderInfo(),
   };
   return kAll;
 }

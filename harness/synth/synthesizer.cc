@@ -5,6 +5,7 @@
 
 #include "l7/record_json.h"
 #include "session/replay.h"
+#include "synth/amqp_synth.h"
 #include "synth/kafka_synth.h"
 #include "synth/mqtt_synth.h"
 #include "synth/nats_synth.h"
@@ -16,6 +17,7 @@ const std::vector<Generator>& generators() {
   static const std::vector<Generator> kAll = {
       natsGenerator(),
       mqttGenerator(),
+      amqpGenerator(),
       kafkaGenerator(),
   };
   return kAll;
@@ -79,6 +81,8 @@ size_t joinMidStream(const Generator& g, const std::string& version, size_t want
   rest.endpoints = conv.endpoints;
   rest.messages.assign(conv.messages.begin() + static_cast<std::ptrdiff_t>(first), conv.messages.end());
   for (ModelMessage& m : rest.messages) {
+    std::erase_if(m.depends_on, [&](size_t i) { return i < first; });
+    for (size_t& i : m.depends_on) i -= first;
     if (m.answers < 0) continue;
     // A response to a request before the join answers nothing it could see.
     m.answers = static_cast<size_t>(m.answers) < first ? -1 : m.answers - static_cast<long>(first);

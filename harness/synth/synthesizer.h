@@ -35,6 +35,10 @@ struct ModelMessage {
   // (e.g. responses before it has resynchronized on a capture joined
   // mid-stream).
   bool silent = false;
+  // Other messages (their indices) whose loss changes this message's
+  // record too: AMQP's records take the vhost of Connection.Open, and a
+  // content method the trace of its content header.
+  std::vector<size_t> depends_on;
 };
 
 struct ModelConversation {

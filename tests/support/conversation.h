@@ -126,6 +126,13 @@ inline std::vector<l7::Record> replayMidStream(const std::vector<Write>& segment
   return records;
 }
 
+// `v` as `bytes` big-endian bytes, for building wire messages in tests.
+inline std::string be(uint64_t v, int bytes) {
+  std::string out;
+  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  return out;
+}
+
 // The `nth` record whose request_type is `type`, or null.
 inline const l7::Record* byType(const std::vector<l7::Record>& records, std::string_view type, size_t nth = 0) {
   for (const l7::Record& r : records) {

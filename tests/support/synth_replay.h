@@ -92,6 +92,13 @@ inline std::string gapLosesOnlyWhatItTouches(const Generator& g, const SynthOpti
       if (side.size() == 2 && probe.placements()[side[1]].lost) touch(side[0]);
     }
   }
+  // A record that depends on another message (ModelMessage::depends_on) is
+  // touched when that message is.
+  for (size_t i = 0; i < conv.messages.size(); ++i) {
+    for (size_t other : conv.messages[i].depends_on) {
+      if (affected.count(other)) touch(i);
+    }
+  }
   // Losing the message that carries connection state (NATS INFO: version,
   // server name) legitimately changes every later record.
   if (affected.count(0) != 0) return "";

@@ -13,15 +13,11 @@
 namespace l7::toy {
 namespace {
 
+using l7test::be;
 using l7test::ScriptedConnection;
 constexpr Direction kC2S = Direction::kToServer;
 constexpr Direction kS2C = Direction::kToClient;
 
-std::string be(uint64_t v, int bytes) {
-  std::string out;
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-  return out;
-}
 std::string frame(FrameType type, uint8_t channel, const std::string& body) {
   return be(body.size() + 2, 4) + static_cast<char>(type) + static_cast<char>(channel) + body;
 }
