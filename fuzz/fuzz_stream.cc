@@ -1,7 +1,8 @@
 // fuzz_<proto>: one protocol's decoder driven through the harness's own
 // connection path (decoder + buffering + pairing + record writer) by the
 // chunk format of stream_input.h. Compiled once per protocol with
-// L7_FUZZ_PROTOCOL set to the registry key.
+// L7_FUZZ_PROTOCOL set to the registry key, and once for the template
+// decoder (L7_FUZZ_TEMPLATE), which is not in the registry.
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +11,9 @@
 
 #include "l7/registry.h"
 #include "record_invariants.h"
+#ifdef L7_FUZZ_TEMPLATE
+#include "template/toy_decoder.h"
+#endif
 #include "session/connection.h"
 #include "stream_input.h"
 
@@ -18,7 +22,11 @@
 #endif
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+#ifdef L7_FUZZ_TEMPLATE
+  static const l7::DecoderInfo* decoder = &l7::toy::toyDecoderInfo();
+#else
   static const l7::DecoderInfo* decoder = l7::findDecoder(L7_FUZZ_PROTOCOL);
+#endif
   if (decoder == nullptr) std::abort();
   // Small caps so the fuzzer reaches every "too large" path quickly.
   l7h::ReplayOptions options;
