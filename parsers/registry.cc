@@ -4,6 +4,7 @@
 #include "kafka/kafka_decoder.h"
 #include "mqtt/mqtt_decoder.h"
 #include "nats/nats_decoder.h"
+#include "zmtp/zmtp_decoder.h"
 
 #include <algorithm>
 #include <cctype>
@@ -16,6 +17,7 @@ std::span<const DecoderInfo> allDecoders() noexcept {
       nats::natsDecoderInfo(),
       kafka::kafkaDecoderInfo(),
       mqtt::mqttDecoderInfo(),
+      zmtp::zmtpDecoderInfo(),
   };
   return kAll;
 }
