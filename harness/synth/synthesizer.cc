@@ -8,6 +8,7 @@
 #include "synth/kafka_synth.h"
 #include "synth/mqtt_synth.h"
 #include "synth/nats_synth.h"
+#include "synth/zmtp_synth.h"
 
 namespace l7h::synth {
 
@@ -17,6 +18,7 @@ const std::vector<Generator>& generators() {
       natsGenerator(),
       mqttGenerator(),
       kafkaGenerator(),
+      zmtpGenerator(),
   };
   return kAll;
 }

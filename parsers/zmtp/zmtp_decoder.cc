@@ -229,7 +229,7 @@ class ZmtpDecoder final : public Decoder {
         break;
       }
       if (resync_[d].active()) {
-        const Resync::Step step = resync_[d].find(Grammar(*this), tail.subspan(pos), /*at_end=*/false);
+        const Resync::Step step = resync_[d].find(Grammar(*this, false), tail.subspan(pos), /*at_end=*/false);
         if (step.offset > 0 || step.kind == Resync::Step::kNothing) markLost(s, result);
         pos += step.offset;
         if (step.kind == Resync::Step::kWait) {
@@ -349,7 +349,8 @@ class ZmtpDecoder final : public Decoder {
 
   // ZMTP's grammar for the shared resynchronization engine.
   struct Grammar final : FrameGrammar {
-    explicit Grammar(const ZmtpDecoder& decoder) : self(decoder) {}
+    // `at_end`: nothing follows the data (an empty message may end it).
+    Grammar(const ZmtpDecoder& decoder, bool at_end) : self(decoder), at_end(at_end) {}
     FrameGuess guess(Bytes data, size_t at) const noexcept override {
       const Bytes b = data.subspan(at);
       if (b.empty()) return FrameGuess::needMore(1);
@@ -393,11 +394,17 @@ class ZmtpDecoder final : public Decoder {
         return knownCommand(name) ? FrameGuess::sureFrame(h.total()) : FrameGuess::frame(h.total());
       }
       // Runs of zero bytes inside payloads read as chains of empty final
-      // frames; a real empty message is rare enough to lose this way.
-      if (h.size == 0 && !h.more()) return FrameGuess::no();
+      // frames: an empty message is taken only when no other follows it
+      // (two empty messages in a row are rare, zero runs are not).
+      if (h.size == 0 && !h.more()) {
+        if (b.size() == 2 && at_end) return FrameGuess::frame(2);
+        if (b.size() < 4) return FrameGuess::needMore(4);
+        if (b[2] == 0 && b[3] == 0) return FrameGuess::no();
+      }
       return FrameGuess::frame(h.total());
     }
     const ZmtpDecoder& self;
+    bool at_end;
   };
 
   void markLost(Side& s, FeedResult& result) {
@@ -410,7 +417,7 @@ class ZmtpDecoder final : public Decoder {
     const int d = static_cast<int>(dir);
     size_t pos = 0;
     if (resync_[d].active()) {
-      const Resync::Step step = resync_[d].find(Grammar(*this), tail, /*at_end=*/true);
+      const Resync::Step step = resync_[d].find(Grammar(*this, true), tail, /*at_end=*/true);
       if (step.offset > 0 || step.kind != Resync::Step::kFound) {
         sides_[d].lost = true;
         sides_[d].at_start = false;
