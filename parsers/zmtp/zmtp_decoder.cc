@@ -22,6 +22,7 @@ constexpr uint64_t kWholeFrameBytes = 64 * 1024;
 // A side whose messages wait for the peer's socket type stops waiting when
 // this much is held: classification is then made with what is known.
 constexpr size_t kMaxWaitBytes = 64 * 1024;
+constexpr uint64_t kNoResume = UINT64_MAX;
 
 enum class Mechanism : uint8_t { kUnknown, kNull, kPlain, kCurve, kOther };
 
@@ -223,6 +224,25 @@ class ZmtpDecoder final : public Decoder {
     Side& s = sides_[d];
     FeedResult result;
     size_t pos = 0;
+    if (s.resume_at != kNoResume) {
+      if (tail_pos <= s.resume_at) {
+        // The rest of the frame cut by the loss: passed over.
+        const uint64_t rest = s.resume_at - tail_pos;
+        if (rest >= tail.size()) {
+          result.consumed = static_cast<uint32_t>(tail.size());
+          result.skip = rest - tail.size();
+          s.resume_at = kNoResume;
+          return result;
+        }
+        pos = static_cast<size_t>(rest);
+      } else {
+        // The loss took the frame boundary with it.
+        if (s.discarding) s.open = false;
+        closeOpen(dir, sink, "message cut by lost bytes");
+        resync_[d].start();
+      }
+      s.resume_at = kNoResume;
+    }
     while (pos < tail.size()) {
       if (s.passed_over) {  // a ZMTP 1.0 conversation (README "Known gaps")
         pos = tail.size();
@@ -250,7 +270,7 @@ class ZmtpDecoder final : public Decoder {
         continue;
       }
       FrameHeader h;
-      const Check check = readFrameHeader(rest, s.major != 2, h);
+      const Check check = readFrameHeader(rest, s.major != 1, h);
       if (check == Check::kNeedMore) break;
       if (check == Check::kBad) {
         closeOpen(dir, sink, "message cut by a malformed frame");
@@ -277,20 +297,59 @@ class ZmtpDecoder final : public Decoder {
       if (f.consumed == 0) break;
     }
     result.consumed = static_cast<uint32_t>(pos);
-    result.holds_from = s.open ? s.msg_pos : kHoldsNothing;
+    result.holds_from = s.open && !s.discarding ? s.msg_pos : kHoldsNothing;
     return result;
   }
 
+  // Lost bytes. ZMTP frames carry their size, so when the held bytes end
+  // inside a frame whose header came, the frame after it starts at a known
+  // position: decoding resumes there, without a search, if the loss ends
+  // before it. Otherwise the shared engine finds the next frame.
   void onGap(Direction dir, Bytes held, uint64_t pos, MessageSink& sink) noexcept override {
     const int d = static_cast<int>(dir);
     Side& s = sides_[d];
     // Called before any byte: the capture joined mid-stream, and the first
     // bytes may still be the greeting (a join at the connection's start).
     const bool nothing_yet = held.empty() && !s.seen_any;
-    decodeToEnd(dir, held, pos, sink);
-    closeOpen(dir, sink, "message cut by lost bytes");
+    if (held.empty() && s.resume_at != kNoResume) return;  // a second loss before the first was resumed
+    uint64_t skip = 0;
+    const size_t done = decodeToEnd(dir, held, pos, sink, &skip);
     s.at_start = false;
     if (!nothing_yet) s.lost = true;
+    const Bytes rest = held.subspan(std::min(done, held.size()));
+    FrameHeader h;
+    if (!resync_[d].active() && skip > 0) {
+      // Lost inside a frame passed over unseen: nothing it held is missed.
+      s.resume_at = pos + done + skip;
+      return;
+    }
+    if (!resync_[d].active() && !rest.empty() && rest[0] != 0xFF &&
+        readFrameHeader(rest, s.major != 1, h) == Check::kOk && h.size <= limits_.max_message_bytes) {
+      const uint64_t at = pos + done;
+      s.resume_at = at + h.total();
+      if (h.command()) {
+        failure(dir, sink, at, rest.size(), "Command", "command cut by lost bytes");
+        return;
+      }
+      // The cut frame's message is reported where it began; its later
+      // frames, if any, are passed over up to its last.
+      const bool was_open = s.open;
+      if (!was_open) {
+        s.open = true;
+        s.msg_pos = at;
+        s.msg_wire = 0;
+        s.msg_body = 0;
+        s.parts = 0;
+      }
+      s.msg_wire += rest.size();
+      closeOpen(dir, sink, "message cut by lost bytes");
+      if (h.more()) {
+        s.open = true;
+        s.discarding = true;
+      }
+      return;
+    }
+    closeOpen(dir, sink, "message cut by lost bytes");
     resync_[d].start();
   }
 
@@ -316,6 +375,7 @@ class ZmtpDecoder final : public Decoder {
 
   struct Side {
     bool at_start = true;     // nothing decoded, no gap: a greeting (or a 1.0 identity) comes first
+    uint64_t resume_at = kNoResume;  // after a loss inside a frame: where the next one starts
     bool seen_any = false;    // some byte of this side was decoded
     bool greeted = false;
     bool passed_over = false; // ZMTP 1.0
@@ -413,7 +473,8 @@ class ZmtpDecoder final : public Decoder {
     s.at_start = false;
   }
 
-  size_t decodeToEnd(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) {
+  // `skip`, when given: bytes of a frame passed over that had not come.
+  size_t decodeToEnd(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink, uint64_t* skip = nullptr) {
     const int d = static_cast<int>(dir);
     size_t pos = 0;
     if (resync_[d].active()) {
@@ -426,7 +487,11 @@ class ZmtpDecoder final : public Decoder {
       pos = step.offset;
     }
     flushing_[d] = true;
-    if (pos < tail.size()) pos += feed(dir, tail.subspan(pos), tail_pos + pos, sink).consumed;
+    if (pos < tail.size()) {
+      const FeedResult r = feed(dir, tail.subspan(pos), tail_pos + pos, sink);
+      pos += r.consumed;
+      if (skip != nullptr) *skip = r.skip;
+    }
     flushing_[d] = false;
     return pos;
   }

@@ -388,9 +388,10 @@ TEST(ZmtpCaps, EachCapGivesAParseFailureAndDecodingGoesOn) {
   }
 }
 
-// After lost bytes inside a message, the shared engine finds the next
-// frames; the cut message is reported where it began.
-TEST(ZmtpResync, AfterAGapTheNextMessagesAreDecoded) {
+// Lost bytes inside a frame whose header came: the next frame starts where
+// that one ends, so decoding resumes there, without a search; the cut
+// message is reported where it began.
+TEST(ZmtpResync, AfterALossInsideAFrameDecodingResumesAtTheNextFrame) {
   ScriptedConnection sc(zmtpDecoderInfo(), [](l7h::Connection& conn) {
     const std::string c = greeting() + ready("PUSH");
     const std::string s = greeting() + ready("PULL");
@@ -411,6 +412,27 @@ TEST(ZmtpResync, AfterAGapTheNextMessagesAreDecoded) {
   ASSERT_EQ(count(sc.records, "Message"), 5u) << l7test::toJsonLines(sc.records);
   EXPECT_EQ(get(sc.records, "Message", 1).f.request_length, 1);
   EXPECT_EQ(get(sc.records, "Message", 4).f.request_length, 4);
+}
+
+// Lost bytes that take frame headers with them: the shared engine finds
+// the next frame by ZMTP's grammar (a chain of three plausible frames, or
+// one that reaches the end of the data), and no frame of the chain is lost.
+TEST(ZmtpResync, AfterALossOfFrameHeadersTheEngineFindsTheNextFrames) {
+  ScriptedConnection sc(zmtpDecoderInfo(), [](l7h::Connection& conn) {
+    const std::string c = greeting() + ready("PUSH");
+    const std::string s = greeting() + ready("PULL");
+    conn.data(kC2S, 0, 100, 1, asBytes(std::string_view(c)));
+    conn.data(kS2C, 0, 900, 2, asBytes(std::string_view(s)));
+    conn.gap(kC2S, 37);  // whole frames, headers and all
+    const std::string after = std::string("\x13\x99junk", 6) + message({"a", "b"}) + message({"bb"}) +
+                              message({"ccc"}) + message({"dddd"});
+    const uint64_t at = c.size() + 37;
+    conn.data(kC2S, at, 100 + static_cast<uint32_t>(at), 20, asBytes(std::string_view(after)));
+  });
+  ASSERT_EQ(count(sc.records, "Message"), 4u) << l7test::toJsonLines(sc.records);
+  EXPECT_EQ(get(sc.records, "Message", 0).f.request_length, 2);
+  EXPECT_EQ(get(sc.records, "Message", 3).f.request_length, 4);
+  for (const Record& r : sc.records) EXPECT_NE(r.f.response_status, ResponseStatus::kParseFailed);
 }
 
 // A capture that joins after the handshake on port 5555: the session names
