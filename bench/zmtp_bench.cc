@@ -10,25 +10,15 @@
 
 #include "connection_driver.h"
 #include "l7/registry.h"
+#include "synth/zmtp_wire.h"
 
 namespace {
 
-std::string be(uint64_t v, int bytes) {
-  std::string out;
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-  return out;
-}
-std::string frame(uint8_t flags, const std::string& body) {
-  if (body.size() > 255) return std::string(1, static_cast<char>(flags | 0x02)) + be(body.size(), 8) + body;
-  return std::string(1, static_cast<char>(flags)) + static_cast<char>(body.size()) + body;
-}
-std::string greeting() {
-  std::string g("\xFF\0\0\0\0\0\0\0\x01\x7F\x03\x01NULL", 16);
-  return g + std::string(16, '\0') + std::string(32, '\0');
-}
-std::string ready(const std::string& type) {
-  return frame(0x04, std::string("\x05READY\x0bSocket-Type", 18) + be(type.size(), 4) + type);
-}
+using l7h::synth::zmtpwire::command;
+using l7h::synth::zmtpwire::frame;
+using l7h::synth::zmtpwire::property;
+
+std::string ready(const std::string& type) { return command("READY", property("Socket-Type", type)); }
 
 struct Conversation {
   std::vector<l7::Direction> dirs;
@@ -52,14 +42,14 @@ struct Conversation {
 // Greetings, READYs, then `n` exchanges.
 Conversation reqRep(size_t n, size_t body) {
   Conversation c;
-  c.add(l7::Direction::kToServer, greeting());
-  c.add(l7::Direction::kToClient, greeting());
+  c.add(l7::Direction::kToServer, l7h::synth::zmtpwire::greeting(1, "NULL", false));
+  c.add(l7::Direction::kToClient, l7h::synth::zmtpwire::greeting(1, "NULL", false));
   c.add(l7::Direction::kToServer, ready("REQ"));
   c.add(l7::Direction::kToClient, ready("REP"));
   const std::string payload(body, 'p');
   for (size_t i = 0; i < n; ++i) {
-    c.add(l7::Direction::kToServer, frame(0x01, "") + frame(0x01, "method") + frame(0x00, payload));
-    c.add(l7::Direction::kToClient, frame(0x01, "") + frame(0x00, payload));
+    c.add(l7::Direction::kToServer, frame(true, false, "") + frame(true, false, "method") + frame(false, false, payload));
+    c.add(l7::Direction::kToClient, frame(true, false, "") + frame(false, false, payload));
   }
   c.finish();
   return c;

@@ -8,39 +8,19 @@
 #include <string>
 #include <vector>
 
+#include "synth/zmtp_wire.h"
+
 namespace l7h::synth {
 namespace {
 
 using l7::Direction;
 using l7::MessageKind;
 using l7::ResponseStatus;
-
-std::string be(uint64_t v, int bytes) {
-  std::string out;
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-  return out;
-}
-
-// RFC 23 §5.1: flags (MORE 1, LONG 2, COMMAND 4), a 1- or 8-octet size.
-std::string frame(bool more, bool command, const std::string& body) {
-  const bool long_size = body.size() > 255;
-  std::string out(1, static_cast<char>((more ? 1 : 0) | (command ? 4 : 0) | (long_size ? 2 : 0)));
-  out.append(be(body.size(), long_size ? 8 : 1));
-  out.append(body);
-  return out;
-}
-
-std::string shortString(const std::string& s) {
-  std::string out(1, static_cast<char>(s.size()));
-  out.append(s);
-  return out;
-}
-
-std::string commandBody(const std::string& name, const std::string& data) { return shortString(name) + data; }
-
-std::string property(const std::string& name, const std::string& value) {
-  return shortString(name) + be(value.size(), 4) + value;
-}
+using zmtpwire::bigEndian;
+using zmtpwire::commandBody;
+using zmtpwire::frame;
+using zmtpwire::property;
+using zmtpwire::shortString;
 
 std::string randomBytes(Rng& rng, size_t n) {
   std::string s;
@@ -110,12 +90,7 @@ struct Builder {
     return add(dir, bytes, kind, "Message", size);
   }
   ModelMessage& greeting(Direction dir, const std::string& version, const char* mechanism, bool as_server) {
-    std::string g = std::string("\xFF\0\0\0\0\0\0\0\x01\x7F", 10);
-    g.push_back('\x03');
-    g.push_back(version == "3.1" ? '\x01' : '\x00');
-    g += std::string(mechanism) + std::string(20 - std::string(mechanism).size(), '\0');
-    g.push_back(as_server ? '\x01' : '\x00');
-    g += std::string(31, '\0');
+    const std::string g = zmtpwire::greeting(version == "3.1" ? 1 : 0, mechanism, as_server);
     ModelMessage& m = add(dir, g, MessageKind::kOneWay, "Greeting", 0);
     m.fields.request_length.reset();
     m.fields.response_length.reset();
@@ -203,7 +178,7 @@ void generateZmtp(Rng& rng, const std::string& version, size_t messages, ModelCo
       // Every frame a MESSAGE command in a data frame (libzmq's form); one
       // record each: its flags, MORE among them, are inside the box.
       const Direction d = rng.below(2) ? kC : kS;
-      const std::string data = be(next_nonce++, 8) + randomBytes(rng, 17 + rng.below(rng.below(6) == 0 ? 2000 : 60));
+      const std::string data = bigEndian(next_nonce++, 8) + randomBytes(rng, 17 + rng.below(rng.below(6) == 0 ? 2000 : 60));
       std::string body("\x07MESSAGE");
       body.append(data);
       b.add(d, frame(false, false, body), MessageKind::kOneWay, "Command MESSAGE", data.size());
@@ -213,7 +188,7 @@ void generateZmtp(Rng& rng, const std::string& version, size_t messages, ModelCo
     if (pick == 0 && v31) {  // RFC 37 §5.5: PING (TTL, context) and PONG (the context)
       const Direction d = rng.below(2) ? kC : kS;
       const std::string context = text(rng, rng.below(17));
-      b.command(d, "PING", be(rng.below(600), 2) + context);
+      b.command(d, "PING", bigEndian(rng.below(600), 2) + context);
       b.command(l7::reverse(d), "PONG", context);
       continue;
     }

@@ -9,6 +9,7 @@
 
 #include "session/replay.h"
 #include "support/conversation.h"
+#include "synth/zmtp_wire.h"
 #include "zmtp/zmtp_decoder.h"
 
 namespace l7::zmtp {
@@ -22,41 +23,20 @@ using l7test::Write;
 constexpr Direction kC2S = Direction::kToServer;
 constexpr Direction kS2C = Direction::kToClient;
 
-std::string be(uint64_t v, int bytes) {
-  std::string out;
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-  return out;
-}
+using l7h::synth::zmtpwire::command;
+using l7h::synth::zmtpwire::message;
+using l7h::synth::zmtpwire::property;
+std::string be(uint64_t v, int bytes) { return l7h::synth::zmtpwire::bigEndian(v, bytes); }
 
 std::string greeting(const std::string& mechanism = "NULL", uint8_t minor = 1, bool as_server = false) {
-  std::string g = std::string("\xFF\0\0\0\0\0\0\0\x01\x7F", 10);
-  g.push_back('\x03');
-  g.push_back(static_cast<char>(minor));
-  g += mechanism + std::string(20 - mechanism.size(), '\0');
-  g.push_back(as_server ? '\x01' : '\0');
-  g += std::string(31, '\0');
-  return g;
+  return l7h::synth::zmtpwire::greeting(minor, mechanism, as_server);
 }
-
 // flags: 0x01 MORE, 0x04 COMMAND; LONG is chosen by the size.
 std::string frame(uint8_t flags, const std::string& body) {
-  if (body.size() > 255) return std::string(1, static_cast<char>(flags | 0x02)) + be(body.size(), 8) + body;
-  return std::string(1, static_cast<char>(flags)) + static_cast<char>(body.size()) + body;
-}
-std::string command(const std::string& name, const std::string& data) {
-  return frame(0x04, std::string(1, static_cast<char>(name.size())) + name + data);
-}
-std::string property(const std::string& name, const std::string& value) {
-  return std::string(1, static_cast<char>(name.size())) + name + be(value.size(), 4) + value;
+  return l7h::synth::zmtpwire::frame((flags & 0x01) != 0, (flags & 0x04) != 0, body);
 }
 std::string ready(const std::string& type, const std::string& identity = "") {
   return command("READY", property("Socket-Type", type) + (identity.empty() ? "" : property("Identity", identity)));
-}
-// A message of one or more parts.
-std::string message(const std::vector<std::string>& parts) {
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) out += frame(i + 1 < parts.size() ? 0x01 : 0x00, parts[i]);
-  return out;
 }
 
 // Both greetings and READYs, then `rest`.
