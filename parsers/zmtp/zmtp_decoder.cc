@@ -663,7 +663,9 @@ class ZmtpDecoder final : public Decoder {
       if (readable) {
         Metadata meta;
         if (!readMetadata(data, limits_.max_array_count, meta)) {
-          if (s.mechanism != Mechanism::kUnknown) malformed("malformed metadata");
+          // Only NULL and PLAIN promise clear metadata; another mechanism
+          // (or an unknown one, mid-stream) may box it.
+          if (s.mechanism == Mechanism::kNull || s.mechanism == Mechanism::kPlain) malformed("malformed metadata");
         } else {
           if (meta.has_type) {
             s.type = socketTypeByName(meta.socket_type);
