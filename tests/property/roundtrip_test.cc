@@ -661,5 +661,47 @@ TEST(KnownDecoderBugs, KafkaResyncDoesNotWaitOnAFalseRequestHeader) {
   }
 }
 
+// Fixed (regression tests now): ZMTP after a lost segment. Each lost a
+// message the gap did not touch. They were:
+// - a false start made of zero bytes: empty final frames ("00 00") chained
+//   into a confirmed start, and the real empty message after a loss was
+//   refused outright; an empty final frame is now a start only when no
+//   other follows it (parsers/zmtp/README.md, resynchronization);
+//     l7conform synth --protocol zmtp --version '3.0' --seed 4342245045765143075 --plan-seed 324604219589056
+//       --count 37 --segmentation one-byte --mss 1 --link null --drop-one --no-handshake
+// - an empty message at the very end of the data could never be a start
+//   (the rule above looks at the bytes after it): at the end it is;
+//     l7conform synth --protocol zmtp --version '3.1' --seed 452 --plan-seed 0 --count 8
+//       --segmentation random --mss 2 --link null --drop-one --no-handshake
+//     l7conform synth --protocol zmtp --version '3.0' --seed 16461344006 --plan-seed 0 --count 15
+//       --segmentation one-byte --mss 1 --link null --drop-one --no-handshake
+// - a false frame in the binary rest of a lost frame landed exactly on a
+//   real boundary and swallowed the two messages after it; a loss inside a
+//   frame whose header came now resumes at that frame's end, no search.
+//     l7conform synth --protocol zmtp --version '3.0' --seed 1488490503415502 --plan-seed 0 --count 10
+//       --segmentation one-byte --mss 1 --link ethernet --drop-one --no-handshake
+TEST(KnownDecoderBugs, ZmtpGapsLoseOnlyWhatTheyTouch) {
+  struct Case {
+    const char* version;
+    uint64_t seed, plan_seed;
+    size_t count;
+    Segmentation segmentation;
+    size_t mss;
+    LinkType link;
+  };
+  const Case cases[] = {
+      {"3.0", 4342245045765143075ull, 324604219589056ull, 37, Segmentation::kOneByte, 1, LinkType::kNull},
+      {"3.1", 452, 0, 8, Segmentation::kRandom, 2, LinkType::kNull},
+      {"3.0", 16461344006ull, 0, 15, Segmentation::kOneByte, 1, LinkType::kNull},
+      {"3.0", 1488490503415502ull, 0, 10, Segmentation::kOneByte, 1, LinkType::kEthernet},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::to_string(c.seed));
+    SynthOptions o = knownCase("zmtp", c.version, c.seed, c.plan_seed, c.count, c.segmentation, c.mss, c.link, 0);
+    o.plan.drop_one = true;
+    expectGapLosesOnlyWhatItTouches(o, builtModel(o));
+  }
+}
+
 }  // namespace
 }  // namespace l7h::synth
