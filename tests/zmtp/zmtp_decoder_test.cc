@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 
+#include "capture/frame_builder.h"
 #include "session/replay.h"
 #include "support/conversation.h"
 #include "synth/zmtp_wire.h"
@@ -441,6 +442,57 @@ TEST(ZmtpResync, AJoinAtTheStartDecodesEverything) {
   ASSERT_EQ(records.size(), 5u) << l7test::toJsonLines(records);
   EXPECT_EQ(get(records, "Message").type, RecordType::kSession);
   EXPECT_EQ(records[0].client_port, 40000);  // the first speaker
+}
+
+// Both sides open alike: the SYN sender is the client even when the server's
+// greeting comes first (libzmq's usual order); without the SYN the side off
+// port 5555, else the first speaker; the session counts the rule.
+TEST(ZmtpClient, TheSynSenderThenThePortThenTheFirstSpeaker) {
+  struct Case {
+    bool syn;
+    uint16_t server_port;
+    uint16_t expected_client_port;
+    uint64_t by_port, by_first_speaker;
+  };
+  const Case cases[] = {{true, 6000, 40000, 0, 0}, {false, 5555, 40000, 1, 0}, {false, 6000, 6000, 0, 1}};
+  for (const Case& c : cases) {
+    l7h::Endpoint client, server;
+    client.ip.bytes = {10, 0, 0, 1};
+    client.port = 40000;
+    server.ip.bytes = {10, 0, 0, 2};
+    server.port = c.server_port;
+    uint32_t seq[2] = {100, 900};
+    std::vector<l7h::CapturedFrame> frames;
+    int64_t ts = 1;
+    auto add = [&](bool from_client, const std::string& payload, uint8_t flags) {
+      l7h::TcpFrameSpec spec;
+      spec.src = from_client ? client : server;
+      spec.dst = from_client ? server : client;
+      spec.seq = seq[from_client ? 0 : 1];
+      spec.ack = seq[from_client ? 1 : 0];
+      spec.flags = flags;
+      spec.payload = std::span(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+      frames.push_back({ts++, l7h::buildTcpFrame(spec)});
+      seq[from_client ? 0 : 1] += static_cast<uint32_t>(payload.size()) + ((flags & 0x02) ? 1 : 0);
+    };
+    if (c.syn) {
+      add(true, "", 0x02);
+      add(false, "", 0x12);
+    }
+    add(false, greeting(), 0x18);  // the server speaks first
+    add(true, greeting(), 0x18);
+    add(false, ready("PULL"), 0x18);
+    add(true, ready("PUSH"), 0x18);
+    add(true, message({"work"}), 0x18);
+    std::vector<Record> records;
+    const l7h::ReplayResult r = l7h::replayCaptureBytes(l7h::pcapBytes(l7h::LinkType::kEthernet, frames), {},
+                                                        [&](const Record& rec) { records.push_back(rec); });
+    ASSERT_TRUE(r.ok);
+    const Record& m = get(records, "Message");
+    EXPECT_EQ(m.client_port, c.expected_client_port) << "syn " << c.syn << " port " << c.server_port;
+    EXPECT_EQ(r.stats.clients_by_port, c.by_port);
+    EXPECT_EQ(r.stats.clients_by_first_speaker, c.by_first_speaker);
+  }
 }
 
 // Output does not depend on how the bytes were segmented.
