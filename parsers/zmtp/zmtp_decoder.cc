@@ -746,8 +746,11 @@ class ZmtpDecoder final : public Decoder {
     uint64_t wanted_prefix = h.header_bytes;
     if (first && role(dir) == Role::kSubscriber) wanted_prefix += std::min<uint64_t>(h.size, 1 + kMaxTopicBytes);
     if (curve) wanted_prefix = std::max<uint64_t>(wanted_prefix, h.header_bytes + kCurveMessage.size());
+    // Never more held than the buffering cap allows, however small it is set.
+    wanted_prefix = std::min<uint64_t>(wanted_prefix, limits_.max_buffered_bytes);
+    const uint64_t whole = std::min<uint64_t>(kWholeFrameBytes, limits_.max_buffered_bytes);
     if (total > rest.size()) {
-      if (total <= kWholeFrameBytes || total <= wanted_prefix) {
+      if (total <= whole || total <= wanted_prefix) {
         step.needed = static_cast<uint32_t>(total);
         return step;
       }
@@ -761,7 +764,8 @@ class ZmtpDecoder final : public Decoder {
       step.consumed = static_cast<size_t>(total);
     }
     s.seen_any = true;
-    if (curve && asText(rest.subspan(h.header_bytes, kCurveMessage.size())) == kCurveMessage) {
+    if (curve && rest.size() >= h.header_bytes + kCurveMessage.size() &&
+        asText(rest.subspan(h.header_bytes, kCurveMessage.size())) == kCurveMessage) {
       // One record per MESSAGE: whether it continues a multipart message
       // is inside the box.
       Message m = base(MessageKind::kOneWay, at, total, "Command MESSAGE");

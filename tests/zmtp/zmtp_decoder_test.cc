@@ -235,6 +235,22 @@ TEST(ZmtpMessages, LongFramesAtEverySegmentation) {
   }, small);
   EXPECT_EQ(get(sc.records, "Message", 0).f.request_length, 70300);
   EXPECT_EQ(get(sc.records, "Message", 1).f.request_length, 5);
+  EXPECT_EQ(sc.counters.contract_violations, 0u);
+  // Frames between the cap and 64 KiB are not waited for whole either.
+  auto mid = handshake("PUSH", "PULL");
+  mid.push_back({kC2S, message({std::string(10000, 'm')}), 10});
+  mid.push_back({kC2S, message({"after"}), 11});
+  ScriptedConnection sm(zmtpDecoderInfo(), [&](l7h::Connection& conn) {
+    uint64_t off[2] = {0, 0};
+    for (const Write& x : mid) {
+      const int d = static_cast<int>(x.dir);
+      conn.data(x.dir, off[d], 1, x.ts_us, asBytes(std::string_view(x.bytes)));
+      off[d] += x.bytes.size();
+    }
+  }, small);
+  EXPECT_EQ(get(sm.records, "Message", 0).f.request_length, 10000);
+  EXPECT_EQ(get(sm.records, "Message", 1).f.request_length, 5);
+  EXPECT_EQ(sm.counters.contract_violations, 0u);
 }
 
 // NULL, PLAIN (accepted and refused by ZAP) and CURVE.
