@@ -656,6 +656,8 @@ class ZmtpDecoder final : public Decoder {
       m.fields.response_exception = std::string(why);
     };
     const bool was_settled = s.settled();
+    const bool handshake = name == "READY" || name == "INITIATE" || name == "HELLO" || name == "WELCOME" || name == "ERROR";
+    if (!s.greeted && !handshake) s.lost = true;  // as for a message (dataFrame)
     if (name == "READY" || name == "INITIATE") {
       // Under CURVE both are boxes (RFC 26); their metadata is unreadable.
       const bool readable = s.mechanism != Mechanism::kCurve && !(name == "INITIATE" && s.mechanism != Mechanism::kPlain &&
@@ -732,10 +734,13 @@ class ZmtpDecoder final : public Decoder {
     return Role::kNone;
   }
 
-  Step dataFrame(Direction dir, const FrameHeader& h, Bytes rest, uint64_t at, MessageSink& sink, FeedResult&) {
+  Step dataFrame(Direction dir, const FrameHeader& h, Bytes rest, uint64_t at, MessageSink& sink, FeedResult& result) {
     const int d = static_cast<int>(dir);
     Side& s = sides_[d];
     Step step;
+    // Traffic from a side whose greeting was not seen (a capture joined
+    // after it): its READY, if any, was before the capture too.
+    if (!s.greeted && !s.settled()) markLost(s, result);
     if (!s.open && waitsForPeer(dir, rest.size())) return step;
     const uint64_t total = h.total();
     const bool first = !s.open;

@@ -449,6 +449,22 @@ TEST(ZmtpResync, AJoinAfterTheHandshakeDecodesOneWayMessages) {
   }
 }
 
+// Joined after the READYs, neither side will show its socket type: the
+// first message of each says so, and neither waits for the other.
+TEST(ZmtpResync, AfterAJoinPastTheReadysNoSideWaits) {
+  ScriptedConnection sc(zmtpDecoderInfo(), [](l7h::Connection& conn, const l7h::ConnectionCounters& counters) {
+    conn.gap(kC2S, 0);
+    conn.gap(kS2C, 0);
+    const std::string c = message({"", "one"}) + message({"", "two"}) + message({"", "three"});
+    const std::string s = message({"", "uno"}) + message({"", "dos"}) + message({"", "tres"});
+    conn.data(kC2S, 0, 100, 10, asBytes(std::string_view(c)));
+    conn.data(kS2C, 0, 900, 20, asBytes(std::string_view(s)));
+    EXPECT_EQ(counters.messages, 6u);
+    EXPECT_EQ(conn.bufferedBytes(), 0u);
+  });
+  EXPECT_EQ(count(sc.records, "Message"), 6u);
+}
+
 // A join at the connection's start without the SYN: both greetings are
 // found, the socket types are known and requests pair with replies.
 TEST(ZmtpResync, AJoinAtTheStartDecodesEverything) {
