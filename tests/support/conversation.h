@@ -126,6 +126,42 @@ inline std::vector<l7::Record> replayMidStream(const std::vector<Write>& segment
   return records;
 }
 
+// One connection (10.0.0.1:40000 -> 10.0.0.2:`server_port`) as a capture in
+// memory: each segment a packet of its own time (1, 2, ...), behind a SYN
+// exchange when `syn` (for protocols whose sides open alike, where the
+// session must name the client).
+struct Segment {
+  bool from_client;
+  std::string payload;
+};
+inline std::vector<uint8_t> captureOf(const std::vector<Segment>& segments, uint16_t server_port, bool syn) {
+  l7h::Endpoint client, server;
+  client.ip.bytes = {10, 0, 0, 1};
+  client.port = 40000;
+  server.ip.bytes = {10, 0, 0, 2};
+  server.port = server_port;
+  uint32_t seq[2] = {100, 900};
+  std::vector<l7h::CapturedFrame> frames;
+  int64_t ts = 1;
+  auto add = [&](bool from_client, const std::string& payload, uint8_t flags) {
+    l7h::TcpFrameSpec spec;
+    spec.src = from_client ? client : server;
+    spec.dst = from_client ? server : client;
+    spec.seq = seq[from_client ? 0 : 1];
+    spec.ack = seq[from_client ? 1 : 0];
+    spec.flags = flags;
+    spec.payload = std::span(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+    frames.push_back({ts++, l7h::buildTcpFrame(spec)});
+    seq[from_client ? 0 : 1] += static_cast<uint32_t>(payload.size()) + ((flags & 0x02) ? 1 : 0);
+  };
+  if (syn) {
+    add(true, "", 0x02);
+    add(false, "", 0x12);
+  }
+  for (const Segment& s : segments) add(s.from_client, s.payload, 0x18);
+  return l7h::pcapBytes(l7h::LinkType::kEthernet, frames);
+}
+
 // The `nth` record whose request_type is `type`, or null.
 inline const l7::Record* byType(const std::vector<l7::Record>& records, std::string_view type, size_t nth = 0) {
   for (const l7::Record& r : records) {

@@ -7,7 +7,6 @@
 #include <fstream>
 #include <map>
 
-#include "capture/frame_builder.h"
 #include "session/replay.h"
 #include "support/conversation.h"
 #include "synth/zmtp_wire.h"
@@ -488,36 +487,13 @@ TEST(ZmtpClient, TheSynSenderThenThePortThenTheFirstSpeaker) {
   };
   const Case cases[] = {{true, 6000, 40000, 0, 0}, {false, 5555, 40000, 1, 0}, {false, 6000, 6000, 0, 1}};
   for (const Case& c : cases) {
-    l7h::Endpoint client, server;
-    client.ip.bytes = {10, 0, 0, 1};
-    client.port = 40000;
-    server.ip.bytes = {10, 0, 0, 2};
-    server.port = c.server_port;
-    uint32_t seq[2] = {100, 900};
-    std::vector<l7h::CapturedFrame> frames;
-    int64_t ts = 1;
-    auto add = [&](bool from_client, const std::string& payload, uint8_t flags) {
-      l7h::TcpFrameSpec spec;
-      spec.src = from_client ? client : server;
-      spec.dst = from_client ? server : client;
-      spec.seq = seq[from_client ? 0 : 1];
-      spec.ack = seq[from_client ? 1 : 0];
-      spec.flags = flags;
-      spec.payload = std::span(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
-      frames.push_back({ts++, l7h::buildTcpFrame(spec)});
-      seq[from_client ? 0 : 1] += static_cast<uint32_t>(payload.size()) + ((flags & 0x02) ? 1 : 0);
-    };
-    if (c.syn) {
-      add(true, "", 0x02);
-      add(false, "", 0x12);
-    }
-    add(false, greeting(), 0x18);  // the server speaks first
-    add(true, greeting(), 0x18);
-    add(false, ready("PULL"), 0x18);
-    add(true, ready("PUSH"), 0x18);
-    add(true, message({"work"}), 0x18);
+    const std::vector<l7test::Segment> segments = {{false, greeting()},  // the server speaks first
+                                                   {true, greeting()},
+                                                   {false, ready("PULL")},
+                                                   {true, ready("PUSH")},
+                                                   {true, message({"work"})}};
     std::vector<Record> records;
-    const l7h::ReplayResult r = l7h::replayCaptureBytes(l7h::pcapBytes(l7h::LinkType::kEthernet, frames), {},
+    const l7h::ReplayResult r = l7h::replayCaptureBytes(l7test::captureOf(segments, c.server_port, c.syn), {},
                                                         [&](const Record& rec) { records.push_back(rec); });
     ASSERT_TRUE(r.ok);
     const Record& m = get(records, "Message");
