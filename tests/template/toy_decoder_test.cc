@@ -182,8 +182,9 @@ struct SymmetricCase {
 
 l7h::ReplayResult replaySymmetric(const SymmetricCase& c, std::vector<Record>& records) {
   static const std::array<DecoderInfo, 1> kDecoders = {toyDecoderInfo()};
-  const std::vector<l7test::Segment> segments = {
-      {!c.server_speaks_first, hello(1)}, {c.server_speaks_first, hello(1)}, {true, note("from the client")}};
+  const Direction first = c.server_speaks_first ? kS2C : kC2S;
+  const std::vector<l7test::Write> segments = {
+      {first, hello(1), 1}, {reverse(first), hello(1), 2}, {kC2S, note("from the client"), 3}};
   l7h::ReplayOptions options;
   options.decoders = kDecoders;
   return l7h::replayCaptureBytes(l7test::captureOf(segments, c.server_port, c.syn), options,

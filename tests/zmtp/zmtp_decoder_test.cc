@@ -487,11 +487,11 @@ TEST(ZmtpClient, TheSynSenderThenThePortThenTheFirstSpeaker) {
   };
   const Case cases[] = {{true, 6000, 40000, 0, 0}, {false, 5555, 40000, 1, 0}, {false, 6000, 6000, 0, 1}};
   for (const Case& c : cases) {
-    const std::vector<l7test::Segment> segments = {{false, greeting()},  // the server speaks first
-                                                   {true, greeting()},
-                                                   {false, ready("PULL")},
-                                                   {true, ready("PUSH")},
-                                                   {true, message({"work"})}};
+    const std::vector<Write> segments = {{kS2C, greeting(), 1},  // the server speaks first
+                                         {kC2S, greeting(), 2},
+                                         {kS2C, ready("PULL"), 3},
+                                         {kC2S, ready("PUSH"), 4},
+                                         {kC2S, message({"work"}), 5}};
     std::vector<Record> records;
     const l7h::ReplayResult r = l7h::replayCaptureBytes(l7test::captureOf(segments, c.server_port, c.syn), {},
                                                         [&](const Record& rec) { records.push_back(rec); });
