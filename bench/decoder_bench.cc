@@ -75,6 +75,8 @@ void junk(benchmark::State& state, const std::string& protocol) {
 void BM_Nats_WholeMessages(benchmark::State& state) { run(state, "nats", 1 << 20); }
 void BM_Mqtt_WholeMessages(benchmark::State& state) { run(state, "mqtt", 1 << 20); }
 void BM_Mqtt_OneBytePerCall(benchmark::State& state) { run(state, "mqtt", 1); }
+void BM_Zmtp_WholeMessages(benchmark::State& state) { run(state, "zmtp", 1 << 20); }
+void BM_Zmtp_OneBytePerCall(benchmark::State& state) { run(state, "zmtp", 1); }
 void BM_Nats_OneBytePerCall(benchmark::State& state) { run(state, "nats", 1); }
 void BM_Amqp_WholeMessages(benchmark::State& state) { run(state, "amqp", 1 << 20); }
 void BM_Amqp_OneBytePerCall(benchmark::State& state) { run(state, "amqp", 1); }
@@ -84,15 +86,19 @@ BENCHMARK(BM_Mqtt_WholeMessages);
 BENCHMARK(BM_Mqtt_OneBytePerCall);
 BENCHMARK(BM_Amqp_WholeMessages);
 BENCHMARK(BM_Amqp_OneBytePerCall);
+BENCHMARK(BM_Zmtp_WholeMessages);
+BENCHMARK(BM_Zmtp_OneBytePerCall);
 
 // One line per decoder.
 void BM_Nats_RandomBytes(benchmark::State& state) { junk(state, "nats"); }
 void BM_Mqtt_RandomBytes(benchmark::State& state) { junk(state, "mqtt"); }
 void BM_Kafka_RandomBytes(benchmark::State& state) { junk(state, "kafka"); }
 void BM_Amqp_RandomBytes(benchmark::State& state) { junk(state, "amqp"); }
+void BM_Zmtp_RandomBytes(benchmark::State& state) { junk(state, "zmtp"); }
 BENCHMARK(BM_Nats_RandomBytes);
 BENCHMARK(BM_Mqtt_RandomBytes);
 BENCHMARK(BM_Kafka_RandomBytes);
 BENCHMARK(BM_Amqp_RandomBytes);
+BENCHMARK(BM_Zmtp_RandomBytes);
 
 }  // namespace

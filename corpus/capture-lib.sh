@@ -41,7 +41,9 @@ capture_loopback() {
   local out=$1 port=$2
   shift 2
   local tmp="$WORK/$(basename "$out")"
-  dumpcap -q -P -i lo -f "tcp port $port" -w "$tmp" >/dev/null 2>&1 &
+  # DUMPCAP_BUFFER_MB: a larger kernel buffer for bursts (a megabyte
+  # written at once on lo overruns the default and loses segments).
+  dumpcap -q -P -i lo ${DUMPCAP_BUFFER_MB:+-B "$DUMPCAP_BUFFER_MB"} -f "tcp port $port" -w "$tmp" >/dev/null 2>&1 &
   local cap=$!
   PIDS+=("$cap")
   sleep 1  # dumpcap needs a moment before packets are seen

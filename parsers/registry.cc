@@ -5,6 +5,7 @@
 #include "kafka/kafka_decoder.h"
 #include "mqtt/mqtt_decoder.h"
 #include "nats/nats_decoder.h"
+#include "zmtp/zmtp_decoder.h"
 
 #include <algorithm>
 #include <cctype>
@@ -18,6 +19,7 @@ std::span<const DecoderInfo> allDecoders() noexcept {
       kafka::kafkaDecoderInfo(),
       mqtt::mqttDecoderInfo(),
       amqp::amqpDecoderInfo(),
+      zmtp::zmtpDecoderInfo(),
   };
   return kAll;
 }

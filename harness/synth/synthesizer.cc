@@ -9,6 +9,7 @@
 #include "synth/kafka_synth.h"
 #include "synth/mqtt_synth.h"
 #include "synth/nats_synth.h"
+#include "synth/zmtp_synth.h"
 
 namespace l7h::synth {
 
@@ -19,6 +20,7 @@ const std::vector<Generator>& generators() {
       mqttGenerator(),
       amqpGenerator(),
       kafkaGenerator(),
+      zmtpGenerator(),
   };
   return kAll;
 }

@@ -96,6 +96,10 @@ struct Generator {
   // in a whole capture.
   bool (*joinable)(const std::string& version, const ModelConversation& whole, size_t first) = nullptr;
   void (*join)(const ModelConversation& whole, size_t first, ModelConversation& rest) = nullptr;
+  // Whether message `i` carries connection state that later records depend
+  // on (NATS's INFO, ZMTP's greetings and READYs): losing it may change
+  // every record after it. nullptr: only the conversation's first message.
+  bool (*carries_state)(const ModelConversation& conv, size_t i) = nullptr;
 };
 
 // Runs `cases` random models of one protocol version through synthesize and

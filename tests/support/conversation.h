@@ -93,12 +93,10 @@ inline std::vector<l7::Record> runConversation(const l7::DecoderInfo& decoder, c
 }
 
 
-// Replays TCP segments of one connection whose handshake the capture missed
-// (10.0.0.1:40000 -> 10.0.0.2:`server_port`) through the whole pipeline:
-// capture, reassembly, recognition by probe or port, decoding. Each write is
-// one segment with its own timestamp.
-inline std::vector<l7::Record> replayMidStream(const std::vector<Write>& segments, uint16_t server_port,
-                                               l7h::ReplayResult* result = nullptr) {
+// One connection (10.0.0.1:40000 -> 10.0.0.2:`server_port`) as a capture in
+// memory: each write one segment at its own time, behind a SYN exchange
+// when `syn` (at the first write's time).
+inline std::vector<uint8_t> captureOf(const std::vector<Write>& writes, uint16_t server_port, bool syn) {
   l7h::Endpoint client, server;
   client.ip.bytes = {10, 0, 0, 1};
   client.port = 40000;
@@ -106,21 +104,36 @@ inline std::vector<l7::Record> replayMidStream(const std::vector<Write>& segment
   server.port = server_port;
   uint32_t seq[2] = {100000, 700000};
   std::vector<l7h::CapturedFrame> frames;
-  for (const Write& w : segments) {
-    const int d = static_cast<int>(w.dir);
-    const bool from_client = w.dir == l7::Direction::kToServer;
+  auto add = [&](l7::Direction dir, std::string_view payload, uint8_t flags, int64_t ts) {
+    const int d = static_cast<int>(dir);
+    const bool from_client = dir == l7::Direction::kToServer;
     l7h::TcpFrameSpec spec;
     spec.src = from_client ? client : server;
     spec.dst = from_client ? server : client;
     spec.seq = seq[d];
     spec.ack = seq[1 - d];
-    spec.payload = std::span(reinterpret_cast<const uint8_t*>(w.bytes.data()), w.bytes.size());
-    frames.push_back({w.ts_us, l7h::buildTcpFrame(spec)});
-    seq[d] += static_cast<uint32_t>(w.bytes.size());
+    spec.flags = flags;
+    spec.payload = std::span(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+    frames.push_back({ts, l7h::buildTcpFrame(spec)});
+    seq[d] += static_cast<uint32_t>(payload.size()) + ((flags & 0x02) ? 1 : 0);
+  };
+  if (syn) {
+    const int64_t ts = writes.empty() ? 0 : writes.front().ts_us;
+    add(l7::Direction::kToServer, "", 0x02, ts);
+    add(l7::Direction::kToClient, "", 0x12, ts);
   }
+  for (const Write& w : writes) add(w.dir, w.bytes, 0x18, w.ts_us);
+  return l7h::pcapBytes(l7h::LinkType::kEthernet, frames);
+}
+
+// Replays TCP segments of one connection whose handshake the capture missed
+// (captureOf, without SYN) through the whole pipeline: capture, reassembly,
+// recognition by probe or port, decoding.
+inline std::vector<l7::Record> replayMidStream(const std::vector<Write>& segments, uint16_t server_port,
+                                               l7h::ReplayResult* result = nullptr) {
   std::vector<l7::Record> records;
   const l7h::ReplayOptions options;
-  const l7h::ReplayResult r = l7h::replayCaptureBytes(l7h::pcapBytes(l7h::LinkType::kEthernet, frames), options,
+  const l7h::ReplayResult r = l7h::replayCaptureBytes(captureOf(segments, server_port, false), options,
                                                       [&](const l7::Record& rec) { records.push_back(rec); });
   if (result != nullptr) *result = r;
   return records;

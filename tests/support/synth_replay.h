@@ -99,9 +99,12 @@ inline std::string gapLosesOnlyWhatItTouches(const Generator& g, const SynthOpti
       if (affected.count(other)) touch(i);
     }
   }
-  // Losing the message that carries connection state (NATS INFO: version,
-  // server name) legitimately changes every later record.
-  if (affected.count(0) != 0) return "";
+  // Losing a message that carries connection state (NATS INFO: version,
+  // server name; ZMTP's greetings and READYs: socket types) legitimately
+  // changes every later record.
+  for (size_t i : affected) {
+    if (g.carries_state != nullptr ? g.carries_state(conv, i) : i == 0) return "";
+  }
   const Synthesized s = synthesize(model, o);
   bool ok = false;
   const auto actual = lineList(replayFrames(s, ok));

@@ -178,35 +178,12 @@ struct SymmetricCase {
 
 l7h::ReplayResult replaySymmetric(const SymmetricCase& c, std::vector<Record>& records) {
   static const std::array<DecoderInfo, 1> kDecoders = {toyDecoderInfo()};
-  l7h::Endpoint client, server;
-  client.ip.bytes = {10, 0, 0, 1};
-  client.port = 40000;
-  server.ip.bytes = {10, 0, 0, 2};
-  server.port = c.server_port;
-  uint32_t seq[2] = {100, 900};
-  std::vector<l7h::CapturedFrame> frames;
-  int64_t ts = 1;
-  auto add = [&](bool from_client, const std::string& payload, uint8_t flags) {
-    l7h::TcpFrameSpec spec;
-    spec.src = from_client ? client : server;
-    spec.dst = from_client ? server : client;
-    spec.seq = seq[from_client ? 0 : 1];
-    spec.ack = seq[from_client ? 1 : 0];
-    spec.flags = flags;
-    spec.payload = std::span(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
-    frames.push_back({ts++, l7h::buildTcpFrame(spec)});
-    seq[from_client ? 0 : 1] += static_cast<uint32_t>(payload.size()) + ((flags & 0x02) ? 1 : 0);
-  };
-  if (c.syn) {
-    add(true, "", 0x02);
-    add(false, "", 0x12);
-  }
-  add(!c.server_speaks_first, hello(1), 0x18);
-  add(c.server_speaks_first, hello(1), 0x18);
-  add(true, note("from the client"), 0x18);
+  const Direction first = c.server_speaks_first ? kS2C : kC2S;
+  const std::vector<l7test::Write> segments = {
+      {first, hello(1), 1}, {reverse(first), hello(1), 2}, {kC2S, note("from the client"), 3}};
   l7h::ReplayOptions options;
   options.decoders = kDecoders;
-  return l7h::replayCaptureBytes(l7h::pcapBytes(l7h::LinkType::kEthernet, frames), options,
+  return l7h::replayCaptureBytes(l7test::captureOf(segments, c.server_port, c.syn), options,
                                  [&](const Record& r) { records.push_back(r); });
 }
 

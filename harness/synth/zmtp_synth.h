@@ -1,0 +1,10 @@
+// ZMTP conversation generator for the synthesizer.
+#pragma once
+
+#include "synth/synthesizer.h"
+
+namespace l7h::synth {
+
+Generator zmtpGenerator();
+
+}  // namespace l7h::synth
