@@ -118,9 +118,13 @@ void flowColumns(const Generator& g, const Conversation& c, uint64_t flow_id, l7
 }  // namespace
 
 Synthesized synthesize(const Model& model, const SynthOptions& options) {
+  return synthesize(*findGenerator(model.protocol), model, options);
+}
+
+Synthesized synthesize(const Generator& generator, const Model& model, const SynthOptions& options) {
   Synthesized out;
   out.link = options.plan.link;
-  const Generator* g = findGenerator(model.protocol);
+  const Generator* g = &generator;
   std::vector<std::pair<ExpectedKey, l7::Record>> keyed;
   std::vector<std::pair<int64_t, CapturedFrame>> frames;
   const int64_t kMessageSpacingUs = options.message_spacing_us;

@@ -127,5 +127,8 @@ bool buildModel(const SynthOptions& options, Model& model, std::string& error);
 size_t joinMidStream(const Generator& g, const std::string& version, size_t wanted, ModelConversation& conv);
 // Packetizes a model and derives its expected records.
 Synthesized synthesize(const Model& model, const SynthOptions& options);
+// The same with a generator outside generators() (a test's own, e.g. the
+// template decoder's).
+Synthesized synthesize(const Generator& g, const Model& model, const SynthOptions& options);
 
 }  // namespace l7h::synth
