@@ -48,9 +48,14 @@ struct BodyOptions {
 WireError finishBody(KafkaReader& r) noexcept;
 
 WireError decodeProduceRequest(KafkaReader& r, const BodyOptions& o, RequestInfo& out, L7Fields& trace);
-// `request_first`: the request's first topic-partition, to find its offset
-// in the response (brokers need not keep the request's order).
-WireError decodeProduceResponse(KafkaReader& r, const BodyOptions& o, const TopicPartition* request_first,
+// A topic-partition's 32-bit digest: what a pending request keeps of its
+// first partition (in its context word) to find it in the response.
+uint32_t partitionDigest(std::string_view topic, int32_t partition) noexcept;
+
+// `request_first`: the digest of the request's first topic-partition, to
+// find its offset in the response (brokers need not keep the request's
+// order).
+WireError decodeProduceResponse(KafkaReader& r, const BodyOptions& o, std::optional<uint32_t> request_first,
                                 ResponseInfo& out);
 WireError decodeFetchRequest(KafkaReader& r, const BodyOptions& o, RequestInfo& out);
 WireError decodeFetchResponse(KafkaReader& r, const BodyOptions& o, ResponseInfo& out, L7Fields& trace);

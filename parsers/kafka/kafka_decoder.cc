@@ -14,6 +14,7 @@
 #include "kafka/kafka_error_codes.h"
 #include "kafka/kafka_errors.h"
 #include "kafka/kafka_wire.h"
+#include "l7/merge.h"
 #include "l7/resync.h"
 
 namespace l7::kafka {
@@ -99,16 +100,24 @@ Check strictRequestHeader(Bytes b, uint64_t max_message_bytes) noexcept {
   return have < static_cast<size_t>(id_len) ? Check::kNeedMore : Check::kYes;
 }
 
+// What decoding a response needs of its request, kept by the session's
+// pending store as the request's context word: API key and version, and a
+// digest of its first topic-partition.
 struct Pending {
-  int32_t correlation_id = 0;
   int16_t api_key = 0;
   int16_t api_version = 0;
-  TopicPartition first;
-  std::string group_id;
-  // Why the request itself did not decode (empty when it did). Its response
-  // carries status 6 and this reason, because the session's merge takes the
-  // response's status and the exchange must still show the failure.
-  std::string failure;
+  std::optional<uint32_t> first;
+  uint64_t context() const {
+    return (uint64_t{first.value_or(0)} << 32) | (uint64_t{static_cast<uint16_t>(api_key)} << 16) |
+           static_cast<uint16_t>(api_version);
+  }
+  static Pending of(uint64_t context) {
+    Pending p;
+    p.api_key = static_cast<int16_t>((context >> 16) & 0xFFFF);
+    p.api_version = static_cast<int16_t>(context & 0xFFFF);
+    if ((context >> 32) != 0) p.first = static_cast<uint32_t>(context >> 32);
+    return p;
+  }
 };
 
 bool decodesBody(int16_t key) noexcept {
@@ -142,6 +151,7 @@ class KafkaDecoder final : public Decoder {
 
   FeedResult feed(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) noexcept override {
     base_ = tail_pos;
+    sink_ = &sink;
     FeedResult r = feedFrames(dir, tail, sink, /*at_end=*/false);
     if (dir == Direction::kToClient) {
       const size_t left = tail.size() - r.consumed;
@@ -256,6 +266,7 @@ class KafkaDecoder final : public Decoder {
     const int d = static_cast<int>(dir);
     if (!held.empty() && resync_[d].active() && !junk_[d]) {
       base_ = pos;
+      sink_ = &sink;
       feedFrames(dir, held, sink, /*at_end=*/true);
     }
     resync_[d].start();
@@ -269,6 +280,7 @@ class KafkaDecoder final : public Decoder {
     const int d = static_cast<int>(dir);
     if (whole_tail.empty()) return;
     base_ = tail_pos;
+    sink_ = &sink;
     // The tail may hold whole frames: responses that waited for requests, or
     // what a resynchronization kept while a candidate was undecided.
     const FeedResult r = feedFrames(dir, whole_tail, sink, /*at_end=*/true);
@@ -399,8 +411,8 @@ class KafkaDecoder final : public Decoder {
     if (at.size() < kResponseHeaderBytes) return Check::kNeedMore;
     const uint32_t size = be32(at);
     if (size < kMinResponseSize + 2 || size > limits_.max_message_bytes || size >= 0x80000000u) return Check::kNo;
-    const auto request = findPending(static_cast<int32_t>(be32(at.subspan(4))));
-    if (request == pending_.end()) return Check::kNo;
+    const std::optional<Pending> request = awaited(static_cast<int32_t>(be32(at.subspan(4))));
+    if (!request) return Check::kNo;
     const uint64_t total = uint64_t{size} + 4;
     if (bodyDecoded(request->api_key, request->api_version)) {
       ResponseInfo info;
@@ -475,24 +487,14 @@ class KafkaDecoder final : public Decoder {
     return static_cast<uint32_t>(std::min<uint64_t>(window, std::max<uint64_t>(at.size() * 2, at.size() + 256)));
   }
 
-  // Response resynchronization asks at nearly every offset, mostly for ids
-  // nobody awaits: the count per id answers those at once.
-  std::deque<Pending>::iterator findPending(int32_t correlation_id) {
-    if (!pending_ids_.contains(correlation_id)) return pending_.end();
-    return std::find_if(pending_.begin(), pending_.end(),
-                        [&](const Pending& p) { return p.correlation_id == correlation_id; });
+  // The request a response with this correlation id answers, from the
+  // session's pending store (none without decoder state, max_pending 0).
+  std::optional<Pending> awaited(int32_t correlation_id) const {
+    if (limits_.max_pending == 0 || sink_ == nullptr) return std::nullopt;
+    const std::optional<uint64_t> context = sink_->pendingContext(PairKey{0, static_cast<uint32_t>(correlation_id)});
+    if (!context) return std::nullopt;
+    return Pending::of(*context);
   }
-  std::deque<Pending>::const_iterator findPending(int32_t correlation_id) const {
-    if (!pending_ids_.contains(correlation_id)) return pending_.end();
-    return std::find_if(pending_.begin(), pending_.end(),
-                        [&](const Pending& p) { return p.correlation_id == correlation_id; });
-  }
-  void erasePending(std::deque<Pending>::iterator it) {
-    auto n = pending_ids_.find(it->correlation_id);
-    if (n != pending_ids_.end() && --n->second == 0) pending_ids_.erase(n);
-    pending_.erase(it);
-  }
-
 
   std::optional<HeaderFields> headerOf(Direction dir, Bytes frame) const {
     HeaderFields h;
@@ -503,9 +505,9 @@ class KafkaDecoder final : public Decoder {
       return h;
     }
     if (!r.i32be(h.correlation_id)) return std::nullopt;
-    if (auto it = findPending(h.correlation_id); it != pending_.end()) {
-      h.api_key = it->api_key;
-      h.api_version = it->api_version;
+    if (const std::optional<Pending> request = awaited(h.correlation_id)) {
+      h.api_key = request->api_key;
+      h.api_version = request->api_version;
     }
     return h;
   }
@@ -570,8 +572,8 @@ class KafkaDecoder final : public Decoder {
     m.wire_size = wire_size;
     fillHeader(m.fields, h, dir);
     m.fields.response_status = ResponseStatus::kParseFailed;
-    m.fields.response_exception = reason;
-    if (pairs) remember(h, info, std::move(reason));
+    m.fields.response_exception = std::move(reason);
+    if (pairs) m.context = contextOf(h, info);
     sink.onMessage(dir, std::move(m));
   }
 
@@ -580,13 +582,10 @@ class KafkaDecoder final : public Decoder {
   // the reason); alone it is a one-way status-6 message, as junk is.
   void emitResponseFailure(MessageSink& sink, size_t offset, uint32_t wire_size, HeaderFields h, std::string reason) {
     const Direction dir = Direction::kToClient;
-    const auto it = findPending(h.correlation_id);
-    if (it == pending_.end()) return emitFailure(dir, sink, offset, wire_size, h, reason);
-    h.api_key = it->api_key;
-    h.api_version = it->api_version;
-    // The request's own failure came first and says more.
-    if (!it->failure.empty()) reason = it->failure;
-    erasePending(it);
+    const std::optional<Pending> request = awaited(h.correlation_id);
+    if (!request) return emitFailure(dir, sink, offset, wire_size, h, reason);
+    h.api_key = request->api_key;
+    h.api_version = request->api_version;
     Message m;
     m.kind = MessageKind::kResponse;
     m.key = PairKey{0, static_cast<uint32_t>(h.correlation_id)};
@@ -660,7 +659,7 @@ class KafkaDecoder final : public Decoder {
     if (responseHeaderHasTags(request.api_key, request.api_version) && !r.tags()) return r.error();
     const BodyOptions o{request.api_version, &limits_};
     switch (request.api_key) {
-      case api::kProduce: return decodeProduceResponse(r, o, &request.first, info);
+      case api::kProduce: return decodeProduceResponse(r, o, request.first, info);
       case api::kFetch: return decodeFetchResponse(r, o, info, f);
       case api::kApiVersions: return decodeApiVersionsResponse(r, o, info);
       default: return decodeGroupResponse(r, request.api_key, o, info);
@@ -686,8 +685,8 @@ class KafkaDecoder final : public Decoder {
     m.wire_size = wire_size;
     fillHeader(f, h, dir);
     f.response_status = ResponseStatus::kUnknown;
-    // An acks=0 Produce is answered by nothing: not remembered.
-    if (info.expects_response) remember(h, info);
+    // What decoding its answer needs (an acks=0 Produce is answered by nothing).
+    if (info.expects_response) m.context = contextOf(h, info);
     if (!info.first.topic.empty()) {
       f.request_domain = info.first.topic;
       if (info.first.partition) {
@@ -705,10 +704,8 @@ class KafkaDecoder final : public Decoder {
     ByteReader hr(frame);
     hr.u32be(h.size);
     hr.i32be(h.correlation_id);
-    std::optional<Pending> request;
-    if (auto it = findPending(h.correlation_id); it != pending_.end()) {
-      request = std::move(*it);
-      erasePending(it);
+    const std::optional<Pending> request = awaited(h.correlation_id);
+    if (request) {
       h.api_key = request->api_key;
       h.api_version = request->api_version;
     }
@@ -725,10 +722,6 @@ class KafkaDecoder final : public Decoder {
       // (and without the request its API is unknown). Their error code
       // still says whether the exchange worked (extension, kafka.tsv).
       if (request) readErrorCode(frame, *request, f);
-      if (request && !request->failure.empty()) {
-        f.response_status = ResponseStatus::kParseFailed;  // see the end of this function
-        f.response_exception = std::move(request->failure);
-      }
       sink.onMessage(dir, std::move(m));
       return;
     }
@@ -744,9 +737,7 @@ class KafkaDecoder final : public Decoder {
       bad.wire_size = wire_size;
       fillHeader(bad.fields, h, dir);
       bad.fields.response_status = ResponseStatus::kParseFailed;
-      bad.fields.response_exception = !request->failure.empty()
-                                          ? request->failure
-                                          : requestTypeName(h.api_key) + " response: " + std::string(wireErrorText(err));
+      bad.fields.response_exception = requestTypeName(h.api_key) + " response: " + std::string(wireErrorText(err));
       sink.onMessage(dir, std::move(bad));
       return;
     }
@@ -771,15 +762,6 @@ class KafkaDecoder final : public Decoder {
         if (info.base_offset) f.request_resource = f.endpoint + ":" + std::to_string(*info.base_offset);
       }
     }
-    if (isGroupApi(h.api_key)) f.attributes.push_back({"group_id", request->group_id});
-    if (!request->failure.empty()) {
-      // The request did not decode, and the session's merge takes the
-      // response's status: the exchange keeps status 6 and the request's
-      // reason here, with the broker's answer (its error code, often
-      // CORRUPT_MESSAGE) in the other fields.
-      f.response_status = ResponseStatus::kParseFailed;
-      f.response_exception = std::move(request->failure);
-    }
     sink.onMessage(dir, std::move(m));
   }
 
@@ -795,18 +777,12 @@ class KafkaDecoder final : public Decoder {
     f.response_exception.assign(errorDescription(*code));
   }
 
-  void remember(const HeaderFields& h, const RequestInfo& info, std::string failure = {}) {
-    if (limits_.max_pending == 0) return;
-    while (pending_.size() >= limits_.max_pending) erasePending(pending_.begin());
+  static uint64_t contextOf(const HeaderFields& h, const RequestInfo& info) {
     Pending p;
-    p.correlation_id = h.correlation_id;
     p.api_key = h.api_key;
     p.api_version = h.api_version;
-    p.first = info.first;
-    p.group_id = info.group_id;
-    p.failure = std::move(failure);
-    ++pending_ids_[p.correlation_id];
-    pending_.push_back(std::move(p));
+    if (info.first.partition) p.first = partitionDigest(info.first.topic, *info.first.partition);
+    return p.context();
   }
 
   DecoderLimits limits_;
@@ -824,11 +800,23 @@ class KafkaDecoder final : public Decoder {
   size_t response_bytes_seen_ = 0;
   bool responses_wait_ = false;  // the response side asked for the requests to be looked at first
   uint64_t base_ = 0;            // stream position of the span being decoded
-  std::deque<Pending> pending_;             // requests awaiting responses, oldest first
-  std::unordered_map<int32_t, uint32_t> pending_ids_;  // how many of pending_ have each id
+  const MessageSink* sink_ = nullptr;  // the session's pending store, while decoding
 };
 
 std::unique_ptr<Decoder> createKafka(const DecoderLimits& limits) { return std::make_unique<KafkaDecoder>(limits); }
+
+// A request that did not decode keeps its status 6 and reason in the
+// exchange; the broker's answer (its error code, often CORRUPT_MESSAGE)
+// fills the other response columns.
+void mergeKafka(Record& request, Record&& response) {
+  const bool failed = request.f.response_status == ResponseStatus::kParseFailed;
+  std::string reason = failed ? request.f.response_exception : std::string();
+  mergeResponse(request, std::move(response));
+  if (failed) {
+    request.f.response_status = ResponseStatus::kParseFailed;
+    request.f.response_exception = std::move(reason);
+  }
+}
 
 }  // namespace
 
@@ -842,7 +830,8 @@ ProbeVerdict probeKafka(Bytes first_bytes) noexcept {
 }
 
 const DecoderInfo& kafkaDecoderInfo() {
-  static const DecoderInfo info{L7Protocol::kKafka, "Kafka", "kafka", kPorts, &probeKafka, &createKafka, kVersions};
+  static const DecoderInfo info{L7Protocol::kKafka, "Kafka", "kafka", kPorts, &probeKafka, &createKafka, kVersions,
+                                &mergeKafka};
   return info;
 }
 

@@ -67,7 +67,15 @@ WireError decodeProduceRequest(KafkaReader& r, const BodyOptions& o, RequestInfo
   return finishBody(r);
 }
 
-WireError decodeProduceResponse(KafkaReader& r, const BodyOptions& o, const TopicPartition* request_first,
+uint32_t partitionDigest(std::string_view topic, int32_t partition) noexcept {
+  uint32_t h = 2166136261u;  // FNV-1a
+  auto mix = [&](uint8_t b) { h = (h ^ b) * 16777619u; };
+  for (char c : topic) mix(static_cast<uint8_t>(c));
+  for (int i = 0; i < 4; ++i) mix(static_cast<uint8_t>(static_cast<uint32_t>(partition) >> (8 * i)));
+  return h;
+}
+
+WireError decodeProduceResponse(KafkaReader& r, const BodyOptions& o, std::optional<uint32_t> request_first,
                                 ResponseInfo& out) {
   const int16_t v = o.api_version;
   uint32_t topics = 0;
@@ -100,8 +108,7 @@ WireError decodeProduceResponse(KafkaReader& r, const BodyOptions& o, const Topi
       // without the request, the response's first). The code is the first
       // non-zero one of any partition, so a partly failed Produce is not
       // shown as a success.
-      const bool is_request_first = request_first != nullptr && request_first->topic == topic &&
-                                    request_first->partition == index;
+      const bool is_request_first = request_first && *request_first == partitionDigest(topic, index);
       if (!matched && (is_request_first || (t == 0 && p == 0))) {
         out.first.topic = topic;
         out.first.partition = index;
