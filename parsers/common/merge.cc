@@ -47,4 +47,14 @@ void mergeResponse(Record& request, Record&& response) {
   }
 }
 
+void mergeKeepingRequestFailure(Record& request, Record&& response) {
+  const bool failed = request.f.response_status == ResponseStatus::kParseFailed;
+  std::string reason = failed ? request.f.response_exception : std::string();
+  mergeResponse(request, std::move(response));
+  if (failed) {
+    request.f.response_status = ResponseStatus::kParseFailed;
+    request.f.response_exception = std::move(reason);
+  }
+}
+
 }  // namespace l7

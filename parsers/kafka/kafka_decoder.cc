@@ -805,19 +805,6 @@ class KafkaDecoder final : public Decoder {
 
 std::unique_ptr<Decoder> createKafka(const DecoderLimits& limits) { return std::make_unique<KafkaDecoder>(limits); }
 
-// A request that did not decode keeps its status 6 and reason in the
-// exchange; the broker's answer (its error code, often CORRUPT_MESSAGE)
-// fills the other response columns.
-void mergeKafka(Record& request, Record&& response) {
-  const bool failed = request.f.response_status == ResponseStatus::kParseFailed;
-  std::string reason = failed ? request.f.response_exception : std::string();
-  mergeResponse(request, std::move(response));
-  if (failed) {
-    request.f.response_status = ResponseStatus::kParseFailed;
-    request.f.response_exception = std::move(reason);
-  }
-}
-
 }  // namespace
 
 ProbeVerdict probeKafka(Bytes first_bytes) noexcept {
@@ -830,8 +817,11 @@ ProbeVerdict probeKafka(Bytes first_bytes) noexcept {
 }
 
 const DecoderInfo& kafkaDecoderInfo() {
+  // A request that did not decode keeps its status 6 and reason in the
+  // exchange; the broker's answer (its error code, often CORRUPT_MESSAGE)
+  // fills the other response columns.
   static const DecoderInfo info{L7Protocol::kKafka, "Kafka", "kafka", kPorts, &probeKafka, &createKafka, kVersions,
-                                &mergeKafka};
+                                &mergeKeepingRequestFailure};
   return info;
 }
 

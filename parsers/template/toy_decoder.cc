@@ -211,7 +211,7 @@ class ToyDecoder final : public Decoder {
         m.fields.endpoint = m.fields.request_resource;
         if (op != static_cast<uint8_t>(Op::kStatus) && op != static_cast<uint8_t>(Op::kText)) {
           // Still a request: its answer pairs with it, and the merge keeps
-          // this failure (toyMerge).
+          // this failure (DecoderInfo::merge).
           m.fields.response_status = ResponseStatus::kParseFailed;
           m.fields.response_exception = "unknown operation";
         }
@@ -294,18 +294,6 @@ class ToyDecoder final : public Decoder {
   std::vector<OpenPart> parts_;  // at most kMaxOpenParts
 };
 
-// TOY's merge: a request that failed keeps its failure whatever the answer
-// says (the answer's code and result still fill the record).
-void toyMerge(Record& request, Record&& response) {
-  const bool failed = request.f.response_status == ResponseStatus::kParseFailed;
-  std::string why = failed ? request.f.response_exception : std::string();
-  mergeResponse(request, std::move(response));
-  if (failed) {
-    request.f.response_status = ResponseStatus::kParseFailed;
-    request.f.response_exception = std::move(why);
-  }
-}
-
 ProbeVerdict probeToy(Bytes first_bytes) noexcept {
   // Both sides open with the same HELLO: which one is the client, the
   // session decides.
@@ -330,7 +318,7 @@ constexpr std::string_view kToyVersions[] = {"1", "2"};
 
 const DecoderInfo& toyDecoderInfo() {
   static const DecoderInfo info{L7Protocol::kUnknown, "TOY", "toy", kToyPorts, probeToy, createToy, kToyVersions,
-                                toyMerge};
+                                mergeKeepingRequestFailure};
   return info;
 }
 

@@ -15,4 +15,9 @@ namespace l7 {
 // union, request first; attributes the union, request first.
 void mergeResponse(Record& request, Record&& response);
 
+// The same, except that a request that did not decode (status 6) keeps its
+// status and reason: the exchange shows the failure, and the answer fills
+// the other response columns (Kafka's and the template's merge).
+void mergeKeepingRequestFailure(Record& request, Record&& response);
+
 }  // namespace l7
