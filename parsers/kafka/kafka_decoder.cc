@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <deque>
 #include <optional>
-#include <unordered_map>
 #include <string>
 #include <vector>
 
