@@ -23,6 +23,7 @@
 #include "capture/frame_builder.h"
 #include "capture/pcap_input.h"
 #include "cli/args.h"
+#include "cli/memory_option.h"
 #include "cli/commands.h"
 #include "l7/record_json.h"
 #include "session/replay.h"
@@ -244,6 +245,7 @@ int benchCommand(Args args) {
   std::string corpus_dir = "corpus";
   bool no_tshark = false, quick = false;
   std::string read_only;
+  std::string memory_limit;
   ArgParser p("bench", "[FILE...] [options]",
               "Measures the whole pipeline (records written to /dev/null) on each capture: packets/s, MB/s,\n"
               "records/s and peak RSS, against a bare libpcap read of the same file and tshark extracting\n"
@@ -260,6 +262,7 @@ int benchCommand(Args args) {
   p.option("--session-timeout", &session_timeout_s, "SECONDS",
            "session timeout of the measured replays (default 2: shorter than the synthesized captures, so\n"
            "                           peak memory shows the bound rate x timeout rather than the whole capture)");
+  p.option("--memory-limit", &memory_limit, "SIZE", "memory budget of the measured replays (replay --memory-limit; default 1G)");
   p.flag("--no-tshark", &no_tshark, "skip the tshark baseline");
   p.flag("--quick", &quick, "a small run (50k messages, 10k connections) to try the command");
   p.option("--keep", &keep_dir, "DIR", "keep the synthesized captures in DIR");
@@ -268,6 +271,8 @@ int benchCommand(Args args) {
   int code = 0;
   if (!p.parse(args, code)) return code;
   if (!read_only.empty()) return readOnly(read_only);
+  uint64_t memory_limit_bytes = 0;
+  if (!parseMemoryLimit("bench", memory_limit, memory_limit_bytes)) return 2;
   if (quick) {
     messages = 50'000;
     concurrent = 10'000;
@@ -345,7 +350,8 @@ int benchCommand(Args args) {
     r.baseline = runChild({self, "bench", "--read-only", file});
     r.packets = counterOf(r.baseline.output, "packets");
     r.bytes = counterOf(r.baseline.output, "bytes");
-    r.pipeline = runChild({self, "replay", "-o", "/dev/null", "--session-timeout", std::to_string(session_timeout_s), file});
+    r.pipeline = runChild({self, "replay", "-o", "/dev/null", "--session-timeout", std::to_string(session_timeout_s),
+                           "--memory-limit", std::to_string(memory_limit_bytes >> 10) + "K", file});
     r.records = counterOf(r.pipeline.output, "records");
     r.messages = counterOf(r.pipeline.output, "messages");
     if (tshark) {

@@ -250,8 +250,9 @@ void PacketPipeline::holdAhead(Conn& c, int s, uint64_t offset, uint32_t seq, in
                       data.begin() + static_cast<ptrdiff_t>(piece_end - offset));
     held.second = {ts, seq + static_cast<uint32_t>(pos - offset)};
     held_ts_.insert(ts);
-    side.ahead_bytes += piece_end - pos;
+    side.ahead_bytes += piece_end - pos + kHeldRunOverhead;
     buffered_total_ += piece_end - pos;
+    accountHeld(static_cast<int64_t>(piece_end - pos + kHeldRunOverhead));
     pos = piece_end;
   }
   if (overlapped) ++stats_.overlapping_segments;
@@ -280,8 +281,9 @@ void PacketPipeline::drainAhead(Conn& c, int s) {
     } else {
       stats_.retransmitted_bytes += bytes.size();
     }
-    side.ahead_bytes -= bytes.size();
+    side.ahead_bytes -= bytes.size() + kHeldRunOverhead;
     buffered_total_ -= bytes.size();
+    accountHeld(-static_cast<int64_t>(bytes.size() + kHeldRunOverhead));
     held_ts_.erase(held_ts_.find(meta.first));
     side.ahead.erase(first);
   }
@@ -336,6 +338,27 @@ void PacketPipeline::expireIdle(int64_t now) {
     ++stats_.evicted;
     closeConnection(lru_.front(), now, true);
   }
+}
+
+void PacketPipeline::accountHeld(int64_t delta) {
+  if (options_.budget == nullptr) return;
+  if (delta >= 0) {
+    options_.budget->add(MemoryHolder::kOutOfOrder, static_cast<uint64_t>(delta));
+  } else {
+    options_.budget->sub(MemoryHolder::kOutOfOrder, static_cast<uint64_t>(-delta));
+  }
+}
+
+void PacketPipeline::heldSides(std::vector<HeldSide>& out) {
+  for (auto& [key, conn] : table_) {
+    for (int s = 0; s < 2; ++s) {
+      if (conn->side[s].ahead_bytes > 0) out.push_back(HeldSide{conn->side[s].ahead_bytes, conn.get(), s});
+    }
+  }
+}
+
+void PacketPipeline::dropHeld(const HeldSide& held, int64_t now_us) {
+  flushSide(*static_cast<Conn*>(held.conn), held.side, now_us);
 }
 
 void PacketPipeline::finish() {

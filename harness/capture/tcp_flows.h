@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "capture/memory_budget.h"
 #include "capture/packet_layers.h"
 #include "capture/stream_events.h"
 
@@ -30,7 +31,11 @@ namespace l7h {
 struct CaptureOptions {
   uint32_t max_connections = 100'000;
   int64_t idle_timeout_us = 300'000'000;
+  // Out-of-order bytes held per connection, each held run counted with its
+  // bookkeeping (kHeldRunOverhead), so 1-byte segments cannot hold 170 B
+  // of heap per byte counted.
   uint32_t max_buffered_per_connection = 8u << 20;
+  MemoryBudget* budget = nullptr;  // the replay's; out-of-order runs count against it
 };
 
 struct CaptureStats {
@@ -57,13 +62,29 @@ class PacketPipeline {
   // so records must not be released past it.
   int64_t earliestHeldTs() const { return held_ts_.empty() ? INT64_MAX : *held_ts_.begin(); }
 
+  // Heap one held run costs beside its bytes: its map node, vector and
+  // time stamp entry, with the allocator's headers (measured: 1-byte runs
+  // took about 170 B each).
+  static constexpr size_t kHeldRunOverhead = 160;
+  // Memory relief (MemoryBudget, step 3): each connection side holding
+  // out-of-order runs, with what they cost; dropHeld declares that side's
+  // holes gaps (its held runs go on to the decoder).
+  // The connection is opaque to the caller and valid until the next packet.
+  struct HeldSide {
+    uint64_t cost;
+    void* conn;
+    int side;
+  };
+  void heldSides(std::vector<HeldSide>& out);
+  void dropHeld(const HeldSide& held, int64_t now_us);
+
  private:
   struct Side {
     bool seq_known = false;
     uint32_t next_seq = 0;        // sequence number of the next byte to deliver
     uint64_t next_offset = 0;     // stream offset of that byte
     std::map<uint64_t, std::pair<std::vector<uint8_t>, std::pair<int64_t, uint32_t>>> ahead;  // offset → bytes, (ts, seq)
-    size_t ahead_bytes = 0;
+    size_t ahead_bytes = 0;       // held runs' cost: bytes + kHeldRunOverhead each
     bool fin = false;
     bool closed = false;          // onSideClosed sent
     uint32_t fin_seq = 0;
@@ -95,6 +116,7 @@ class PacketPipeline {
   void closeConnection(const FlowKey& key, int64_t ts, bool evicted);
   void expireIdle(int64_t now);
   void touch(Conn& c);
+  void accountHeld(int64_t delta);
 
   StreamSink& sink_;
   CaptureOptions options_;
@@ -105,7 +127,7 @@ class PacketPipeline {
   std::list<FlowKey> lru_;  // front = least recently active
   uint64_t next_flow_id_ = 1;
   int64_t last_idle_sweep_us_ = 0;
-  size_t buffered_total_ = 0;
+  size_t buffered_total_ = 0;  // payload held out of order
   std::multiset<int64_t> held_ts_;
   // Packet times only move forward: a capture whose timestamps step back
   // (merged interfaces, clock adjustments) is read on a monotonic clock, so

@@ -9,9 +9,8 @@
 #include <boost/json.hpp>
 
 namespace l7h::check {
-namespace {
 
-struct Counts {
+struct MetricsAccumulator::Counts {
   int64_t request = 0, response = 0, request_length = 0, response_length = 0, log_count = 0;
   int64_t client_error = 0, server_error = 0, timeout = 0;
 
@@ -54,6 +53,8 @@ struct Counts {
     return o;
   }
 };
+
+namespace {
 
 std::string str(const boost::json::object& r, std::string_view k) {
   auto it = r.find(k);
@@ -105,21 +106,46 @@ void pretty(std::ostringstream& s, const boost::json::value& v, int indent) {
 
 }  // namespace
 
-boost::json::value computeMetrics(const JsonRecords& records) {
-  std::map<std::string, Counts> per_protocol;
-  std::map<std::tuple<std::string, std::string, int64_t, std::string>, Counts> per_endpoint;
-  for (const auto& r : records) {
-    const std::string proto = str(r, "l7_protocol_str");
-    per_protocol[proto].add(r);
-    const std::string server_ip = num(r, "is_ipv4") == 1 ? str(r, "ip4_1") : str(r, "ip6_1");
-    per_endpoint[{proto, server_ip, num(r, "server_port"), str(r, "endpoint")}].add(r);
+MetricsAccumulator::MetricsAccumulator(MemoryBudget* budget, uint64_t max_bytes)
+    : budget_(budget), max_bytes_(max_bytes) {}
+
+MetricsAccumulator::~MetricsAccumulator() {
+  if (budget_ != nullptr) budget_->sub(MemoryHolder::kMetrics, bytes_);
+}
+
+void MetricsAccumulator::add(const l7::Record& record) { add(recordToJson(record)); }
+
+void MetricsAccumulator::add(const boost::json::object& r) {
+  const std::string proto = str(r, "l7_protocol_str");
+  per_protocol_[proto].add(r);
+  const std::string server_ip = num(r, "is_ipv4") == 1 ? str(r, "ip4_1") : str(r, "ip6_1");
+  EndpointKey key{proto, server_ip, num(r, "server_port"), str(r, "endpoint")};
+  auto it = per_endpoint_.find(key);
+  if (it == per_endpoint_.end()) {
+    // A map node with its counts and key strings, with allocator headers.
+    const uint64_t cost = sizeof(EndpointKey) + sizeof(Counts) + 64 + std::get<1>(key).size() +
+                          std::get<3>(key).size() + proto.size();
+    if (bytes_ + cost > max_bytes_) {
+      ++folded_;
+      key = EndpointKey{proto, "", 0, "(other endpoints)"};
+      it = per_endpoint_.find(key);
+    }
+    if (it == per_endpoint_.end()) {
+      it = per_endpoint_.emplace(std::move(key), Counts{}).first;
+      bytes_ += cost;
+      if (budget_ != nullptr) budget_->add(MemoryHolder::kMetrics, cost);
+    }
   }
+  it->second.add(r);
+}
+
+boost::json::value MetricsAccumulator::result() const {
   boost::json::object out;
   boost::json::object protocols;
-  for (const auto& [proto, c] : per_protocol) protocols[proto] = c.toJson();
+  for (const auto& [proto, c] : per_protocol_) protocols[proto] = c.toJson();
   out["protocols"] = std::move(protocols);
   boost::json::array endpoints;
-  for (const auto& [key, c] : per_endpoint) {
+  for (const auto& [key, c] : per_endpoint_) {
     boost::json::object e;
     e["l7_protocol_str"] = std::get<0>(key);
     e["server_ip"] = std::get<1>(key);
@@ -130,6 +156,12 @@ boost::json::value computeMetrics(const JsonRecords& records) {
   }
   out["endpoints"] = std::move(endpoints);
   return out;
+}
+
+boost::json::value computeMetrics(const JsonRecords& records) {
+  MetricsAccumulator m(nullptr, UINT64_MAX);
+  for (const auto& r : records) m.add(r);
+  return m.result();
 }
 
 std::string metricsToText(const boost::json::value& metrics) {

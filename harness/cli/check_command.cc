@@ -12,6 +12,7 @@
 #include "check/junit.h"
 #include "check/mapping_check.h"
 #include "check/metrics.h"
+#include "cli/memory_option.h"
 #include "check/record_compare.h"
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -178,6 +179,7 @@ int checkCommand(Args args) {
   std::string golden_dir = "golden";
   std::string junit_path;
   std::string impl;
+  std::string memory_limit;
   bool update = false;
   bool quiet = false;
   bool no_metrics = false;
@@ -195,6 +197,7 @@ int checkCommand(Args args) {
   p.option("--impl", &impl, "CMD",
            "check an external decoder: CMD with {pcap} replaced by the capture path must print JSON Lines");
   p.option("--max-diffs", &max_diffs, "N", "differences shown per capture (default 20)");
+  p.option("--memory-limit", &memory_limit, "SIZE", kMemoryLimitHelp);
   p.flag("--no-metrics", &no_metrics, "do not print the metrics table of all records at the end");
   p.flag("-q", &quiet, "print only failures and the summary");
   p.examples(
@@ -205,6 +208,8 @@ int checkCommand(Args args) {
   int code = 0;
   if (!p.parse(args, code)) return code;
   if (inputs.empty()) inputs.push_back("corpus");
+  uint64_t memory_limit_bytes = 0;
+  if (!parseMemoryLimit("check", memory_limit, memory_limit_bytes)) return 2;
 
   std::vector<Capture> captures;
   std::vector<std::string> errors;
@@ -216,10 +221,11 @@ int checkCommand(Args args) {
   }
 
   ReplayOptions options;
+  options.memory_limit_bytes = memory_limit_bytes;
   std::map<std::string, ProtocolSummary> summary;
   std::map<std::string, check::MappingTable> tables;
   std::vector<check::JunitCase> junit;
-  check::JsonRecords all_records;
+  check::MetricsAccumulator all_metrics;  // the table of all records at the end
   ReplayStats replay_stats;
   bool all_ok = errors.empty();
 
@@ -236,7 +242,7 @@ int checkCommand(Args args) {
     std::string error;
     if (!produceRecords(c, impl, options, actual, error, &replay_stats)) failure << label << ": " << error << "\n";
     s.records += actual.size();
-    all_records.insert(all_records.end(), actual.begin(), actual.end());
+    for (const auto& r : actual) all_metrics.add(r);
     const boost::json::value metrics = check::computeMetrics(actual);
 
     if (update && failure.str().empty()) {
@@ -323,9 +329,9 @@ int checkCommand(Args args) {
   }
   std::printf("%-12s %8zu %8zu %8zu %8zu %10zu %8zu %8zu %8zu\n", "total", total.captures, total.failed,
               total.records, total.matched, total.mismatched, total.missing, total.extra, total.mapping_violations);
-  if (!no_metrics && !quiet && !all_records.empty()) {
+  if (!no_metrics && !quiet && total.records > 0) {
     std::printf("\n");
-    check::printMetricsTable(stdout, check::computeMetrics(all_records));
+    check::printMetricsTable(stdout, all_metrics.result());
   }
   // The replay counters of every capture together, as `replay` prints them.
   if (impl.empty() && !quiet && replay_stats.packets > 0) {

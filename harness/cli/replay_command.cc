@@ -9,6 +9,7 @@
 #include "check/record_compare.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/memory_option.h"
 #include "output/record_writer.h"
 #include "session/replay.h"
 
@@ -28,6 +29,7 @@ int replayCommand(Args args) {
   std::string interface;
   std::string bpf;
   std::string protocol;
+  std::string memory_limit;
   int64_t session_timeout_s = 120;
   int64_t max_pending = 1024;
   int64_t max_message_mib = 100;
@@ -49,6 +51,7 @@ int replayCommand(Args args) {
   p.option("--max-pending", &max_pending, "N", "pending requests per connection before the oldest is written (default 1024)");
   p.option("--max-message-mib", &max_message_mib, "MIB", "largest message accepted as valid (default 100)");
   p.option("--max-connections", &max_connections, "N", "connection table size (default 100000)");
+  p.option("--memory-limit", &memory_limit, "SIZE", kMemoryLimitHelp);
   p.flag("-q", &quiet, "no counters on stderr");
   p.examples(
       "  l7conform replay corpus/mqtt/v5-qos.pcap\n"
@@ -70,7 +73,14 @@ int replayCommand(Args args) {
     return 2;
   }
 
+  uint64_t memory_limit_bytes = 0;
+  if (!parseMemoryLimit("replay", memory_limit, memory_limit_bytes)) return 2;
+
   ReplayOptions options;
+  // One budget for every file and the metrics.
+  MemoryBudget budget(memory_limit_bytes);
+  options.memory_limit_bytes = memory_limit_bytes;
+  options.budget = &budget;
   options.session_timeout_us = session_timeout_s * 1'000'000;
   options.max_pending_per_connection = static_cast<uint32_t>(max_pending);
   options.limits.max_message_bytes = static_cast<uint64_t>(max_message_mib) << 20;
@@ -84,11 +94,11 @@ int replayCommand(Args args) {
     std::fprintf(stderr, "l7conform replay: %s\n", error.c_str());
     return 1;
   }
-  check::JsonRecords for_metrics;
+  check::MetricsAccumulator metrics(&budget);
   const bool want_metrics = !metrics_path.empty();
   RecordCallback on_record = [&](const l7::Record& r) {
     writer->write(r);
-    if (want_metrics) for_metrics.push_back(check::recordToJson(r));
+    if (want_metrics) metrics.add(r);
     if (!interface.empty()) writer->flush();
   };
 
@@ -122,7 +132,7 @@ int replayCommand(Args args) {
   }
   if (want_metrics) {
     std::ofstream out(metrics_path, std::ios::trunc);
-    out << check::metricsToText(check::computeMetrics(for_metrics));
+    out << check::metricsToText(metrics.result());
     if (!out) {
       std::fprintf(stderr, "l7conform replay: cannot write %s\n", metrics_path.c_str());
       status = 1;

@@ -8,10 +8,31 @@ namespace l7h {
 Connection::Connection(const FlowColumns& flow, const ReplayOptions& options, ConnectionOutput out)
     : flow_(flow), options_(options), out_(out), decoder_(flow.decoder->create(options.limits)) {}
 
-Connection::~Connection() = default;
+namespace {
+
+// Tells the budget what a connection holds when an entry point returns,
+// whichever way it returns.
+template <typename C>
+struct SyncOnReturn {
+  C& c;
+  ~SyncOnReturn() { c.syncBudget(); }
+};
+
+}  // namespace
+
+Connection::~Connection() {
+  pending_cost_ = 0;
+  for (Side& s : sides_) {
+    s.tail.clear();
+    s.tail.shrink();
+    s.marks.clear();
+  }
+  syncBudget();
+}
 
 void Connection::data(l7::Direction dir, uint64_t stream_offset, uint32_t tcp_seq, int64_t ts_us,
                       l7::Bytes bytes) {
+  const SyncOnReturn<Connection> sync{*this};
   Side& s = side(dir);
   if (s.ended || bytes.empty()) return;
   if (!s.started || s.tail.empty()) {
@@ -130,6 +151,7 @@ void Connection::pruneMarks(Side& s) {
 }
 
 void Connection::gap(l7::Direction dir, uint64_t missing) {
+  const SyncOnReturn<Connection> sync{*this};
   Side& s = side(dir);
   if (s.ended) return;
   if (missing > 0 && s.tail.empty() && s.skip >= missing) {
@@ -149,6 +171,7 @@ void Connection::gap(l7::Direction dir, uint64_t missing) {
 }
 
 void Connection::endOfStream(l7::Direction dir) {
+  const SyncOnReturn<Connection> sync{*this};
   Side& s = side(dir);
   if (s.ended) return;
   decoder_->onEof(dir, s.tail.view(), s.tail_offset, *this);
@@ -193,21 +216,34 @@ void Connection::onMessage(l7::Direction dir, l7::Message&& msg) {
   const l7::MessageKind kind = msg.kind;
   const l7::PairKey key = msg.key;
   if (kind == l7::MessageKind::kRequest) {
-    // Built inside its map node: a request's record is moved only once,
-    // into the output (records are wide; moves showed in profiles).
-    const RecordSortKey sort_key = sortKeyFor(where.ts_us);
-    const uint64_t order = sort_key.seen_order;
+    const uint64_t order = ++*out_.seen_counter;
+    if (!orphans_.empty()) {
+      const size_t orphan = findOrphan(dir, key, where.ts_us);
+      if (orphan < orphans_.size()) {
+        l7::Record request = recordFromMessage(flow_, where, std::move(msg));
+        pending_cost_ -= recordFootprint(orphans_[orphan].record);
+        merge(request, std::move(orphans_[orphan].record));
+        orphans_.erase(orphans_.begin() + static_cast<std::ptrdiff_t>(orphan));
+        emit(RecordSortKey{where.ts_us, flow_.client, flow_.server, order}, std::move(request));
+        return;
+      }
+    }
+    // Built inside its map node, its fields packed: the record is made
+    // only when the request leaves.
     Pending& pending = pending_.try_emplace(order).first->second;
     pending.key = key;
     pending.context = msg.context;
-    pending.sort_key = sort_key;
-    recordFromMessage(flow_, where, std::move(msg), pending.record);
-    if (!orphans_.empty() && pairWithOrphan(dir, key, pending.record)) {
-      auto done = pending_.extract(order);
-      emit(done.mapped().sort_key, std::move(done.mapped().record));
-      return;
+    pending.start_us = where.ts_us;
+    pending.tcp_seq = where.tcp_seq;
+    pending.wire_size = msg.wire_size;
+    pending.dir = dir;
+    pending.fields.pack(msg.fields);
+    pending_cost_ += pendingCost(pending);
+    auto [queue, fresh] = by_key_.try_emplace(key, KeyQueue{order, order});
+    if (!fresh) {
+      pending_.find(queue->second.last)->second.next_same_key = order;
+      queue->second.last = order;
     }
-    by_key_[key].push_back(order);
     if (pending_.size() > options_.max_pending_per_connection) {
       ++out_.counters->pending_evicted;
       flushPending(pending_.begin()->first, l7::ResponseStatus::kUnknown, /*use_override=*/false);
@@ -221,22 +257,18 @@ void Connection::onMessage(l7::Direction dir, l7::Message&& msg) {
   }
   // A response: complete the oldest request waiting under the same key.
   for (auto waiting = by_key_.find(key); waiting != by_key_.end(); waiting = by_key_.find(key)) {
-    std::deque<uint64_t>& orders = waiting->second;
-    if (orders.empty()) {  // not expected: keys leave the index with their last order
+    const uint64_t order = waiting->second.first;
+    auto it = pending_.find(order);
+    if (it == pending_.end()) {  // not expected: orders leave their key's queue with their entry
       by_key_.erase(waiting);
       break;
     }
-    const uint64_t order = orders.front();
-    auto it = pending_.find(order);
     // The oldest request with this key began after this answer, so it is
     // not what is answered (a decoder may give a response after requests
     // that came later: one it held while the other side resynchronized,
     // whose request was before the capture): the answer stands alone, and
     // the request keeps waiting.
-    if (it != pending_.end() && it->second.record.start_time_us > where.ts_us) break;
-    orders.pop_front();
-    if (orders.empty()) by_key_.erase(waiting);
-    if (it == pending_.end()) continue;
+    if (it->second.start_us > where.ts_us) break;
     if (expiredAt(it->second, where.ts_us)) {
       // The session timeout passed before this answer came (the periodic
       // sweep had not run yet): the request timed out, the answer stands alone.
@@ -244,12 +276,16 @@ void Connection::onMessage(l7::Direction dir, l7::Message&& msg) {
       flushPending(order, l7::ResponseStatus::kTimeout, /*use_override=*/true);
       continue;
     }
+    unlinkFromKey(key, order, it->second.next_same_key);
     auto done = pending_.extract(it);
-    merge(done.mapped().record, std::move(record));
-    emit(done.mapped().sort_key, std::move(done.mapped().record));
+    pending_cost_ -= pendingCost(done.mapped());
+    l7::Record request = buildRecord(done.mapped());
+    merge(request, std::move(record));
+    emit(sortKeyOf(order, done.mapped()), std::move(request));
     return;
   }
   if (mayAnswerHeldRequest(dir, record.start_time_us) && orphans_.size() < kMaxOrphans) {
+    pending_cost_ += recordFootprint(record);
     orphans_.push_back(Orphan{dir, key, std::move(record)});
     return;
   }
@@ -266,15 +302,14 @@ bool Connection::mayAnswerHeldRequest(l7::Direction response_dir, int64_t respon
 // A request decoded after its response (held on the other side while that
 // response was decoded): the first waiting response with its key that came
 // no earlier completes it.
-bool Connection::pairWithOrphan(l7::Direction request_dir, const l7::PairKey& key, l7::Record& request) {
-  for (auto it = orphans_.begin(); it != orphans_.end(); ++it) {
-    if (it->dir == request_dir || !(it->key == key) || it->record.start_time_us < request.start_time_us) continue;
-    if (request.start_time_us + options_.session_timeout_us < it->record.start_time_us) continue;
-    merge(request, std::move(it->record));
-    orphans_.erase(it);
-    return true;
+size_t Connection::findOrphan(l7::Direction request_dir, const l7::PairKey& key, int64_t request_start) const {
+  for (size_t i = 0; i < orphans_.size(); ++i) {
+    const Orphan& o = orphans_[i];
+    if (o.dir == request_dir || !(o.key == key) || o.record.start_time_us < request_start) continue;
+    if (request_start + options_.session_timeout_us < o.record.start_time_us) continue;
+    return i;
   }
-  return false;
+  return orphans_.size();
 }
 
 // Responses whose other side no longer holds anything older go out alone
@@ -285,6 +320,7 @@ void Connection::releaseOrphans(bool all) {
       ++it;
       continue;
     }
+    pending_cost_ -= recordFootprint(it->record);
     emit(sortKeyFor(it->record.start_time_us), std::move(it->record));
     it = orphans_.erase(it);
   }
@@ -295,20 +331,49 @@ void Connection::flushPending(uint64_t order, l7::ResponseStatus override_status
   if (it == pending_.end()) return;
   auto node = pending_.extract(it);
   Pending& p = node.mapped();
-  auto k = by_key_.find(p.key);
-  if (k != by_key_.end()) {
-    auto& orders = k->second;
-    // Evictions and timeouts take the oldest request, the front of its
-    // key's queue: no search of a queue up to max_pending long.
-    if (!orders.empty() && orders.front() == order) {
-      orders.pop_front();
+  pending_cost_ -= pendingCost(p);
+  unlinkFromKey(p.key, order, p.next_same_key);
+  l7::Record record = buildRecord(p);
+  if (use_override) record.f.response_status = override_status;
+  emit(sortKeyOf(order, p), std::move(record));
+}
+
+void Connection::unlinkFromKey(const l7::PairKey& key, uint64_t order, uint64_t next) {
+  auto k = by_key_.find(key);
+  if (k == by_key_.end()) return;
+  KeyQueue& q = k->second;
+  // Answers, evictions and timeouts take the oldest request, the front of
+  // its key's queue; anything else walks the queue.
+  if (q.first == order) {
+    if (next == 0) {
+      by_key_.erase(k);
     } else {
-      orders.erase(std::remove(orders.begin(), orders.end(), order), orders.end());
+      q.first = next;
     }
-    if (orders.empty()) by_key_.erase(k);
+    return;
   }
-  if (use_override) p.record.f.response_status = override_status;
-  emit(p.sort_key, std::move(p.record));
+  for (uint64_t at = q.first; at != 0;) {
+    auto it = pending_.find(at);
+    if (it == pending_.end()) return;
+    if (it->second.next_same_key == order) {
+      it->second.next_same_key = next;
+      if (q.last == order) q.last = at;
+      return;
+    }
+    at = it->second.next_same_key;
+  }
+}
+
+l7::Record Connection::buildRecord(Pending& p) const {
+  l7::Message msg;
+  msg.kind = l7::MessageKind::kRequest;
+  msg.key = p.key;
+  msg.wire_size = p.wire_size;
+  msg.context = p.context;
+  p.fields.unpack(msg.fields);
+  l7::Record r;
+  recordFromMessage(flow_, MessagePlacement{p.dir, p.start_us, p.tcp_seq}, std::move(msg), r);
+  return r;
 }
 
 void Connection::merge(l7::Record& request, l7::Record&& response) const {
@@ -321,17 +386,18 @@ void Connection::merge(l7::Record& request, l7::Record&& response) const {
 
 std::optional<uint64_t> Connection::pendingContext(const l7::PairKey& key) const {
   const auto waiting = by_key_.find(key);
-  if (waiting == by_key_.end() || waiting->second.empty()) return std::nullopt;
-  const auto it = pending_.find(waiting->second.front());
+  if (waiting == by_key_.end()) return std::nullopt;
+  const auto it = pending_.find(waiting->second.first);
   if (it == pending_.end()) return std::nullopt;
   return it->second.context;
 }
 
 bool Connection::expiredAt(const Pending& p, int64_t now_us) const {
-  return p.record.start_time_us + options_.session_timeout_us < now_us;
+  return p.start_us + options_.session_timeout_us < now_us;
 }
 
 void Connection::expire(int64_t now_us) {
+  const SyncOnReturn<Connection> sync{*this};
   std::vector<uint64_t> expired;
   for (const auto& [order, p] : pending_) {
     if (expiredAt(p, now_us)) expired.push_back(order);
@@ -343,6 +409,7 @@ void Connection::expire(int64_t now_us) {
 }
 
 void Connection::close() {
+  const SyncOnReturn<Connection> sync{*this};
   endOfStream(l7::Direction::kToServer);
   endOfStream(l7::Direction::kToClient);
   releaseOrphans(/*all=*/true);
@@ -351,9 +418,54 @@ void Connection::close() {
   }
 }
 
+int64_t Connection::oldestPendingStart() const {
+  // Seen order is not start order (a decoder may give a request held
+  // behind a resynchronization late), so every entry is looked at.
+  int64_t earliest = INT64_MAX;
+  for (const auto& [order, p] : pending_) earliest = std::min(earliest, p.start_us);
+  return earliest;
+}
+
+int64_t Connection::firstPendingStart() const {
+  if (!pending_.empty()) return pending_.begin()->second.start_us;
+  if (!orphans_.empty()) return orphans_.front().record.start_time_us;
+  return INT64_MAX;
+}
+
+bool Connection::flushOldestPending() {
+  if (!pending_.empty()) {
+    flushPending(pending_.begin()->first, l7::ResponseStatus::kUnknown, /*use_override=*/true);
+  } else if (!orphans_.empty()) {
+    releaseOrphans(/*all=*/true);
+  } else {
+    return false;
+  }
+  syncBudget();
+  return true;
+}
+
+size_t Connection::largestTail(l7::Direction& dir) const {
+  const size_t to_server = sides_[0].tail.size();
+  const size_t to_client = sides_[1].tail.size();
+  dir = to_server >= to_client ? l7::Direction::kToServer : l7::Direction::kToClient;
+  return std::max(to_server, to_client);
+}
+
+void Connection::dropTail(l7::Direction dir) {
+  gap(dir, 0);
+}
+
+void Connection::syncBudget() {
+  if (out_.budget == nullptr) return;
+  uint64_t tails = 0;
+  for (const Side& s : sides_) tails += s.tail.capacity() + s.marks.size() * sizeof(Mark);
+  out_.budget->set(MemoryHolder::kTails, accounted_tails_, tails);
+  out_.budget->set(MemoryHolder::kPending, accounted_pending_, pending_cost_);
+}
+
 int64_t Connection::earliestOpenStart() const {
   int64_t earliest = INT64_MAX;
-  for (const auto& [order, p] : pending_) earliest = std::min(earliest, p.record.start_time_us);
+  earliest = std::min(earliest, oldestPendingStart());
   for (const Orphan& o : orphans_) earliest = std::min(earliest, o.record.start_time_us);
   for (const Side& s : sides_) {
     const bool holds = !s.tail.empty() || s.holds_from != l7::kHoldsNothing;

@@ -29,8 +29,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "capture/memory_budget.h"
 #include "l7/decoder.h"
 #include "session/ordered_output.h"
+#include "session/packed_fields.h"
 #include "session/record_merge.h"
 #include "session/replay.h"
 
@@ -56,6 +58,7 @@ struct ConnectionOutput {
   OrderedOutput* output = nullptr;
   uint64_t* seen_counter = nullptr;
   ConnectionCounters* counters = nullptr;
+  MemoryBudget* budget = nullptr;  // tails, pending requests and orphans count against it
 };
 
 // Unconsumed bytes of one direction. Consuming from the front moves an
@@ -88,6 +91,8 @@ class HeldBytes {
     buf_.clear();
     front_ = 0;
   }
+  void shrink() { buf_.shrink_to_fit(); }
+  size_t capacity() const { return buf_.capacity(); }
 
  private:
   std::vector<uint8_t> buf_;
@@ -120,6 +125,25 @@ class Connection final : public l7::MessageSink {
   int64_t earliestOpenStart() const;
   size_t bufferedBytes() const;
   size_t pendingRequests() const { return pending_.size(); }
+  // Start time of the oldest pending request (INT64_MAX if none).
+  int64_t oldestPendingStart() const;
+  // Start time of the first pending request in seen order, else of the
+  // first orphan response (INT64_MAX if none): cheap, for relief order.
+  int64_t firstPendingStart() const;
+  bool holdsPendingOrOrphans() const { return !pending_.empty() || !orphans_.empty(); }
+  // Memory relief (MemoryBudget step 2): writes the oldest pending request
+  // out as type 0, status 5, as at the end of the connection; with none,
+  // the orphan responses go out alone. False when there was nothing.
+  bool flushOldestPending();
+  // Memory relief (step 3): the larger held tail of the two sides, and
+  // dropping it through the gap path (the decoder is told, as for a hole).
+  size_t largestTail(l7::Direction& dir) const;
+  void dropTail(l7::Direction dir);
+  // Bytes this connection holds, by the same estimates the budget uses.
+  uint64_t accountedBytes() const { return accounted_tails_ + accounted_pending_; }
+  // Tells the budget what the tails, marks, pending requests and orphans
+  // hold now (called where they change: the end of each entry point).
+  void syncBudget();
   const FlowColumns& flow() const { return flow_; }
 
   void onMessage(l7::Direction dir, l7::Message&& msg) override;
@@ -143,11 +167,23 @@ class Connection final : public l7::MessageSink {
     bool ended = false;
     bool feeding = false;        // its feed loop is under way (a wake must not re-enter it)
   };
+  // A request waiting for its answer, kept small: its fields packed, its
+  // record built only when it leaves (buildRecord).
   struct Pending {
     l7::PairKey key;
     uint64_t context = 0;
-    l7::Record record;
-    RecordSortKey sort_key;
+    int64_t start_us = 0;
+    uint32_t tcp_seq = 0;
+    uint32_t wire_size = 0;
+    uint64_t next_same_key = 0;  // the next pending order with this key (0: none)
+    l7::Direction dir = l7::Direction::kToServer;
+    PackedFields fields;
+  };
+  // Pending orders of one key, oldest first: a list threaded through
+  // Pending::next_same_key (a std::deque per key cost over 600 B per key).
+  struct KeyQueue {
+    uint64_t first = 0;
+    uint64_t last = 0;
   };
   struct PairKeyHash {
     size_t operator()(const l7::PairKey& k) const noexcept {
@@ -165,6 +201,13 @@ class Connection final : public l7::MessageSink {
   void emit(RecordSortKey key, l7::Record&& record);
   void flushPending(uint64_t order, l7::ResponseStatus override_status, bool use_override);
   bool expiredAt(const Pending& p, int64_t now_us) const;
+  l7::Record buildRecord(Pending& p) const;
+  RecordSortKey sortKeyOf(uint64_t order, const Pending& p) const {
+    return RecordSortKey{p.start_us, flow_.client, flow_.server, order};
+  }
+  // Takes `order` out of its key's queue.
+  void unlinkFromKey(const l7::PairKey& key, uint64_t order, uint64_t next);
+  static uint64_t pendingCost(const Pending& p) { return kPendingEntryCost + p.fields.heapBytes(); }
   RecordSortKey sortKeyFor(int64_t start_us);
 
   FlowColumns flow_;
@@ -186,9 +229,16 @@ class Connection final : public l7::MessageSink {
   std::vector<Orphan> orphans_;  // a vector: no allocation while empty (one per connection)
   static constexpr size_t kMaxOrphans = 64;
   bool mayAnswerHeldRequest(l7::Direction response_dir, int64_t response_ts) const;
-  bool pairWithOrphan(l7::Direction request_dir, const l7::PairKey& key, l7::Record& request);
+  // The waiting response a request decoded now completes (orphans_.size() if none).
+  size_t findOrphan(l7::Direction request_dir, const l7::PairKey& key, int64_t request_start) const;
   void releaseOrphans(bool all);
-  std::unordered_map<l7::PairKey, std::deque<uint64_t>, PairKeyHash> by_key_;
+  std::unordered_map<l7::PairKey, KeyQueue, PairKeyHash> by_key_;
+  // A pending entry's heap beside its packed fields: the map node (with
+  // the allocator's header) and its share of the key index.
+  static constexpr uint64_t kPendingEntryCost = sizeof(Pending) + 48 + 32;
+  uint64_t pending_cost_ = 0;  // sum of pendingCost over pending_, plus the orphans
+  uint64_t accounted_tails_ = 0;
+  uint64_t accounted_pending_ = 0;
 };
 
 }  // namespace l7h

@@ -1,34 +1,96 @@
 #include "session/ordered_output.h"
 
 namespace l7h {
+namespace {
+
+size_t stringHeap(const std::string& s) {
+  // libstdc++ keeps up to 15 characters inline.
+  return s.capacity() > 15 ? s.capacity() + 1 + 16 : 0;
+}
+
+}  // namespace
+
+size_t recordFootprint(const l7::Record& r) {
+  size_t n = sizeof(l7::Record);
+  for (const std::string* s : {&r.ip4_0, &r.ip4_1, &r.ip6_0, &r.ip6_1, &r.l7_protocol_str, &r.app_service,
+                               &r.app_instance, &r.observation_point}) {
+    n += stringHeap(*s);
+  }
+  const l7::L7Fields& f = r.f;
+  for (const std::string* s : {&f.version, &f.request_type, &f.request_domain, &f.request_resource, &f.endpoint,
+                               &f.response_exception, &f.response_result, &f.trace_id, &f.trace_id_2, &f.span_id,
+                               &f.parent_span_id, &f.x_request_id_0, &f.x_request_id_1, &f.events}) {
+    n += stringHeap(*s);
+  }
+  if (!f.attributes.empty()) {
+    n += f.attributes.capacity() * sizeof(l7::Attribute) + 16;
+    for (const l7::Attribute& a : f.attributes) n += stringHeap(a.name) + stringHeap(a.value);
+  }
+  return n;
+}
+
+OrderedOutput::~OrderedOutput() {
+  if (budget_ == nullptr) return;
+  for (size_t i = 0; i < slot_bytes_.size(); ++i) budget_->sub(MemoryHolder::kOrdering, slot_bytes_[i]);
+}
 
 void OrderedOutput::push(const RecordSortKey& key, l7::Record&& record) {
+  const auto bytes = static_cast<uint32_t>(budget_ != nullptr ? recordFootprint(record) : 0);
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
     free_slots_.pop_back();
     slots_[slot] = std::move(record);
+    slot_bytes_[slot] = bytes;
   } else {
     slot = static_cast<uint32_t>(slots_.size());
     slots_.push_back(std::move(record));
+    slot_bytes_.push_back(bytes);
   }
+  if (budget_ != nullptr) budget_->add(MemoryHolder::kOrdering, bytes);
   heap_.push(Item{key, slot});
+  if (heap_.size() > max_held_) {
+    releaseTop();
+    ++released_early_;
+    if (budget_ != nullptr) budget_->noteHeldCountCap(1);
+  }
 }
 
 void OrderedOutput::releaseTop() {
   const uint32_t slot = heap_.top().slot;
   heap_.pop();
   on_record_(slots_[slot]);
+  // Free the record's strings now, not when the slot is reused.
+  slots_[slot] = l7::Record();
+  if (budget_ != nullptr) budget_->sub(MemoryHolder::kOrdering, slot_bytes_[slot]);
+  slot_bytes_[slot] = 0;
   free_slots_.push_back(slot);
   ++released_;
 }
 
+void OrderedOutput::shrinkIfIdle() {
+  // After a burst the slots would keep its size for the rest of the run.
+  if (!heap_.empty() || slots_.size() <= 4096) return;
+  slots_ = {};
+  slot_bytes_ = {};
+  free_slots_ = {};
+}
+
 void OrderedOutput::releaseBefore(int64_t watermark_us) {
   while (!heap_.empty() && heap_.top().key.start_time_us < watermark_us) releaseTop();
+  shrinkIfIdle();
 }
 
 void OrderedOutput::releaseAll() {
   while (!heap_.empty()) releaseTop();
+  shrinkIfIdle();
+}
+
+uint64_t OrderedOutput::releaseAllEarly() {
+  const uint64_t n = heap_.size();
+  releaseAll();
+  released_early_ += n;
+  return n;
 }
 
 }  // namespace l7h

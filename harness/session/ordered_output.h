@@ -15,6 +15,7 @@
 #include <queue>
 #include <vector>
 
+#include "capture/memory_budget.h"
 #include "capture/stream_events.h"
 #include "l7/record.h"
 
@@ -28,17 +29,28 @@ struct RecordSortKey {
   auto operator<=>(const RecordSortKey&) const = default;
 };
 
+// Heap a record holds: the struct and every string too long to be stored
+// inline (an estimate for the memory budget; the allocator's headers are
+// counted as 16 bytes per block).
+size_t recordFootprint(const l7::Record& r);
+
 class OrderedOutput {
  public:
   using Callback = std::function<void(const l7::Record&)>;
-  explicit OrderedOutput(Callback on_record) : on_record_(std::move(on_record)) {}
+  explicit OrderedOutput(Callback on_record, MemoryBudget* budget = nullptr, size_t max_held = SIZE_MAX)
+      : on_record_(std::move(on_record)), budget_(budget), max_held_(max_held) {}
+  ~OrderedOutput();
 
+  // Past `max_held` records, the oldest held one is released at once.
   void push(const RecordSortKey& key, l7::Record&& record);
   // Releases every record whose start_time is below `watermark_us`.
   void releaseBefore(int64_t watermark_us);
   void releaseAll();
+  // Memory relief: releases every held record now; returns how many.
+  uint64_t releaseAllEarly();
   size_t held() const { return heap_.size(); }
   uint64_t released() const { return released_; }
+  uint64_t releasedEarly() const { return released_early_; }
 
  private:
   // The heap orders small (key, slot) items; records stay put in slots
@@ -51,8 +63,13 @@ class OrderedOutput {
     bool operator()(const Item& a, const Item& b) const { return a.key > b.key; }
   };
   void releaseTop();
+  void shrinkIfIdle();
 
   Callback on_record_;
+  MemoryBudget* budget_;
+  size_t max_held_;
+  uint64_t released_early_ = 0;
+  std::vector<uint32_t> slot_bytes_;  // each slot's footprint as counted in the budget
   std::priority_queue<Item, std::vector<Item>, Later> heap_;
   std::vector<l7::Record> slots_;
   std::vector<uint32_t> free_slots_;

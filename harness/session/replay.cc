@@ -5,9 +5,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <optional>
 
+#include "capture/memory_budget.h"
 #include "capture/pcap_input.h"
 #include "capture/tcp_flows.h"
 #include "session/resegmenting_sink.h"
@@ -16,8 +19,9 @@
 namespace l7h {
 namespace {
 
-CaptureOptions captureOptionsFrom(const ReplayOptions& o) {
+CaptureOptions captureOptionsFrom(const ReplayOptions& o, MemoryBudget* budget) {
   CaptureOptions c;
+  c.budget = budget;
   c.max_connections = o.max_connections;
   c.idle_timeout_us = o.idle_timeout_us;
   c.max_buffered_per_connection = o.max_buffered_per_connection;
@@ -51,6 +55,39 @@ void fillStats(ReplayStats& s, const CaptureStats& c, const SessionBuilder& b) {
   s.messages_per_protocol = b.messagesPerProtocol();
 }
 
+// The budget's degrade steps (capture/memory_budget.h), in their order,
+// each only while the sum is still over the low mark.
+void relieveMemory(MemoryBudget& budget, SessionBuilder& builder, PacketPipeline& pipeline, int64_t now_us) {
+  budget.took(MemoryStep::kReleaseHeld, builder.releaseHeldEarly());
+  if (!budget.aboveLowMark()) return;
+  budget.took(MemoryStep::kFlushPending, builder.flushOldestPending(budget));
+  if (!budget.aboveLowMark()) return;
+  // Step 3: the largest tails first, wherever they are held.
+  struct Tail {
+    uint64_t bytes;
+    std::function<void()> drop;
+  };
+  std::vector<Tail> tails;
+  std::vector<PacketPipeline::HeldSide> held;
+  pipeline.heldSides(held);
+  for (const auto& h : held) tails.push_back(Tail{h.cost, [&pipeline, h, now_us] { pipeline.dropHeld(h, now_us); }});
+  std::vector<SessionBuilder::HeldTail> session_tails;
+  builder.heldTails(session_tails);
+  for (auto& t : session_tails) tails.push_back(Tail{t.bytes, std::move(t.drop)});
+  std::sort(tails.begin(), tails.end(), [](const Tail& a, const Tail& b) { return a.bytes > b.bytes; });
+  uint64_t dropped = 0, dropped_bytes = 0;
+  for (const Tail& t : tails) {
+    if (!budget.aboveLowMark()) break;
+    t.drop();
+    ++dropped;
+    dropped_bytes += t.bytes;
+  }
+  budget.took(MemoryStep::kDropTails, dropped);
+  budget.noteDroppedBytes(dropped_bytes);
+  // What the drops decoded went to ordering.
+  budget.took(MemoryStep::kReleaseHeld, builder.releaseHeldEarly());
+}
+
 // A one-line progress report on stderr, only when it is a terminal, at most
 // a few times per second.
 class Progress {
@@ -81,7 +118,14 @@ class Progress {
 ReplayResult run(PcapInput& source, const ReplayOptions& options, const RecordCallback& on_record,
                  const std::atomic<bool>* stop) {
   ReplayResult result;
-  SessionBuilder builder(options, on_record);
+  std::optional<MemoryBudget> own_budget;
+  MemoryBudget* budget = options.budget;
+  if (budget == nullptr) budget = &own_budget.emplace(options.memory_limit_bytes);
+  // A shared budget carries earlier runs' counts: this run's are the difference.
+  const uint64_t flushed_before = budget->taken(MemoryStep::kFlushPending);
+  const uint64_t dropped_before = budget->taken(MemoryStep::kDropTails);
+  const uint64_t dropped_bytes_before = budget->droppedBytes();
+  SessionBuilder builder(options, on_record, budget);
   std::optional<ResegmentingSink> resegmenter;
   StreamSink* sink = &builder;
   if (options.resegment_max > 0) {
@@ -89,7 +133,7 @@ ReplayResult run(PcapInput& source, const ReplayOptions& options, const RecordCa
     sink = &*resegmenter;
   }
   CaptureStats capture_stats;
-  PacketPipeline pipeline(*sink, captureOptionsFrom(options), capture_stats);
+  PacketPipeline pipeline(*sink, captureOptionsFrom(options, budget), capture_stats);
   builder.setWatermarkFloor([&pipeline] { return pipeline.earliestHeldTs(); });
   Progress progress(options.progress);
   RawPacket packet;
@@ -110,11 +154,18 @@ ReplayResult run(PcapInput& source, const ReplayOptions& options, const RecordCa
       continue;
     }
     pipeline.onPacket(packet);
+    if (budget->over()) relieveMemory(*budget, builder, pipeline, packet.ts_us);
     progress.tick(capture_stats, builder);
   }
   pipeline.finish();
   builder.finish();
   fillStats(result.stats, capture_stats, builder);
+  ReplayStats& st = result.stats;
+  st.held_released_early = builder.heldReleasedEarly();
+  st.pending_flushed_for_memory = budget->taken(MemoryStep::kFlushPending) - flushed_before;
+  st.tails_dropped_for_memory = budget->taken(MemoryStep::kDropTails) - dropped_before;
+  st.tail_bytes_dropped_for_memory = budget->droppedBytes() - dropped_bytes_before;
+  st.memory_accounted_peak = budget->peak();
   return result;
 }
 

@@ -17,6 +17,8 @@
 
 namespace l7h {
 
+class MemoryBudget;
+
 struct ReplayOptions {
   l7::DecoderLimits limits;
   // The protocols to recognize, in probe order; empty: the registry's
@@ -27,6 +29,15 @@ struct ReplayOptions {
   uint32_t max_connections = 100'000;         // connection table bound (oldest idle evicted)
   int64_t idle_timeout_us = 300'000'000;      // connections idle this long are closed
   uint32_t max_buffered_per_connection = 8u << 20;  // TCP out-of-order bytes held per connection
+  // One budget for everything the replay holds (capture/memory_budget.h);
+  // past it the replay degrades in the stated order.
+  uint64_t memory_limit_bytes = 1ull << 30;
+  // When set, the replay counts against this budget instead of one of its
+  // own (so `replay --metrics` and several files share one limit).
+  MemoryBudget* budget = nullptr;
+  // Records held for output ordering past this count release the oldest
+  // at once (about 1 KB each; the budget bounds their bytes too).
+  uint32_t max_held_records = 100'000;
   std::string force_protocol;                 // "nats": skip probing, decode every TCP connection as this
   bool progress = false;                      // progress line on stderr (when it is a terminal)
   // Test hook: re-split every delivered TCP payload before decoding, to prove
@@ -46,6 +57,12 @@ struct ReplayStats {
   uint64_t messages = 0, parse_failures = 0, records = 0;
   uint64_t pending_evicted = 0, timeouts = 0;
   uint64_t clients_by_port = 0, clients_by_first_speaker = 0;
+  // Memory: records released before their turn (the held count cap, or
+  // the budget's first step), pending requests written out and tails
+  // dropped by the budget's later steps, and the budget's own peak.
+  uint64_t held_released_early = 0, pending_flushed_for_memory = 0;
+  uint64_t tails_dropped_for_memory = 0, tail_bytes_dropped_for_memory = 0;
+  uint64_t memory_accounted_peak = 0;
   std::vector<std::pair<std::string, uint64_t>> messages_per_protocol;
   void print(FILE* out) const;
   void add(const ReplayStats& other);  // sums another run's counters into these

@@ -45,6 +45,11 @@ void ReplayStats::add(const ReplayStats& o) {
   timeouts += o.timeouts;
   clients_by_port += o.clients_by_port;
   clients_by_first_speaker += o.clients_by_first_speaker;
+  held_released_early += o.held_released_early;
+  pending_flushed_for_memory += o.pending_flushed_for_memory;
+  tails_dropped_for_memory += o.tails_dropped_for_memory;
+  tail_bytes_dropped_for_memory += o.tail_bytes_dropped_for_memory;
+  memory_accounted_peak = std::max(memory_accounted_peak, o.memory_accounted_peak);
   for (const auto& entry : o.messages_per_protocol) {
     auto it = std::find_if(messages_per_protocol.begin(), messages_per_protocol.end(),
                            [&](const auto& p) { return p.first == entry.first; });
@@ -90,6 +95,14 @@ void ReplayStats::print(FILE* out) const {
   std::fprintf(out, "  %-28s %" PRIu64 "\n", "records", records);
   line("session timeouts", timeouts);
   always("pending requests evicted", pending_evicted);
+  // Printed only when the memory bounds acted (output is then degraded).
+  line("held records released early", held_released_early);
+  line("pending flushed (memory)", pending_flushed_for_memory);
+  line("tails dropped (memory)", tails_dropped_for_memory);
+  line("tail bytes dropped (memory)", tail_bytes_dropped_for_memory);
+  if (held_released_early + pending_flushed_for_memory + tails_dropped_for_memory > 0) {
+    line("memory accounted peak kB", memory_accounted_peak >> 10);
+  }
   std::fprintf(out, "  %-28s %ld\n", "peak RSS kB", peakRssKb());
 }
 

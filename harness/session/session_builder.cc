@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <queue>
 
 #include "l7/registry.h"
 
@@ -22,8 +23,8 @@ bool hasPort(const l7::DecoderInfo& d, uint16_t port) {
 
 }  // namespace
 
-SessionBuilder::SessionBuilder(const ReplayOptions& options, RecordCallback on_record)
-    : options_(options), output_(std::move(on_record)) {
+SessionBuilder::SessionBuilder(const ReplayOptions& options, RecordCallback on_record, MemoryBudget* budget)
+    : options_(options), budget_(budget), output_(std::move(on_record), budget, options.max_held_records) {
   decoders_ = options_.decoders.empty() ? l7::allDecoders() : options_.decoders;
   if (!options_.force_protocol.empty()) {
     forced_ = l7::findDecoder(options_.force_protocol);
@@ -33,7 +34,20 @@ SessionBuilder::SessionBuilder(const ReplayOptions& options, RecordCallback on_r
   }
 }
 
-SessionBuilder::~SessionBuilder() = default;
+SessionBuilder::~SessionBuilder() {
+  for (auto& [id, st] : conns_) {
+    if (budget_ != nullptr) budget_->set(MemoryHolder::kUnclassified, st.accounted, 0);
+  }
+}
+
+void SessionBuilder::syncHeld(ConnState& st) {
+  if (budget_ == nullptr) return;
+  // Each held byte is kept twice (its chunk, and its side's joined prefix).
+  const uint64_t now = 2 * st.held_bytes + st.held.size() * (sizeof(HeldChunk) + 16) +
+                       st.held_side_bytes[0].capacity() + st.held_side_bytes[1].capacity() -
+                       st.held_side_bytes[0].size() - st.held_side_bytes[1].size();
+  budget_->set(MemoryHolder::kUnclassified, st.accounted, now);
+}
 
 void SessionBuilder::onOpen(const ConnectionInfo& info) {
   ConnState& st = conns_[info.id];
@@ -57,6 +71,7 @@ void SessionBuilder::onData(ConnId id, const DataChunk& chunk) {
     if (st.first_held_side < 0) st.first_held_side = chunk.side;
     st.held_bytes += chunk.data.size();
     tryDecide(st, /*force=*/st.held_bytes > kMaxHeldBytes);
+    syncHeld(st);
   }
   if (++events_since_watermark_ >= kWatermarkEvery) advanceWatermark();
 }
@@ -76,6 +91,7 @@ void SessionBuilder::onGap(ConnId id, int side, uint64_t missing, int64_t ts_us)
   // loss: whole messages would be lost with the bytes that did not decide).
   if (!st.held.empty() && decideIfPossible(st)) {
     if (!st.ignored) st.conn->gap(directionOf(st, side), missing);
+    syncHeld(st);
     return;
   }
   // Otherwise the held bytes of that side no longer lead anywhere: drop
@@ -87,6 +103,7 @@ void SessionBuilder::onGap(ConnId id, int side, uint64_t missing, int64_t ts_us)
   st.held_side_bytes[side].clear();
   if (st.first_held_side == side) st.first_held_side = st.held.empty() ? -1 : st.held.front().side;
   st.info.handshake_seen = false;
+  syncHeld(st);
 }
 
 void SessionBuilder::onSideClosed(ConnId id, int side, int64_t ts_us) {
@@ -97,6 +114,7 @@ void SessionBuilder::onSideClosed(ConnId id, int side, int64_t ts_us) {
   st.side_closed[side] = true;
   if (!st.decided) tryDecide(st, /*force=*/true);
   if (st.decided && !st.ignored) st.conn->endOfStream(directionOf(st, side));
+  syncHeld(st);
 }
 
 void SessionBuilder::onClose(ConnId id, int64_t ts_us) {
@@ -114,6 +132,8 @@ void SessionBuilder::onClose(ConnId id, int64_t ts_us) {
   // A connection that never carried a byte (a port scan, a refused SYN) has
   // no protocol to recognize: it is not "unclassified".
   if ((!st.decided || st.ignored) && st.saw_data) ++unclassified_;
+  dropHeld(st);
+  syncHeld(st);
   conns_.erase(it);
 }
 
@@ -266,7 +286,7 @@ void SessionBuilder::start(ConnState& st, const l7::DecoderInfo* decoder, int cl
   if (rule == ClientRule::kFirstSpeaker) ++counters.client_by_first_speaker;
   flow.client_ip_text = flow.client.ip.toString();
   flow.server_ip_text = flow.server.ip.toString();
-  ConnectionOutput out{&output_, &seen_counter_, &counters};
+  ConnectionOutput out{&output_, &seen_counter_, &counters, budget_};
   st.conn = std::make_unique<Connection>(flow, options_, out);
   if (!st.info.handshake_seen) {
     // Joined mid-stream: the decoder must resynchronize, except on a side
@@ -310,6 +330,48 @@ void SessionBuilder::finish() {
   std::sort(ids.begin(), ids.end());
   for (ConnId id : ids) onClose(id, clock_us_);
   output_.releaseAll();
+}
+
+uint64_t SessionBuilder::flushOldestPending(MemoryBudget& budget) {
+  // The connection whose first pending request is oldest goes first; it
+  // is put back with its next one (requests enter in about start order, so
+  // the first entry stands for the connection without a scan of them all).
+  using Entry = std::pair<int64_t, Connection*>;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> oldest;
+  for (auto& [id, st] : conns_) {
+    if (st.conn && st.conn->holdsPendingOrOrphans()) oldest.emplace(st.conn->firstPendingStart(), st.conn.get());
+  }
+  uint64_t flushed = 0;
+  while (!oldest.empty() && budget.aboveLowMark()) {
+    Connection* c = oldest.top().second;
+    oldest.pop();
+    if (!c->flushOldestPending()) continue;
+    ++flushed;
+    if (c->holdsPendingOrOrphans()) oldest.emplace(c->firstPendingStart(), c);
+    // The flushed records go to ordering: release them as they come, so
+    // flushing does not trade small pending entries for large held records.
+    if ((flushed & 255) == 0) output_.releaseAllEarly();
+  }
+  output_.releaseAllEarly();
+  return flushed;
+}
+
+void SessionBuilder::heldTails(std::vector<HeldTail>& out) {
+  for (auto& [id, st] : conns_) {
+    if (st.conn) {
+      l7::Direction dir;
+      const size_t bytes = st.conn->largestTail(dir);
+      Connection* c = st.conn.get();
+      if (bytes > 0) out.push_back(HeldTail{bytes, [c, dir] { c->dropTail(dir); }});
+    } else if (st.accounted > 0) {
+      const ConnId conn_id = id;
+      const int64_t ts = st.last_ts_us;
+      out.push_back(HeldTail{st.accounted, [this, conn_id, ts] {
+                               onGap(conn_id, 0, 0, ts);
+                               onGap(conn_id, 1, 0, ts);
+                             }});
+    }
+  }
 }
 
 ConnectionCounters SessionBuilder::counters() const {

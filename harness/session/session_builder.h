@@ -30,7 +30,7 @@ namespace l7h {
 
 class SessionBuilder final : public StreamSink {
  public:
-  SessionBuilder(const ReplayOptions& options, RecordCallback on_record);
+  SessionBuilder(const ReplayOptions& options, RecordCallback on_record, MemoryBudget* budget = nullptr);
   ~SessionBuilder() override;
 
   void onOpen(const ConnectionInfo& info) override;
@@ -51,6 +51,21 @@ class SessionBuilder final : public StreamSink {
   std::vector<std::pair<std::string, uint64_t>> messagesPerProtocol() const;
   size_t openConnections() const { return conns_.size(); }
   size_t bufferedBytes() const;
+
+  // Memory relief (capture/memory_budget.h), in the budget's step order.
+  // 1: releases every record held for ordering; returns how many.
+  uint64_t releaseHeldEarly() { return output_.releaseAllEarly(); }
+  uint64_t heldReleasedEarly() const { return output_.releasedEarly(); }
+  // 2: writes out the oldest pending requests of all connections (type 0,
+  // status 5) until `budget` is under its low mark; returns how many.
+  uint64_t flushOldestPending(MemoryBudget& budget);
+  // 3: the held tails (decoder tails, bytes of unrecognized connections),
+  // each with what it holds and how to drop it through the gap path.
+  struct HeldTail {
+    uint64_t bytes;
+    std::function<void()> drop;
+  };
+  void heldTails(std::vector<HeldTail>& out);
 
  private:
   struct HeldChunk {
@@ -77,6 +92,7 @@ class SessionBuilder final : public StreamSink {
     int aligned_side = -1;
     bool saw_data = false;  // side whose first held byte the probe recognized as a message start
     int64_t last_ts_us = 0;
+    uint64_t accounted = 0;  // held bytes as counted in the budget
   };
 
   void tryDecide(ConnState& st, bool force);
@@ -95,8 +111,11 @@ class SessionBuilder final : public StreamSink {
   }
   void deliver(ConnState& st, const HeldChunk& chunk);
   void advanceWatermark();
+  // Tells the budget what `st` holds while its protocol is unknown.
+  void syncHeld(ConnState& st);
 
   const ReplayOptions& options_;
+  MemoryBudget* budget_;
   OrderedOutput output_;
   uint64_t seen_counter_ = 0;
   std::unordered_map<const l7::DecoderInfo*, ConnectionCounters> per_protocol_;
