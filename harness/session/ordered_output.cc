@@ -49,7 +49,13 @@ void OrderedOutput::push(const RecordSortKey& key, l7::Record&& record) {
   }
   if (budget_ != nullptr) budget_->add(MemoryHolder::kOrdering, bytes);
   heap_.push(Item{key, slot});
-  if (heap_.size() > max_held_) {
+  ++pushes_since_pressure_;
+  if (heap_.size() <= max_held_) return;
+  if (on_pressure_ && pushes_since_pressure_ >= max_held_ / 4) {
+    pushes_since_pressure_ = 0;
+    on_pressure_();
+  }
+  while (heap_.size() > max_held_) {
     releaseTop();
     ++released_early_;
     if (budget_ != nullptr) budget_->noteHeldCountCap(1);

@@ -41,8 +41,12 @@ class OrderedOutput {
       : on_record_(std::move(on_record)), budget_(budget), max_held_(max_held) {}
   ~OrderedOutput();
 
-  // Past `max_held` records, the oldest held one is released at once.
+  // Past `max_held` records the pressure hook runs first (the session
+  // layer advances its watermark: held records usually wait only for its
+  // next periodic advance); if that does not bring the count under the cap,
+  // the oldest held records are released at once.
   void push(const RecordSortKey& key, l7::Record&& record);
+  void setPressureHook(std::function<void()> hook) { on_pressure_ = std::move(hook); }
   // Releases every record whose start_time is below `watermark_us`.
   void releaseBefore(int64_t watermark_us);
   void releaseAll();
@@ -69,6 +73,8 @@ class OrderedOutput {
   MemoryBudget* budget_;
   size_t max_held_;
   uint64_t released_early_ = 0;
+  std::function<void()> on_pressure_;
+  size_t pushes_since_pressure_ = SIZE_MAX / 2;  // the hook runs at most once per max_held / 4 pushes
   std::vector<uint32_t> slot_bytes_;  // each slot's footprint as counted in the budget
   std::priority_queue<Item, std::vector<Item>, Later> heap_;
   std::vector<l7::Record> slots_;
