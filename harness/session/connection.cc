@@ -119,7 +119,7 @@ void Connection::feedSide(l7::Direction dir, l7::Bytes view, bool from_tail) {
     // stays bounded, and let the decoder resynchronize.
     ++out_.counters->contract_violations;
     s.tail_offset += s.tail.size();
-    s.tail.clear();
+    s.tail.release();
     s.needed = 0;
     s.holds_from = l7::kHoldsNothing;
     decoder_->onGap(dir, {}, s.tail_offset, *this);
@@ -162,7 +162,7 @@ void Connection::gap(l7::Direction dir, uint64_t missing) {
   }
   decoder_->onGap(dir, s.tail.view(), s.tail_offset, *this);
   s.tail_offset += s.tail.size() + missing;
-  s.tail.clear();
+  s.tail.release();
   s.needed = 0;
   s.skip = 0;
   s.holds_from = l7::kHoldsNothing;
@@ -176,7 +176,7 @@ void Connection::endOfStream(l7::Direction dir) {
   if (s.ended) return;
   decoder_->onEof(dir, s.tail.view(), s.tail_offset, *this);
   s.tail_offset += s.tail.size();
-  s.tail.clear();
+  s.tail.release();
   s.holds_from = l7::kHoldsNothing;
   s.marks.clear();
   s.ended = true;

@@ -81,7 +81,7 @@ class HeldBytes {
   void consume(size_t n) {
     front_ += n;
     if (front_ >= buf_.size()) {
-      clear();
+      release();
     } else if (front_ >= 4096 && front_ >= size()) {
       buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(front_));
       front_ = 0;
@@ -91,10 +91,17 @@ class HeldBytes {
     buf_.clear();
     front_ = 0;
   }
+  // Empty, and a large buffer (a long message's) goes back to the heap
+  // rather than stay with the connection for its lifetime.
+  void release() {
+    clear();
+    if (buf_.capacity() > kKeepCapacity) buf_.shrink_to_fit();
+  }
   void shrink() { buf_.shrink_to_fit(); }
   size_t capacity() const { return buf_.capacity(); }
 
  private:
+  static constexpr size_t kKeepCapacity = 64 * 1024;
   std::vector<uint8_t> buf_;
   size_t front_ = 0;
 };

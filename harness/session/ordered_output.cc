@@ -50,6 +50,12 @@ void OrderedOutput::push(const RecordSortKey& key, l7::Record&& record) {
   if (budget_ != nullptr) budget_->add(MemoryHolder::kOrdering, bytes);
   heap_.push(Item{key, slot});
   ++pushes_since_pressure_;
+  if (budget_ != nullptr && budget_->over()) {
+    // The budget's first step, taken here rather than after the packet: a
+    // connection closing writes up to its whole pending bound at once.
+    budget_->took(MemoryStep::kReleaseHeld, releaseAllEarly());
+    return;
+  }
   if (heap_.size() <= max_held_) return;
   if (on_pressure_ && pushes_since_pressure_ >= max_held_ / 4) {
     pushes_since_pressure_ = 0;
@@ -77,9 +83,9 @@ void OrderedOutput::releaseTop() {
 void OrderedOutput::shrinkIfIdle() {
   // After a burst the slots would keep its size for the rest of the run.
   if (!heap_.empty() || slots_.size() <= 4096) return;
-  slots_ = {};
-  slot_bytes_ = {};
-  free_slots_ = {};
+  std::vector<l7::Record>().swap(slots_);
+  std::vector<uint32_t>().swap(slot_bytes_);
+  std::vector<uint32_t>().swap(free_slots_);
 }
 
 void OrderedOutput::releaseBefore(int64_t watermark_us) {

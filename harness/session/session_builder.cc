@@ -180,9 +180,11 @@ bool SessionBuilder::decideByProbes(ConnState& st, bool& need_more) {
 }
 
 void SessionBuilder::dropHeld(ConnState& st) {
-  st.held.clear();
-  st.held_side_bytes[0].clear();
-  st.held_side_bytes[1].clear();
+  // Their memory too, not only their contents: the budget counts capacity.
+  // (`v = {}` would keep the capacity: it assigns an empty list.)
+  std::vector<HeldChunk>().swap(st.held);
+  std::vector<uint8_t>().swap(st.held_side_bytes[0]);
+  std::vector<uint8_t>().swap(st.held_side_bytes[1]);
   st.first_held_side = -1;
   st.held_bytes = 0;
 }

@@ -263,6 +263,31 @@ TEST(Capture, InOrderSegmentEndingInsideAHeldRunIsNotDuplicated) {
   EXPECT_EQ(r.rec.gaps[0][1], 0);
 }
 
+// One-byte segments ahead of a hole cost their bookkeeping, not one byte
+// each: the per-connection cap counts it, and so does the replay's budget.
+TEST(Capture, OutOfOrderRunsCountTheirOverheadAgainstTheCaps) {
+  std::vector<std::pair<uint32_t, std::string>> segments;
+  std::string expected = "h";
+  for (uint32_t i = 1; i <= 1000; ++i) {
+    segments.emplace_back(i, std::string(1, static_cast<char>('a' + i % 26)));
+    expected += segments.back().second;
+  }
+  CaptureOptions options;
+  options.max_buffered_per_connection = 16 << 10;  // 1000 payload bytes would fit
+  MemoryBudget budget;
+  options.budget = &budget;
+  auto frames = clientSegments(segments);
+  Replayed r = replayFrames(LinkType::kEthernet, frames, options);
+  ASSERT_EQ(r.error, "");
+  // The hole (byte 0) is declared once the held runs' cost passes the cap;
+  // the segments after that are in order again.
+  EXPECT_EQ(r.stats.gaps, 1u);
+  EXPECT_LE(r.stats.out_of_order_segments, (16u << 10) / PacketPipeline::kHeldRunOverhead + 1);
+  EXPECT_EQ(r.rec.bytes[0].at(1), expected.substr(1));
+  EXPECT_GT(budget.peak(), 16u << 10);
+  EXPECT_EQ(budget.used(), 0u);
+}
+
 TEST(Capture, MidStreamStart) {
   PacketPlan plan;
   plan.handshake = false;
