@@ -10,8 +10,8 @@ size_t stringHeap(const std::string& s) {
 
 }  // namespace
 
-size_t recordFootprint(const l7::Record& r) {
-  size_t n = sizeof(l7::Record);
+size_t recordHeapBytes(const l7::Record& r) {
+  size_t n = 0;
   for (const std::string* s : {&r.ip4_0, &r.ip4_1, &r.ip6_0, &r.ip6_1, &r.l7_protocol_str, &r.app_service,
                                &r.app_instance, &r.observation_point}) {
     n += stringHeap(*s);
@@ -29,26 +29,40 @@ size_t recordFootprint(const l7::Record& r) {
   return n;
 }
 
+size_t recordFootprint(const l7::Record& r) { return sizeof(l7::Record) + recordHeapBytes(r); }
+
 OrderedOutput::~OrderedOutput() {
   if (budget_ == nullptr) return;
-  for (size_t i = 0; i < slot_bytes_.size(); ++i) budget_->sub(MemoryHolder::kOrdering, slot_bytes_[i]);
+  while (!heap_.empty()) {
+    budget_->sub(MemoryHolder::kOrdering, heap_.top().heap_bytes);
+    heap_.pop();
+  }
+  budget_->set(MemoryHolder::kOrdering, accounted_slots_, 0);
+}
+
+void OrderedOutput::accountSlots() {
+  // The slots stay allocated between bursts (reused, not regrown): they
+  // count whether they hold a record or not, with the heap's items.
+  if (budget_ != nullptr) {
+    budget_->set(MemoryHolder::kOrdering, accounted_slots_,
+                 slots_.size() * (sizeof(l7::Record) + 16 + sizeof(Item) + sizeof(uint32_t)));
+  }
 }
 
 void OrderedOutput::push(const RecordSortKey& key, l7::Record&& record) {
-  const auto bytes = static_cast<uint32_t>(budget_ != nullptr ? recordFootprint(record) : 0);
+  const auto bytes = static_cast<uint32_t>(budget_ != nullptr ? recordHeapBytes(record) : 0);
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
     free_slots_.pop_back();
     slots_[slot] = std::move(record);
-    slot_bytes_[slot] = bytes;
   } else {
     slot = static_cast<uint32_t>(slots_.size());
     slots_.push_back(std::move(record));
-    slot_bytes_.push_back(bytes);
+    accountSlots();
   }
   if (budget_ != nullptr) budget_->add(MemoryHolder::kOrdering, bytes);
-  heap_.push(Item{key, slot});
+  heap_.push(Item{key, slot, bytes});
   ++pushes_since_pressure_;
   if (budget_ != nullptr && budget_->over()) {
     // The budget's first step, taken here rather than after the packet: a
@@ -70,38 +84,34 @@ void OrderedOutput::push(const RecordSortKey& key, l7::Record&& record) {
 
 void OrderedOutput::releaseTop() {
   const uint32_t slot = heap_.top().slot;
+  const uint32_t bytes = heap_.top().heap_bytes;
   heap_.pop();
   on_record_(slots_[slot]);
-  // Free the record's strings now, not when the slot is reused.
-  slots_[slot] = l7::Record();
-  if (budget_ != nullptr) budget_->sub(MemoryHolder::kOrdering, slot_bytes_[slot]);
-  slot_bytes_[slot] = 0;
+  if (bytes > 0) {
+    // Free the record's strings now, not when the slot is reused.
+    slots_[slot] = l7::Record();
+    budget_->sub(MemoryHolder::kOrdering, bytes);
+  }
   free_slots_.push_back(slot);
   ++released_;
 }
 
-void OrderedOutput::shrinkIfIdle() {
-  // After a burst the slots would keep its size for the rest of the run.
-  if (!heap_.empty() || slots_.size() <= 4096) return;
-  std::vector<l7::Record>().swap(slots_);
-  std::vector<uint32_t>().swap(slot_bytes_);
-  std::vector<uint32_t>().swap(free_slots_);
-}
-
 void OrderedOutput::releaseBefore(int64_t watermark_us) {
   while (!heap_.empty() && heap_.top().key.start_time_us < watermark_us) releaseTop();
-  shrinkIfIdle();
 }
 
 void OrderedOutput::releaseAll() {
   while (!heap_.empty()) releaseTop();
-  shrinkIfIdle();
 }
 
 uint64_t OrderedOutput::releaseAllEarly() {
   const uint64_t n = heap_.size();
   releaseAll();
   released_early_ += n;
+  // Memory is short: the slots go back too (they regrow if needed).
+  std::deque<l7::Record>().swap(slots_);
+  std::vector<uint32_t>().swap(free_slots_);
+  accountSlots();
   return n;
 }
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <queue>
 #include <vector>
@@ -62,12 +63,13 @@ class OrderedOutput {
   struct Item {
     RecordSortKey key;
     uint32_t slot;
+    uint32_t heap_bytes;  // the record's strings, as counted in the budget
   };
   struct Later {
     bool operator()(const Item& a, const Item& b) const { return a.key > b.key; }
   };
   void releaseTop();
-  void shrinkIfIdle();
+  void accountSlots();
 
   Callback on_record_;
   MemoryBudget* budget_;
@@ -75,9 +77,11 @@ class OrderedOutput {
   uint64_t released_early_ = 0;
   std::function<void()> on_pressure_;
   size_t pushes_since_pressure_ = SIZE_MAX / 2;  // the hook runs at most once per max_held / 4 pushes
-  std::vector<uint32_t> slot_bytes_;  // each slot's footprint as counted in the budget
+  uint64_t accounted_slots_ = 0;  // the slots and the heap's items, as counted
   std::priority_queue<Item, std::vector<Item>, Later> heap_;
-  std::vector<l7::Record> slots_;
+  // A deque: it grows one block at a time (no doubling of a vector of
+  // ~900-byte records, which both jumps the footprint and moves them all).
+  std::deque<l7::Record> slots_;
   std::vector<uint32_t> free_slots_;
   uint64_t released_ = 0;
 };
