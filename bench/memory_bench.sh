@@ -47,8 +47,8 @@ measure() {  # BINARY FILE ARGS... -> "RSS_MB|SECONDS|RECORDS"
   local kb records early
   kb=$(awk '/peak RSS kB/ {print $NF}' "$err")
   records=$(awk '$1 == "records" {print $NF}' "$err")
-  early=$(awk '/released early|pending flushed|tails dropped \(memory\)/ {printf "%s%s %s", sep, $NF, $1; sep=", "}' "$err")
-  printf '%.1f|%.2f|%s|%s' "$(echo "$kb / 1024" | bc -l)" "$(echo "$end - $start" | bc -l)" "$records" "$early"
+  early=$(awk '/^  (held records released early|pending flushed|tails dropped)/ {$1=$1; n=$NF; $NF=""; printf "%s%s: %s", sep, $0, n; sep=", "}' "$err")
+  printf '%.1f|%.2f|%s|%s' "$(echo "$kb / 1024" | bc -l)" "$(echo "$end - $start" | bc -l)" "$records" "${early% }"
 }
 
 printf '| shape | capture MB | records | before: peak RSS MB (s) | after: peak RSS MB (s) | degraded (after) |\n'

@@ -12,27 +12,22 @@ namespace {
 
 // Tells the budget what a connection holds when an entry point returns,
 // whichever way it returns.
-template <typename C>
 struct SyncOnReturn {
-  C& c;
+  Connection& c;
   ~SyncOnReturn() { c.syncBudget(); }
 };
 
 }  // namespace
 
 Connection::~Connection() {
-  pending_cost_ = 0;
-  for (Side& s : sides_) {
-    s.tail.clear();
-    s.tail.shrink();
-    s.marks.clear();
-  }
-  syncBudget();
+  if (out_.budget == nullptr) return;
+  out_.budget->set(MemoryHolder::kTails, accounted_tails_, 0);
+  out_.budget->set(MemoryHolder::kPending, accounted_pending_, 0);
 }
 
 void Connection::data(l7::Direction dir, uint64_t stream_offset, uint32_t tcp_seq, int64_t ts_us,
                       l7::Bytes bytes) {
-  const SyncOnReturn<Connection> sync{*this};
+  const SyncOnReturn sync{*this};
   Side& s = side(dir);
   if (s.ended || bytes.empty()) return;
   if (!s.started || s.tail.empty()) {
@@ -151,7 +146,7 @@ void Connection::pruneMarks(Side& s) {
 }
 
 void Connection::gap(l7::Direction dir, uint64_t missing) {
-  const SyncOnReturn<Connection> sync{*this};
+  const SyncOnReturn sync{*this};
   Side& s = side(dir);
   if (s.ended) return;
   if (missing > 0 && s.tail.empty() && s.skip >= missing) {
@@ -171,7 +166,7 @@ void Connection::gap(l7::Direction dir, uint64_t missing) {
 }
 
 void Connection::endOfStream(l7::Direction dir) {
-  const SyncOnReturn<Connection> sync{*this};
+  const SyncOnReturn sync{*this};
   Side& s = side(dir);
   if (s.ended) return;
   decoder_->onEof(dir, s.tail.view(), s.tail_offset, *this);
@@ -397,7 +392,7 @@ bool Connection::expiredAt(const Pending& p, int64_t now_us) const {
 }
 
 void Connection::expire(int64_t now_us) {
-  const SyncOnReturn<Connection> sync{*this};
+  const SyncOnReturn sync{*this};
   std::vector<uint64_t> expired;
   for (const auto& [order, p] : pending_) {
     if (expiredAt(p, now_us)) expired.push_back(order);
@@ -409,7 +404,7 @@ void Connection::expire(int64_t now_us) {
 }
 
 void Connection::close() {
-  const SyncOnReturn<Connection> sync{*this};
+  const SyncOnReturn sync{*this};
   endOfStream(l7::Direction::kToServer);
   endOfStream(l7::Direction::kToClient);
   releaseOrphans(/*all=*/true);
@@ -458,7 +453,7 @@ void Connection::dropTail(l7::Direction dir) {
 void Connection::syncBudget() {
   if (out_.budget == nullptr) return;
   uint64_t tails = 0;
-  for (const Side& s : sides_) tails += s.tail.capacity() + s.marks.size() * sizeof(Mark);
+  for (const Side& s : sides_) tails += s.tail.capacity() + s.marks.capacity() * sizeof(Mark);
   out_.budget->set(MemoryHolder::kTails, accounted_tails_, tails);
   out_.budget->set(MemoryHolder::kPending, accounted_pending_, pending_cost_);
 }

@@ -22,7 +22,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -97,12 +96,44 @@ class HeldBytes {
     clear();
     if (buf_.capacity() > kKeepCapacity) buf_.shrink_to_fit();
   }
-  void shrink() { buf_.shrink_to_fit(); }
   size_t capacity() const { return buf_.capacity(); }
 
  private:
   static constexpr size_t kKeepCapacity = 64 * 1024;
   std::vector<uint8_t> buf_;
+  size_t front_ = 0;
+};
+
+// A FIFO of small items consumed from the front by an index: the packet
+// marks of one side. (A std::deque allocates about 600 bytes per side even
+// while empty, and most sides hold one mark or none.)
+template <typename T>
+class FrontQueue {
+ public:
+  bool empty() const { return front_ == v_.size(); }
+  size_t size() const { return v_.size() - front_; }
+  size_t capacity() const { return v_.capacity(); }
+  const T& front() const { return v_[front_]; }
+  const T& operator[](size_t i) const { return v_[front_ + i]; }
+  auto begin() const { return v_.begin() + static_cast<std::ptrdiff_t>(front_); }
+  auto end() const { return v_.end(); }
+  void push_back(const T& item) { v_.push_back(item); }
+  void pop_front() {
+    if (++front_ == v_.size()) {
+      clear();
+    } else if (front_ >= 64 && 2 * front_ >= v_.size()) {
+      v_.erase(v_.begin(), v_.begin() + static_cast<std::ptrdiff_t>(front_));
+      front_ = 0;
+    }
+  }
+  void clear() {
+    v_.clear();
+    front_ = 0;
+    if (v_.capacity() > 256) std::vector<T>().swap(v_);  // a long tail's marks go back to the heap
+  }
+
+ private:
+  std::vector<T> v_;
   size_t front_ = 0;
 };
 
@@ -169,7 +200,7 @@ class Connection final : public l7::MessageSink {
     uint32_t needed = 0;         // decoder's minimum tail size before the next feed
     uint64_t skip = 0;           // bytes still to drop unseen (oversized frame)
     uint64_t holds_from = l7::kHoldsNothing;  // first byte of the oldest message held open
-    std::deque<Mark> marks;      // ascending stream offsets
+    FrontQueue<Mark> marks;      // ascending stream offsets
     bool started = false;
     bool ended = false;
     bool feeding = false;        // its feed loop is under way (a wake must not re-enter it)

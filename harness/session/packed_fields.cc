@@ -2,7 +2,6 @@
 
 #include <cstring>
 #include <string>
-#include <vector>
 
 namespace l7h {
 namespace {
@@ -29,27 +28,36 @@ void forEachString(Fields& f, F&& fn) {
 constexpr unsigned kStrings = 14;
 constexpr uint32_t kAttributesBit = 1u << 19;
 
+// Writes at `out`, or only counts the bytes when it is null: packing runs
+// twice, measuring then writing, so the block is allocated once at its size.
 class Writer {
  public:
+  explicit Writer(uint8_t* out) : out_(out) {}
+  void byte(uint8_t b) {
+    if (out_ != nullptr) out_[n_] = b;
+    ++n_;
+  }
   void varint(uint64_t v) {
     while (v >= 0x80) {
-      out_.push_back(static_cast<uint8_t>(v | 0x80));
+      byte(static_cast<uint8_t>(v | 0x80));
       v >>= 7;
     }
-    out_.push_back(static_cast<uint8_t>(v));
+    byte(static_cast<uint8_t>(v));
   }
   void zigzag(int64_t v) { varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
   void bytes(const std::string& s) {
     varint(s.size());
-    out_.insert(out_.end(), s.begin(), s.end());
+    if (out_ != nullptr) std::memcpy(out_ + n_, s.data(), s.size());
+    n_ += s.size();
   }
   void u32(uint32_t v) {
-    for (int i = 0; i < 4; ++i) out_.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    for (int i = 0; i < 4; ++i) byte(static_cast<uint8_t>(v >> (8 * i)));
   }
-  std::vector<uint8_t>& out() { return out_; }
+  size_t size() const { return n_; }
 
  private:
-  std::vector<uint8_t> out_;
+  uint8_t* out_;
+  size_t n_ = 0;
 };
 
 class Reader {
@@ -99,26 +107,30 @@ void PackedFields::pack(const l7::L7Fields& f) {
   if (f.span_kind.has_value()) present |= 1u << (kStrings + 4);
   if (!f.attributes.empty()) present |= kAttributesBit;
 
-  Writer w;
-  w.u32(present);
-  w.out().push_back(static_cast<uint8_t>(f.response_status));
-  forEachString(f, [&](const std::string& s) {
-    if (!s.empty()) w.bytes(s);
-  });
-  for (const auto* v : ints) {
-    if (v->has_value()) w.zigzag(**v);
-  }
-  if (f.span_kind.has_value()) w.zigzag(*f.span_kind);
-  if (!f.attributes.empty()) {
-    w.varint(f.attributes.size());
-    for (const l7::Attribute& a : f.attributes) {
-      w.bytes(a.name);
-      w.bytes(a.value);
+  auto write = [&](Writer& w) {
+    w.u32(present);
+    w.byte(static_cast<uint8_t>(f.response_status));
+    forEachString(f, [&](const std::string& s) {
+      if (!s.empty()) w.bytes(s);
+    });
+    for (const auto* v : ints) {
+      if (v->has_value()) w.zigzag(**v);
     }
-  }
-  size_ = static_cast<uint32_t>(w.out().size());
+    if (f.span_kind.has_value()) w.zigzag(*f.span_kind);
+    if (!f.attributes.empty()) {
+      w.varint(f.attributes.size());
+      for (const l7::Attribute& a : f.attributes) {
+        w.bytes(a.name);
+        w.bytes(a.value);
+      }
+    }
+  };
+  Writer measure(nullptr);
+  write(measure);
+  size_ = static_cast<uint32_t>(measure.size());
   data_ = std::make_unique_for_overwrite<uint8_t[]>(size_);
-  std::memcpy(data_.get(), w.out().data(), size_);
+  Writer out(data_.get());
+  write(out);
 }
 
 void PackedFields::unpack(l7::L7Fields& f) const {
