@@ -47,7 +47,7 @@ measure() {  # BINARY FILE ARGS... -> "RSS_MB|SECONDS|RECORDS"
   local kb records early
   kb=$(awk '/peak RSS kB/ {print $NF}' "$err")
   records=$(awk '$1 == "records" {print $NF}' "$err")
-  early=$(awk '/^  (held records released early|pending flushed|tails dropped)/ {$1=$1; n=$NF; $NF=""; printf "%s%s: %s", sep, $0, n; sep=", "}' "$err")
+  early=$(awk '/^  (held records released early|pending flushed|tails dropped)/ {$1=$1; n=$NF; $NF=""; sub(/ $/, ""); printf "%s%s: %s", sep, $0, n; sep=", "}' "$err")
   printf '%.1f|%.2f|%s|%s' "$(echo "$kb / 1024" | bc -l)" "$(echo "$end - $start" | bc -l)" "$records" "${early% }"
 }
 
