@@ -365,9 +365,9 @@ l7::Record Connection::buildRecord(Pending& p) const {
   msg.key = p.key;
   msg.wire_size = p.wire_size;
   msg.context = p.context;
-  p.fields.unpack(msg.fields);
   l7::Record r;
   recordFromMessage(flow_, MessagePlacement{p.dir, p.start_us, p.tcp_seq}, std::move(msg), r);
+  p.fields.unpack(r.f);  // into the record's own fields: no move of a whole L7Fields
   return r;
 }
 
