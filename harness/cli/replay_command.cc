@@ -1,4 +1,5 @@
 // l7conform replay: captures (or a live interface) → l7_flow_log records.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -94,7 +95,8 @@ int replayCommand(Args args) {
     std::fprintf(stderr, "l7conform replay: %s\n", error.c_str());
     return 1;
   }
-  check::MetricsAccumulator metrics(&budget);
+  // Endpoint rows past a quarter of the budget are summed into one.
+  check::MetricsAccumulator metrics(&budget, std::min(check::MetricsAccumulator::kDefaultMaxBytes, memory_limit_bytes / 4));
   const bool want_metrics = !metrics_path.empty();
   RecordCallback on_record = [&](const l7::Record& r) {
     writer->write(r);

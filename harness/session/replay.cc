@@ -136,6 +136,7 @@ ReplayResult run(PcapInput& source, const ReplayOptions& options, const RecordCa
   PacketPipeline pipeline(*sink, captureOptionsFrom(options, budget), capture_stats);
   builder.setWatermarkFloor([&pipeline] { return pipeline.earliestHeldTs(); });
   Progress progress(options.progress);
+  uint64_t relief_floor = 0;
   RawPacket packet;
   while (stop == nullptr || !stop->load(std::memory_order_relaxed)) {
     const int got = source.next(packet);
@@ -154,7 +155,13 @@ ReplayResult run(PcapInput& source, const ReplayOptions& options, const RecordCa
       continue;
     }
     pipeline.onPacket(packet);
-    if (budget->over()) relieveMemory(*budget, builder, pipeline, packet.ts_us);
+    if (budget->over() && budget->used() > relief_floor) {
+      relieveMemory(*budget, builder, pipeline, packet.ts_us);
+      // What the steps could not free (fixed holders: metrics, the last
+      // tails) would start them again at every packet, each a walk of all
+      // connections: wait until another sixteenth of the limit is taken.
+      relief_floor = budget->aboveLowMark() ? budget->used() + budget->limit() / 16 : 0;
+    }
     progress.tick(capture_stats, builder);
   }
   pipeline.finish();
