@@ -19,10 +19,12 @@
 //      type 0, status 5, as if their connection had closed;
 //   3. the largest held tails (decoder tails, out-of-order runs, bytes of
 //      unrecognized connections) are dropped through the gap path.
-// Each step is counted (ReplayStats) and reported once on stderr. The check
-// runs after every packet, so the overshoot is what one packet can add (its
-// payload, the records it completes) plus allocator slack the estimates do
-// not see; bench/README.md states the margin measured.
+// Each step is counted (ReplayStats) and reported once on stderr. When the
+// steps cannot get under the low mark (what is left cannot be freed), they
+// wait until another sixteenth of the limit is taken. The check runs after
+// every packet (and step 1 whenever a record is held), so the overshoot is
+// what one packet can add (its payload, the pending requests it brings)
+// plus what the estimates do not see; bench/README.md states the margin.
 #pragma once
 
 #include <array>
