@@ -265,6 +265,24 @@ void BM_Hostile_Nats_LongLinesOneBytePerSegment(benchmark::State& state) {
   });
 }
 
+// Kafka in sync: acks=0 Produce v3 requests whose record batch is gzip with
+// one record, a 2 MiB value of zeros (about 2 KB compressed) before its
+// trace headers: the first record never fits the 1 MiB prefix the decoder
+// inflates to find them. Each request is a decompression bomb of ~500:1.
+void BM_Hostile_Kafka_GzipBombs(benchmark::State& state) {
+  runHostile(state, "kafka", [](size_t size) {
+    namespace kw = l7h::synth::kafkawire;
+    const std::string batch = kw::batch(
+        {kw::record(std::nullopt, std::string(2u << 20, '\0'), {{"traceparent", kw::kTraceparent}})}, /*codec=*/1);
+    HostileInput in(9092, /*joined=*/false);
+    std::string wire;
+    for (int32_t corr = 1; wire.size() < size; ++corr) wire += kw::produceRequest(3, corr, "t", 0, batch, /*acks=*/0);
+    in.data(Direction::kToServer, std::move(wire));
+    in.endBoth(Direction::kToServer);
+    return in;
+  });
+}
+
 // IPv4, through the capture layer: one 64,020-byte datagram in 8-byte
 // fragments, all held but the one before the last (so it never completes),
 // then its first fragment again and again up to `size` bytes of fragments.
@@ -335,6 +353,7 @@ BENCHMARK(BM_Hostile_Kafka_FalseProduceWithHeadersInItsTopic)->Apply(sizes);
 BENCHMARK(BM_Hostile_Kafka_ResponseResyncWith1024Pending)->Apply(sizes);
 BENCHMARK(BM_Hostile_Nats_FalseMsgClaimsBeforeEachPing)->Apply(sizes);
 BENCHMARK(BM_Hostile_Nats_LongLinesOneBytePerSegment)->Apply(sizes);
+BENCHMARK(BM_Hostile_Kafka_GzipBombs)->Apply(sizes);
 BENCHMARK(BM_Hostile_Ipv4_DuplicateFragmentsOfANearlyWholeDatagram)->Apply(sizes);
 
 }  // namespace

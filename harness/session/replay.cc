@@ -48,6 +48,7 @@ void fillStats(ReplayStats& s, const CaptureStats& c, const SessionBuilder& b) {
   s.pending_evicted = counters.pending_evicted;
   s.clients_by_port = counters.client_by_port;
   s.clients_by_first_speaker = counters.client_by_first_speaker;
+  s.decompression_budget_hits = counters.decompression_budget_hits;
   s.messages_per_protocol = b.messagesPerProtocol();
 }
 

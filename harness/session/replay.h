@@ -46,6 +46,7 @@ struct ReplayStats {
   uint64_t messages = 0, parse_failures = 0, records = 0;
   uint64_t pending_evicted = 0, timeouts = 0;
   uint64_t clients_by_port = 0, clients_by_first_speaker = 0;
+  uint64_t decompression_budget_hits = 0;  // compressed payloads not inflated: a connection's budget was spent
   std::vector<std::pair<std::string, uint64_t>> messages_per_protocol;
   void print(FILE* out) const;
   void add(const ReplayStats& other);  // sums another run's counters into these
