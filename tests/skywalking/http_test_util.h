@@ -99,6 +99,27 @@ inline int connectTo(uint16_t port, std::chrono::seconds receive_timeout = 10s) 
   return fd;
 }
 
+// A connection from another loopback address (127.0.0.2, ...): another
+// client, as far as the receiver can tell. -1 when it cannot connect.
+inline int connectFrom(const char* source, uint16_t port, std::chrono::seconds receive_timeout = 10s) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &from.sin_addr);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{static_cast<time_t>(receive_timeout.count()), 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 // True when nothing listens on the port any more (the receiver closed its acceptor).
 inline bool connectionRefused(uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
