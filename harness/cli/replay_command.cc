@@ -117,7 +117,8 @@ int replayCommand(Args args) {
   }
   writer->flush();
   if (!writer->ok()) {
-    std::fprintf(stderr, "l7conform replay: writing %s failed\n", output.c_str());
+    std::fprintf(stderr, "l7conform replay: writing %s failed: %s\n", output == "-" ? "stdout" : output.c_str(),
+                 writer->error().c_str());
     status = 1;
   }
   if (want_metrics) {

@@ -241,7 +241,12 @@ int serveCommand(Args args) {
                  unimplemented.c_str());
   }
 #endif
-  return writer->ok() ? 0 : 1;
+  if (!writer->ok()) {
+    std::fprintf(stderr, "l7conform serve: writing %s failed: %s\n", output == "-" ? "stdout" : output.c_str(),
+                 writer->error().c_str());
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace l7h::cli

@@ -1,0 +1,40 @@
+// The l7conform binary misused as a hostile or careless user would (issue
+// 22): every misuse is a clear error, an exit code a script can act on, and
+// nothing left behind. The binary runs as a child process with a hard
+// deadline (tests/skywalking/http_test_util.h), so a regression that hangs
+// fails instead of hanging the suite.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "skywalking/http_test_util.h"
+
+#ifndef L7CONFORM_BIN
+#error "L7CONFORM_BIN: the path of the l7conform binary (tests/harness/CMakeLists.txt)"
+#endif
+
+namespace l7h {
+namespace {
+
+namespace fs = std::filesystem;
+using skywalking::test::ProcessResult;
+using skywalking::test::runProcess;
+
+const std::string kSource = L7_SOURCE_DIR;
+
+ProcessResult l7conform(std::vector<std::string> args) {
+  args.insert(args.begin(), L7CONFORM_BIN);
+  return runProcess(args, std::chrono::seconds(60));
+}
+
+TEST(SkywalkingCommand, AWriteErrorIsReported) {
+  if (::access("/dev/full", W_OK) != 0) GTEST_SKIP() << "/dev/full not writable here";
+  const ProcessResult r = l7conform({"skywalking", kSource + "/corpus/skywalking/java-http.json", "-o", "/dev/full"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("writing /dev/full failed: No space left on device"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace l7h
