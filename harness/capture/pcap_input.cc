@@ -18,6 +18,13 @@ std::string describeLinkType(int dlt) {
   return name != nullptr ? std::string(name) + " (" + std::to_string(dlt) + ")" : std::to_string(dlt);
 }
 
+// "NAME: TEXT", unless libpcap already began TEXT with the name (it does
+// for files it cannot open: "x.pcap: No such file or directory").
+std::string named(const std::string& name, const std::string& text) {
+  if (text.compare(0, name.size() + 2, name + ": ") == 0) return text;
+  return name + ": " + text;
+}
+
 }  // namespace
 
 bool isSupportedLinkType(int dlt) {
@@ -51,7 +58,7 @@ std::unique_ptr<PcapInput> PcapInput::openFile(const std::string& path, std::str
   char errbuf[PCAP_ERRBUF_SIZE] = {0};
   pcap* h = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_MICRO, errbuf);
   if (h == nullptr) {
-    error = path + ": " + (errbuf[0] != 0 ? errbuf : "cannot open capture");
+    error = named(path, errbuf[0] != 0 ? errbuf : "cannot open capture");
     return nullptr;
   }
   std::unique_ptr<PcapInput> in(new PcapInput(h, path, false, nullptr));
@@ -94,7 +101,7 @@ std::unique_ptr<PcapInput> PcapInput::openLive(const std::string& interface, con
   char errbuf[PCAP_ERRBUF_SIZE] = {0};
   pcap* h = pcap_create(interface.c_str(), errbuf);
   if (h == nullptr) {
-    error = interface + ": " + errbuf;
+    error = named(interface, errbuf);
     return nullptr;
   }
   auto fail = [&](const std::string& what) {
@@ -137,7 +144,7 @@ int PcapInput::next(RawPacket& packet) {
   }
   if (rc == 0) return 0;             // live: read timeout
   if (rc == PCAP_ERROR_BREAK) return 0;  // end of file, or breakLoop()
-  error_ = name_ + ": " + pcap_geterr(handle_);
+  error_ = named(name_, pcap_geterr(handle_));
   if (error_.find("truncated") != std::string::npos) error_ = name_ + ": truncated capture file";
   return -1;
 }

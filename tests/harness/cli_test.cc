@@ -36,5 +36,19 @@ TEST(SkywalkingCommand, AWriteErrorIsReported) {
   EXPECT_NE(r.err.find("writing /dev/full failed: No space left on device"), std::string::npos) << r.err;
 }
 
+size_t count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
+  return n;
+}
+
+TEST(ReplayCommand, AnErrorNamesThePathOnce) {
+  const std::string missing = "/nonexistent-l7conform-dir/x.pcap";
+  const ProcessResult r = l7conform({"replay", "-q", missing});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(count(r.err, missing), 1u) << r.err;
+  EXPECT_NE(r.err.find("No such file or directory"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace l7h
