@@ -50,5 +50,36 @@ TEST(ReplayCommand, AnErrorNamesThePathOnce) {
   EXPECT_NE(r.err.find("No such file or directory"), std::string::npos) << r.err;
 }
 
+// A fresh directory, removed with everything in it.
+struct ScratchDir {
+  fs::path path;
+  ScratchDir() {
+    std::string pattern = (fs::temp_directory_path() / "l7cli-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) != nullptr) path = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+TEST(NumericOptions, BenchWithNegativeMessagesFailsAndLeavesNoTempFolder) {
+  ScratchDir tmp;
+  const ProcessResult r =
+      runProcess({"/usr/bin/env", "TMPDIR=" + tmp.path.string(), L7CONFORM_BIN, "bench", "--messages", "-5"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--messages takes a number from 1"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::is_empty(tmp.path));
+}
+
+TEST(NumericOptions, OutOfRangeValuesAreUsageErrors) {
+  for (const char* cases : {"-1", "0", "99999999999999999999"}) {
+    SCOPED_TRACE(cases);
+    const ProcessResult r = l7conform({"versions", "--cases", cases});  // -1 ran for ever
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--cases takes a number from 1 to 1000000"), std::string::npos) << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace l7h
