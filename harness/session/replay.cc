@@ -138,7 +138,7 @@ ReplayResult runOrFail(std::unique_ptr<PcapInput> source, const std::string& err
 
 ReplayResult replayCapture(const std::string& path, const ReplayOptions& options, const RecordCallback& on_record) {
   std::string error;
-  auto source = PcapInput::openFile(path, error);
+  auto source = PcapInput::openFile(path, error, options.bpf_filter);
   return runOrFail(std::move(source), error, options, on_record, nullptr);
 }
 

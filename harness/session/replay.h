@@ -28,6 +28,7 @@ struct ReplayOptions {
   int64_t idle_timeout_us = 300'000'000;      // connections idle this long are closed
   uint32_t max_buffered_per_connection = 8u << 20;  // TCP out-of-order bytes held per connection
   std::string force_protocol;                 // "nats": skip probing, decode every TCP connection as this
+  std::string bpf_filter;                     // replayCapture: only the packets this BPF filter matches
   bool progress = false;                      // progress line on stderr (when it is a terminal)
   // Test hook: re-split every delivered TCP payload before decoding, to prove
   // that output does not depend on segmentation. 0 = off, 1 = one byte at a

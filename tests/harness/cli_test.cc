@@ -81,5 +81,55 @@ TEST(NumericOptions, OutOfRangeValuesAreUsageErrors) {
   }
 }
 
+const std::string kCapture = kSource + "/corpus/nats/pubsub.pcap";
+
+size_t lines(const std::string& text) { return static_cast<size_t>(std::count(text.begin(), text.end(), '\n')); }
+
+TEST(ReplayCommand, OutOfRangeLimitsAreUsageErrors) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"--max-message-mib", "17592186044416"},  // << 20 would wrap to 0
+      {"--max-pending", "0"},
+      {"--session-timeout", "99999999999999999999"},
+      {"--max-connections", "-1"},
+  };
+  for (const auto& option : cases) {
+    SCOPED_TRACE(option[0] + " " + option[1]);
+    const ProcessResult r = l7conform({"replay", option[0], option[1], kCapture});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find(option[0] + " takes a number from"), std::string::npos) << r.err;
+  }
+}
+
+TEST(ReplayCommand, AnUnknownProtocolIsAUsageErrorNamingTheKnownOnes) {
+  const ProcessResult r = l7conform({"replay", "--protocol", "kafak", kCapture});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("'kafak' is not a known protocol"), std::string::npos) << r.err;
+  for (const char* known : {"kafka", "mqtt", "nats"}) EXPECT_NE(r.err.find(known), std::string::npos) << known;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(ReplayCommand, TheCaptureFilterAppliesToFiles) {
+  const ProcessResult all = l7conform({"replay", "-q", kCapture});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  ASSERT_GT(lines(all.out), 0u);
+  const ProcessResult nats = l7conform({"replay", "-q", "-f", "tcp port 4222", kCapture});
+  EXPECT_EQ(nats.exit_code, 0) << nats.err;
+  EXPECT_EQ(nats.out, all.out);
+  const ProcessResult none = l7conform({"replay", "-q", "-f", "tcp port 1", kCapture});
+  EXPECT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_EQ(none.out, "");
+  const ProcessResult bad = l7conform({"replay", "-q", "-f", "tcp port (((", kCapture});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("bad filter 'tcp port ((('"), std::string::npos) << bad.err;
+}
+
+TEST(ReplayCommand, HelpStatesLibpcapsLimits) {
+  const ProcessResult r = l7conform({"replay", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* needle : {"snap length", "pcapng", "link type", "on -i and on FILEs"}) {
+    EXPECT_NE(r.out.find(needle), std::string::npos) << needle;
+  }
+}
+
 }  // namespace
 }  // namespace l7h
