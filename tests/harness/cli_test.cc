@@ -131,5 +131,53 @@ TEST(ReplayCommand, HelpStatesLibpcapsLimits) {
   }
 }
 
+TEST(CheckCommand, AHungImplementationFailsItsCaptureByNameAfterTheTimeout) {
+  const ProcessResult r = l7conform({"check", kCapture, "--golden", kSource + "/golden", "--impl", "sleep 30 # {pcap}",
+                                     "--impl-timeout", "1"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("FAIL     nats/pubsub"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("nats/pubsub: timed out after 1 s"), std::string::npos) << r.out;
+}
+
+TEST(CheckCommand, AnEmptyImplIsAUsageError) {
+  const ProcessResult r = l7conform({"check", kCapture, "--golden", kSource + "/golden", "--impl", ""});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("--impl needs a command"), std::string::npos) << r.err;
+}
+
+TEST(CheckCommand, AFolderWithoutCapturesFails) {
+  ScratchDir dir;
+  std::ofstream(dir.path / "notes.txt") << "no captures here\n";
+  const ProcessResult r = l7conform({"check", dir.path.string(), "--golden", kSource + "/golden"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find(dir.path.string() + ": no captures in this folder"), std::string::npos) << r.err;
+  // Also next to a folder that has captures: the empty one still fails the run.
+  const ProcessResult both = l7conform({"check", kCapture, dir.path.string(), "--golden", kSource + "/golden", "-q"});
+  EXPECT_EQ(both.exit_code, 1) << both.out << both.err;
+}
+
+TEST(CheckCommand, AProtocolWithoutAMappingTableIsALoudWarning) {
+  ScratchDir golden;
+  fs::create_directories(golden.path / "nats");
+  for (const char* ext : {".jsonl", ".metrics.json"}) {
+    fs::copy_file(kSource + "/golden/nats/pubsub" + ext, golden.path / "nats" / (std::string("pubsub") + ext));
+  }
+  const ProcessResult r = l7conform({"check", kCapture, "--golden", golden.path.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;  // the records still match their goldens
+  EXPECT_EQ(count(r.err, "WARNING: no mapping table"), 1u) << r.err;
+  EXPECT_NE(r.out.find("WARNING: 1 nats capture not checked against a mapping"), std::string::npos) << r.out;
+  // With the table there is no warning.
+  const ProcessResult with_table = l7conform({"check", kCapture, "--golden", kSource + "/golden"});
+  EXPECT_EQ(with_table.exit_code, 0);
+  EXPECT_EQ(with_table.err.find("WARNING"), std::string::npos) << with_table.err;
+  EXPECT_EQ(with_table.out.find("WARNING"), std::string::npos) << with_table.out;
+}
+
+TEST(CheckCommand, ANegativeMaxDiffsIsAUsageError) {
+  const ProcessResult r = l7conform({"check", kCapture, "--max-diffs", "-3"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--max-diffs takes a number from 0"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace l7h
