@@ -397,23 +397,13 @@ TEST(Capture, DataOnASynIsDelivered) {
   for (bool server_took_it : {true, false}) {
     SCOPED_TRACE(server_took_it ? "server took the SYN data" : "client sent it again");
     const auto conv = conversation(true);
-    auto frame = [&](bool from_client, uint32_t seq, uint32_t ack, uint8_t flags, const std::string& payload) {
-      TcpFrameSpec spec;
-      spec.src = from_client ? conv.client : conv.server;
-      spec.dst = from_client ? conv.server : conv.client;
-      spec.seq = seq;
-      spec.ack = ack;
-      spec.flags = flags;
-      spec.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
-      return buildTcpFrame(spec);
-    };
     const uint32_t client_isn = 1000, server_isn = 5000;
     const uint32_t after_request = client_isn + 1 + static_cast<uint32_t>(kRequest.size());
     std::vector<CapturedFrame> frames;
-    frames.push_back({1, frame(true, client_isn, 0, 0x02, kRequest)});
-    frames.push_back({2, frame(false, server_isn, server_took_it ? after_request : client_isn + 1, 0x12, "")});
-    if (!server_took_it) frames.push_back({3, frame(true, client_isn + 1, server_isn + 1, 0x18, kRequest)});
-    frames.push_back({4, frame(false, server_isn + 1, after_request, 0x18, kResponse)});
+    addFrame(frames, conv, true, client_isn, 0, 0x02, kRequest);
+    addFrame(frames, conv, false, server_isn, server_took_it ? after_request : client_isn + 1, 0x12, "");
+    if (!server_took_it) addFrame(frames, conv, true, client_isn + 1, server_isn + 1, 0x18, kRequest);
+    addFrame(frames, conv, false, server_isn + 1, after_request, 0x18, kResponse);
     Replayed r = replayFrames(LinkType::kEthernet, frames);
     ASSERT_EQ(r.error, "");
     ASSERT_EQ(r.rec.opened.size(), 1u);
