@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "capture/frame_builder.h"
+#include "capture/packet_layers.h"
 #include "connection_driver.h"
 #include "l7/registry.h"
 #include "synth/kafka_messages.h"
@@ -263,6 +265,66 @@ void BM_Hostile_Nats_LongLinesOneBytePerSegment(benchmark::State& state) {
   });
 }
 
+// Kafka in sync: acks=0 Produce v3 requests whose record batch is gzip with
+// one record, a 2 MiB value of zeros (about 2 KB compressed) before its
+// trace headers: the first record never fits the 1 MiB prefix the decoder
+// inflates to find them. Each request is a decompression bomb of ~500:1.
+void BM_Hostile_Kafka_GzipBombs(benchmark::State& state) {
+  runHostile(state, "kafka", [](size_t size) {
+    namespace kw = l7h::synth::kafkawire;
+    const std::string batch = kw::batch(
+        {kw::record(std::nullopt, std::string(2u << 20, '\0'), {{"traceparent", kw::kTraceparent}})}, /*codec=*/1);
+    HostileInput in(9092, /*joined=*/false);
+    std::string wire;
+    for (int32_t corr = 1; wire.size() < size; ++corr) wire += kw::produceRequest(3, corr, "t", 0, batch, /*acks=*/0);
+    in.data(Direction::kToServer, std::move(wire));
+    in.endBoth(Direction::kToServer);
+    return in;
+  });
+}
+
+// IPv4, through the capture layer: one 64,020-byte datagram in 8-byte
+// fragments, all held but the one before the last (so it never completes),
+// then its first fragment again and again up to `size` bytes of fragments.
+// Each duplicate must cost the same whatever the pieces already held.
+void BM_Hostile_Ipv4_DuplicateFragmentsOfANearlyWholeDatagram(benchmark::State& state) {
+  const std::string payload(64'000, 'p');
+  l7h::TcpFrameSpec spec;
+  spec.link = l7h::LinkType::kRawIp;
+  spec.src.ip.bytes = {10, 0, 0, 1};
+  spec.dst.ip.bytes = {10, 0, 0, 2};
+  spec.src.port = 40000;
+  spec.dst.port = 9092;
+  spec.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+  auto pieces = l7h::buildFragmentedTcpFrames(spec, 8);
+  std::vector<std::vector<uint8_t>> frames;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    if (i + 2 != pieces.size()) frames.push_back(pieces[i]);
+  }
+  size_t bytes = 0;
+  for (const auto& f : frames) bytes += f.size();
+  const size_t target = static_cast<size_t>(state.range(0)) * kKiB;
+  size_t duplicates = 0;
+  for (; bytes < target; bytes += pieces.front().size(), ++duplicates) frames.push_back(pieces.front());
+  uint64_t held = 0;
+  for (auto _ : state) {
+    l7h::LayerCounters counters;
+    l7h::PacketLayers layers(counters);
+    l7h::RawPacket raw;
+    raw.linktype = l7h::dltOf(l7h::LinkType::kRawIp);
+    l7h::TcpSegment segment;
+    for (const auto& f : frames) {
+      raw.data = f.data();
+      raw.caplen = raw.wirelen = static_cast<uint32_t>(f.size());
+      benchmark::DoNotOptimize(layers.decode(raw, segment));
+    }
+    held = counters.fragments - counters.reassembled;
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
+  state.counters["duplicates"] = static_cast<double>(duplicates);
+  state.counters["fragments_held"] = static_cast<double>(held);
+}
+
 // 64 KiB, 1 MiB and 16 MiB (and 256 KiB between, where 1 MiB is too slow
 // to measure today), as far as L7_HOSTILE_MAX_KIB allows.
 void sizes(benchmark::internal::Benchmark* b) {
@@ -291,5 +353,7 @@ BENCHMARK(BM_Hostile_Kafka_FalseProduceWithHeadersInItsTopic)->Apply(sizes);
 BENCHMARK(BM_Hostile_Kafka_ResponseResyncWith1024Pending)->Apply(sizes);
 BENCHMARK(BM_Hostile_Nats_FalseMsgClaimsBeforeEachPing)->Apply(sizes);
 BENCHMARK(BM_Hostile_Nats_LongLinesOneBytePerSegment)->Apply(sizes);
+BENCHMARK(BM_Hostile_Kafka_GzipBombs)->Apply(sizes);
+BENCHMARK(BM_Hostile_Ipv4_DuplicateFragmentsOfANearlyWholeDatagram)->Apply(sizes);
 
 }  // namespace

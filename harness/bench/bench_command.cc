@@ -255,13 +255,17 @@ int benchCommand(Args args) {
               "connections (peak memory bounded by the per-connection caps); and the real captures of --corpus\n"
               "played --corpus-reps times over, each repetition on addresses of its own.");
   p.positionals(&files, "FILE", "captures to measure (default: synthesized)");
-  p.option("--messages", &messages, "N", "messages in the large synthesized capture (default 1000000)");
-  p.option("--concurrent", &concurrent, "N", "connections open at once in the concurrency capture (default 100000)");
+  p.option("--messages", &messages, "N", "messages in the large synthesized capture (default 1000000)", 1,
+           1'000'000'000);
+  p.option("--concurrent", &concurrent, "N", "connections open at once in the concurrency capture (default 100000)",
+           1, 10'000'000);
   p.option("--corpus", &corpus_dir, "DIR", "real captures to measure as one input, repeated (default: corpus)");
-  p.option("--corpus-reps", &corpus_reps, "N", "how often the corpus is repeated in that input (default 400; 0: skip)");
+  p.option("--corpus-reps", &corpus_reps, "N", "how often the corpus is repeated in that input (default 400; 0: skip)",
+           0, 65536);
   p.option("--session-timeout", &session_timeout_s, "SECONDS",
            "session timeout of the measured replays (default 2: shorter than the synthesized captures, so\n"
-           "                           peak memory shows the bound rate x timeout rather than the whole capture)");
+           "                           peak memory shows the bound rate x timeout rather than the whole capture)",
+           1, 86400);
   p.option("--memory-limit", &memory_limit, "SIZE", "memory budget of the measured replays (replay --memory-limit; default 1G)");
   p.flag("--no-tshark", &no_tshark, "skip the tshark baseline");
   p.flag("--quick", &quick, "a small run (50k messages, 10k connections) to try the command");

@@ -29,6 +29,27 @@ int familyToEthertype(uint32_t family) {
   return -1;
 }
 
+// Adds [start, end) to `runs` (disjoint, non-touching start → end), merging
+// the runs it overlaps or touches. Each run is merged away at most once, so
+// a datagram's pieces cost O(log n) each, whatever order they come in.
+void cover(std::map<uint32_t, uint32_t>& runs, uint32_t start, uint32_t end) {
+  if (start >= end) return;
+  auto it = runs.upper_bound(start);
+  if (it != runs.begin()) {
+    auto before = std::prev(it);
+    if (before->second >= start) {  // overlaps or touches the run before
+      start = before->first;
+      end = std::max(end, before->second);
+      it = runs.erase(before);
+    }
+  }
+  while (it != runs.end() && it->first <= end) {
+    end = std::max(end, it->second);
+    it = runs.erase(it);
+  }
+  runs.emplace(start, end);
+}
+
 }  // namespace
 
 DecodeOutcome PacketLayers::decode(const RawPacket& packet, TcpSegment& out) {
@@ -243,16 +264,15 @@ bool PacketLayers::addFragment(const FragmentKey& key, uint32_t offset, bool mor
   if (!more) d.total = static_cast<uint32_t>(end);
   // First copy wins: a later fragment at an offset already held is ignored;
   // partial overlaps are resolved at assembly by filling each byte once, in
-  // arrival order.
-  if (d.pieces.emplace(offset, std::vector<uint8_t>(data.begin(), data.end())).second) d.bytes += data.size();
-  if (d.total == 0) return false;
-  // Complete when the pieces cover [0, total).
-  uint64_t covered = 0;
-  for (const auto& [off, bytes] : d.pieces) {
-    if (off > covered) return false;
-    covered = std::max<uint64_t>(covered, off + bytes.size());
+  // offset order.
+  if (d.pieces.emplace(offset, std::vector<uint8_t>(data.begin(), data.end())).second) {
+    d.bytes += data.size();
+    cover(d.covered, offset, static_cast<uint32_t>(end));
   }
-  if (covered < d.total) return false;
+  // Complete when the pieces cover [0, total).
+  if (d.total == 0 || d.covered.empty()) return false;
+  const auto& [first_start, first_end] = *d.covered.begin();
+  if (first_start != 0 || first_end < d.total) return false;
   whole.assign(d.total, 0);
   std::vector<bool> filled(d.total, false);
   for (const auto& [off, bytes] : d.pieces) {

@@ -55,6 +55,11 @@ class PacketLayers {
   struct Datagram {
     std::vector<uint8_t> header;           // the first fragment's IP header (for the result)
     std::map<uint32_t, std::vector<uint8_t>> pieces;  // offset → bytes (first copy wins)
+    // The bytes the pieces cover, as disjoint, non-touching runs (start →
+    // end), kept up to date as pieces arrive: whether the datagram is whole
+    // is one look at the first run, so a duplicate costs a lookup, not a
+    // walk over every held piece.
+    std::map<uint32_t, uint32_t> covered;
     uint32_t total = 0;                    // known once the last fragment arrived
     size_t bytes = 0;
     int64_t first_ts_us = 0;

@@ -18,7 +18,31 @@ std::string describeLinkType(int dlt) {
   return name != nullptr ? std::string(name) + " (" + std::to_string(dlt) + ")" : std::to_string(dlt);
 }
 
+// "NAME: TEXT", unless libpcap already began TEXT with the name (it does
+// for files it cannot open: "x.pcap: No such file or directory").
+std::string named(const std::string& name, const std::string& text) {
+  if (text.compare(0, name.size() + 2, name + ": ") == 0) return text;
+  return name + ": " + text;
+}
+
 }  // namespace
+
+bool checkBpfFilter(const std::string& bpf_filter, std::string& error) {
+  pcap* dead = pcap_open_dead(DLT_EN10MB, 262144);
+  if (dead == nullptr) {
+    error = "cannot check the filter";
+    return false;
+  }
+  bpf_program program{};
+  const bool ok = pcap_compile(dead, &program, bpf_filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0;
+  if (ok) {
+    pcap_freecode(&program);
+  } else {
+    error = "bad filter '" + bpf_filter + "': " + pcap_geterr(dead);
+  }
+  pcap_close(dead);
+  return ok;
+}
 
 bool isSupportedLinkType(int dlt) {
   switch (dlt) {
@@ -43,15 +67,20 @@ PcapInput::PcapInput(pcap* handle, std::string name, bool live, FILE* owned_file
 }
 
 PcapInput::~PcapInput() {
+  if (filter_ != nullptr) {
+    pcap_freecode(filter_);
+    delete filter_;
+  }
   // pcap_close closes the FILE* given to pcap_fopen_offline as well.
   if (handle_ != nullptr) pcap_close(handle_);
 }
 
-std::unique_ptr<PcapInput> PcapInput::openFile(const std::string& path, std::string& error) {
+std::unique_ptr<PcapInput> PcapInput::openFile(const std::string& path, std::string& error,
+                                               const std::string& bpf_filter) {
   char errbuf[PCAP_ERRBUF_SIZE] = {0};
   pcap* h = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_MICRO, errbuf);
   if (h == nullptr) {
-    error = path + ": " + (errbuf[0] != 0 ? errbuf : "cannot open capture");
+    error = named(path, errbuf[0] != 0 ? errbuf : "cannot open capture");
     return nullptr;
   }
   std::unique_ptr<PcapInput> in(new PcapInput(h, path, false, nullptr));
@@ -59,6 +88,15 @@ std::unique_ptr<PcapInput> PcapInput::openFile(const std::string& path, std::str
     error = path + ": unsupported link type " + describeLinkType(in->linktype_) +
             " (supported: Ethernet, Linux cooked SLL/SLL2, BSD loopback/NULL, raw IPv4/IPv6)";
     return nullptr;
+  }
+  if (!bpf_filter.empty()) {
+    // Compiled for this file's link type, as a live capture's filter is for its interface's.
+    auto program = std::make_unique<bpf_program>();
+    if (pcap_compile(h, program.get(), bpf_filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+      error = path + ": bad filter '" + bpf_filter + "' for this file: " + pcap_geterr(h);
+      return nullptr;
+    }
+    in->filter_ = program.release();
   }
   return in;
 }
@@ -94,7 +132,7 @@ std::unique_ptr<PcapInput> PcapInput::openLive(const std::string& interface, con
   char errbuf[PCAP_ERRBUF_SIZE] = {0};
   pcap* h = pcap_create(interface.c_str(), errbuf);
   if (h == nullptr) {
-    error = interface + ": " + errbuf;
+    error = named(interface, errbuf);
     return nullptr;
   }
   auto fail = [&](const std::string& what) {
@@ -126,7 +164,10 @@ std::unique_ptr<PcapInput> PcapInput::openLive(const std::string& interface, con
 int PcapInput::next(RawPacket& packet) {
   pcap_pkthdr* header = nullptr;
   const u_char* data = nullptr;
-  const int rc = pcap_next_ex(handle_, &header, &data);
+  int rc = pcap_next_ex(handle_, &header, &data);
+  while (rc == 1 && filter_ != nullptr && pcap_offline_filter(filter_, header, data) == 0) {
+    rc = pcap_next_ex(handle_, &header, &data);
+  }
   if (rc == 1) {
     packet.ts_us = static_cast<int64_t>(header->ts.tv_sec) * 1'000'000 + header->ts.tv_usec;
     packet.caplen = header->caplen;
@@ -137,7 +178,7 @@ int PcapInput::next(RawPacket& packet) {
   }
   if (rc == 0) return 0;             // live: read timeout
   if (rc == PCAP_ERROR_BREAK) return 0;  // end of file, or breakLoop()
-  error_ = name_ + ": " + pcap_geterr(handle_);
+  error_ = named(name_, pcap_geterr(handle_));
   if (error_.find("truncated") != std::string::npos) error_ = name_ + ": truncated capture file";
   return -1;
 }

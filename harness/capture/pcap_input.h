@@ -9,6 +9,7 @@
 #include <string>
 
 struct pcap;
+struct bpf_program;
 
 namespace l7h {
 
@@ -23,13 +24,20 @@ struct RawPacket {
 // Link types the packet decoder understands.
 bool isSupportedLinkType(int dlt);
 
+// Whether `bpf_filter` compiles (for Ethernet); false with libpcap's reason
+// in `error`. A filter can still fail on a file of another link type.
+bool checkBpfFilter(const std::string& bpf_filter, std::string& error);
+
 class PcapInput {
  public:
   ~PcapInput();
   PcapInput(const PcapInput&) = delete;
   PcapInput& operator=(const PcapInput&) = delete;
 
-  static std::unique_ptr<PcapInput> openFile(const std::string& path, std::string& error);
+  // `bpf_filter` (optional): only packets it matches are returned, as
+  // tshark -f does for files (pcap_offline_filter).
+  static std::unique_ptr<PcapInput> openFile(const std::string& path, std::string& error,
+                                             const std::string& bpf_filter = {});
   // A capture file held in memory (fuzzers, tests). The bytes must outlive the input.
   static std::unique_ptr<PcapInput> openMemory(std::span<const uint8_t> bytes, std::string& error);
   static std::unique_ptr<PcapInput> openLive(const std::string& interface, const std::string& bpf_filter,
@@ -48,6 +56,7 @@ class PcapInput {
   std::string name_;
   bool live_;
   FILE* owned_file_;
+  bpf_program* filter_ = nullptr;  // files: applied in next()
   int linktype_ = 0;
   std::string error_;
 };

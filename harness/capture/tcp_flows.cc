@@ -150,7 +150,16 @@ void PacketPipeline::handleSegment(const TcpSegment& seg) {
     gapTo(c, 1 - s, std::min(acked_offset, first_ahead), seg.ts_us);
     drainAhead(c, 1 - s);
   }
-  if (has_data && !syn) acceptData(c, s, seg);
+  if (has_data && syn) {
+    // Data on a SYN (TCP Fast Open) starts after the SYN's own sequence
+    // number. Should the server not take it, the client sends it again after
+    // the handshake, and that copy is a retransmission.
+    TcpSegment after_syn = seg;
+    after_syn.seq = seg.seq + 1;
+    acceptData(c, s, after_syn);
+  } else if (has_data) {
+    acceptData(c, s, seg);
+  }
 
   if ((seg.flags & tcpflag::kFin) != 0 && !me.closed) closeSide(c, s, seg.ts_us);
   if (c.side[0].closed && c.side[1].closed) closeConnection(key, seg.ts_us, false);

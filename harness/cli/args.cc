@@ -17,6 +17,16 @@ void ArgParser::option(std::string_view name, std::string* out, std::string_view
 void ArgParser::option(std::string_view name, int64_t* out, std::string_view metavar, std::string_view help) {
   opts_.push_back({std::string(name), Kind::kInt, out, std::string(metavar), std::string(help)});
 }
+void ArgParser::option(std::string_view name, int64_t* out, std::string_view metavar, std::string_view help,
+                       int64_t min, int64_t max) {
+  opts_.push_back({std::string(name), Kind::kInt, out, std::string(metavar), std::string(help), min, max});
+}
+bool ArgParser::given(std::string_view name) const {
+  for (const Opt& o : opts_) {
+    if (o.name == name) return o.seen;
+  }
+  return false;
+}
 void ArgParser::optionList(std::string_view name, std::vector<std::string>* out, std::string_view metavar,
                            std::string_view help) {
   opts_.push_back({std::string(name), Kind::kList, out, std::string(metavar), std::string(help)});
@@ -59,11 +69,12 @@ bool ArgParser::parse(Args args, int& exit_code) {
       a = a.substr(0, eq);
       has_inline_value = true;
     }
-    const Opt* opt = nullptr;
-    for (const Opt& o : opts_) {
+    Opt* opt = nullptr;
+    for (Opt& o : opts_) {
       if (o.name == a) opt = &o;
     }
     if (opt == nullptr) return fail("unknown option '" + std::string(a) + "'", exit_code);
+    opt->seen = true;
     if (opt->kind == Kind::kFlag) {
       if (has_inline_value) return fail("option " + opt->name + " takes no value", exit_code);
       *static_cast<bool*>(opt->target) = true;
@@ -79,8 +90,14 @@ bool ArgParser::parse(Args args, int& exit_code) {
       case Kind::kInt: {
         int64_t v = 0;
         auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-        if (ec != std::errc() || end != value.data() + value.size())
+        const bool whole = ec == std::errc() && end == value.data() + value.size();
+        if (!whole && ec != std::errc::result_out_of_range)
           return fail("option " + opt->name + " needs a whole number, got '" + std::string(value) + "'", exit_code);
+        if (!whole || v < opt->min || v > opt->max) {
+          return fail("option " + opt->name + " takes a number from " + std::to_string(opt->min) + " to " +
+                          std::to_string(opt->max) + ", got '" + std::string(value) + "'",
+                      exit_code);
+        }
         *static_cast<int64_t*>(opt->target) = v;
         break;
       }

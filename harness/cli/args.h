@@ -20,6 +20,10 @@ class ArgParser {
   void flag(std::string_view name, bool* out, std::string_view help);
   void option(std::string_view name, std::string* out, std::string_view metavar, std::string_view help);
   void option(std::string_view name, int64_t* out, std::string_view metavar, std::string_view help);
+  // A whole number from `min` to `max`; anything else is a usage error
+  // (exit 2) that says the range, so no value can wrap or run for ever.
+  void option(std::string_view name, int64_t* out, std::string_view metavar, std::string_view help, int64_t min,
+              int64_t max);
   void optionList(std::string_view name, std::vector<std::string>* out, std::string_view metavar,
                   std::string_view help);
   void positionals(std::vector<std::string>* out, std::string_view metavar, std::string_view help);
@@ -27,6 +31,8 @@ class ArgParser {
 
   // Returns true to proceed; false with `exit_code` set (0 after --help, 2 on error).
   bool parse(Args args, int& exit_code);
+  // Whether the last parse() saw option `name` (to tell `--opt ''` from no --opt).
+  bool given(std::string_view name) const;
   void printHelp(FILE* out) const;
 
  private:
@@ -37,11 +43,13 @@ class ArgParser {
     void* target;
     std::string metavar;
     std::string help;
+    int64_t min = INT64_MIN, max = INT64_MAX;
+    bool seen = false;
   };
   bool fail(const std::string& message, int& exit_code) const;
 
   std::string command_, synopsis_, description_, examples_;
-  std::vector<Opt> opts_;
+  std::vector<Opt> opts_;  // parse() marks what it saw
   std::vector<std::string>* positionals_ = nullptr;
   std::string positional_metavar_, positional_help_;
 };

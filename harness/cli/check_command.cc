@@ -1,11 +1,21 @@
 // l7conform check: replay a corpus and compare with goldens, mapping tables
 // and metrics goldens; or rewrite the goldens with --update.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include <boost/json.hpp>
 
@@ -57,6 +67,10 @@ void collect(const fs::path& input, std::vector<Capture>& out, std::vector<std::
       }
       if (it->is_regular_file() && isCaptureFile(it->path())) files.push_back(it->path());
     }
+    if (files.empty()) {
+      errors.push_back(input.string() +
+                       ": no captures in this folder (looked for .pcap, .pcapng, .cap, and .json in skywalking/)");
+    }
     std::sort(files.begin(), files.end());
     for (const auto& f : files) collect(f, out, errors);
     return;
@@ -102,9 +116,75 @@ std::string shellQuote(const std::string& s) {
   return q + "'";
 }
 
+// Runs `cmd` with /bin/sh, its stdout into `text`, for at most `timeout`:
+// then it and everything it started (its own process group) are killed.
+// Returns the wait status, or -1 with `error` set.
+int runWithTimeout(const std::string& cmd, std::chrono::seconds timeout, std::string& text, std::string& error) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    error = std::string("cannot run: pipe: ") + std::strerror(errno);
+    return -1;
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    error = std::string("cannot run: fork: ") + std::strerror(errno);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    ::dup2(fds[1], STDOUT_FILENO);
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);  // also here, so the kill below cannot race the child's own call
+  ::close(fds[1]);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool timed_out = false;
+  char buf[65536];
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+    if (ready < 0 && errno != EINTR) break;
+    if (ready <= 0) continue;
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // end of output (or a read error): wait for the exit below
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  if (timed_out) ::kill(-pid, SIGKILL);
+  int status = 0;
+  // Output ended but the command may still run (it closed stdout): the same deadline holds.
+  while (!timed_out) {
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) return status;
+    if (done < 0 && errno != EINTR) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      timed_out = true;
+      ::kill(-pid, SIGKILL);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (timed_out) {
+    error = "timed out after " + std::to_string(timeout.count()) + " s (--impl-timeout): '" + cmd + "' was killed";
+    return -1;
+  }
+  return status;
+}
+
 // Runs an external decoder: CMD with {pcap} replaced must print JSON Lines.
-bool runImplementation(const std::string& command, const fs::path& capture, check::JsonRecords& out,
-                       std::string& error) {
+bool runImplementation(const std::string& command, const fs::path& capture, std::chrono::seconds timeout,
+                       check::JsonRecords& out, std::string& error) {
   std::string cmd = command;
   const std::string quoted = shellQuote(capture.string());
   bool replaced = false;
@@ -113,18 +193,12 @@ bool runImplementation(const std::string& command, const fs::path& capture, chec
     replaced = true;
   }
   if (!replaced) cmd += " " + quoted;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) {
-    error = "cannot run: " + cmd;
-    return false;
-  }
   std::string text;
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) text.append(buf, n);
-  const int status = ::pclose(pipe);
-  if (status != 0) {
-    error = "'" + cmd + "' exited with status " + std::to_string(WEXITSTATUS(status));
+  const int status = runWithTimeout(cmd, timeout, text, error);
+  if (status < 0) return false;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    error = WIFEXITED(status) ? "'" + cmd + "' exited with status " + std::to_string(WEXITSTATUS(status))
+                              : "'" + cmd + "' was killed by signal " + std::to_string(WTERMSIG(status));
     return false;
   }
   if (!check::parseJsonLines(text, out, error)) {
@@ -135,9 +209,9 @@ bool runImplementation(const std::string& command, const fs::path& capture, chec
 }
 
 // Records of one capture; `stats` gathers the built-in replay's counters.
-bool produceRecords(const Capture& c, const std::string& impl, const ReplayOptions& options,
-                    check::JsonRecords& out, std::string& error, ReplayStats* stats) {
-  if (!impl.empty()) return runImplementation(impl, c.path, out, error);
+bool produceRecords(const Capture& c, const std::string& impl, std::chrono::seconds impl_timeout,
+                    const ReplayOptions& options, check::JsonRecords& out, std::string& error, ReplayStats* stats) {
+  if (!impl.empty()) return runImplementation(impl, c.path, impl_timeout, out, error);
   if (c.is_segment_json) {
 #ifdef L7_HAVE_SKYWALKING
     std::string body;
@@ -184,20 +258,26 @@ int checkCommand(Args args) {
   bool quiet = false;
   bool no_metrics = false;
   int64_t max_diffs = 20;
+  int64_t impl_timeout_s = 600;
   ArgParser p("check", "[CORPUS_DIR|CAPTURE...] [options]",
               "Replays every capture (corpus/<proto>/<name>.pcap, .pcapng, or SkyWalking .json) and compares\n"
               "the records with golden/<proto>/<name>.jsonl field by field, verifies every record against\n"
               "golden/mapping/<proto>.tsv (the published mapping table in checkable form), and compares\n"
               "metrics with golden/<proto>/<name>.metrics.json. Exit status 0 only when everything matches.\n"
-              "With --impl, an external decoder is checked instead of the built-in one.");
+              "With --impl, an external decoder is checked instead of the built-in one, each capture within\n"
+              "--impl-timeout. A folder given (or found) with no captures is an error; a protocol folder with\n"
+              "no golden/mapping/<proto>.tsv is checked against its goldens only, with a WARNING on stderr\n"
+              "and a count under the summary (so a new protocol is loud until its table lands).");
   p.positionals(&inputs, "CORPUS_DIR|CAPTURE", "folders are searched recursively (default: corpus)");
   p.option("--golden", &golden_dir, "DIR", "golden folder (default: golden)");
   p.flag("--update", &update, "rewrite the goldens (records and metrics) from this run; review with git diff");
   p.option("--junit", &junit_path, "FILE", "also write a JUnit XML report (one testcase per capture)");
   p.option("--impl", &impl, "CMD",
            "check an external decoder: CMD with {pcap} replaced by the capture path must print JSON Lines");
-  p.option("--max-diffs", &max_diffs, "N", "differences shown per capture (default 20)");
   p.option("--memory-limit", &memory_limit, "SIZE", kMemoryLimitHelp);
+  p.option("--impl-timeout", &impl_timeout_s, "SECONDS",
+           "--impl: a capture whose command runs longer fails, and the command is killed (default 600)", 1, 86400);
+  p.option("--max-diffs", &max_diffs, "N", "differences shown per capture (default 20)", 0, 1'000'000);
   p.flag("--no-metrics", &no_metrics, "do not print the metrics table of all records at the end");
   p.flag("-q", &quiet, "print only failures and the summary");
   p.examples(
@@ -207,6 +287,10 @@ int checkCommand(Args args) {
       "  l7conform check --junit report.xml               # for CI dashboards");
   int code = 0;
   if (!p.parse(args, code)) return code;
+  if (p.given("--impl") && impl.empty()) {
+    std::fprintf(stderr, "l7conform check: --impl needs a command (leave --impl out to check the built-in decoder)\n");
+    return 2;
+  }
   if (inputs.empty()) inputs.push_back("corpus");
   uint64_t memory_limit_bytes = 0;
   if (!parseMemoryLimit("check", memory_limit, memory_limit_bytes)) return 2;
@@ -216,14 +300,15 @@ int checkCommand(Args args) {
   for (const auto& in : inputs) collect(in, captures, errors);
   for (const auto& e : errors) std::fprintf(stderr, "l7conform check: %s\n", e.c_str());
   if (captures.empty()) {
-    std::fprintf(stderr, "l7conform check: no captures found in %s\n", inputs.front().c_str());
-    return errors.empty() ? 0 : 1;
+    std::fprintf(stderr, "l7conform check: FAILED: nothing was checked\n");
+    return 1;
   }
 
   ReplayOptions options;
   options.memory_limit_bytes = memory_limit_bytes;
   std::map<std::string, ProtocolSummary> summary;
   std::map<std::string, check::MappingTable> tables;
+  std::map<std::string, size_t> unmapped;  // captures per protocol folder without a mapping table
   std::vector<check::JunitCase> junit;
   check::MetricsAccumulator all_metrics;  // the table of all records at the end
   ReplayStats replay_stats;
@@ -240,7 +325,9 @@ int checkCommand(Args args) {
 
     check::JsonRecords actual;
     std::string error;
-    if (!produceRecords(c, impl, options, actual, error, &replay_stats)) failure << label << ": " << error << "\n";
+    if (!produceRecords(c, impl, std::chrono::seconds(impl_timeout_s), options, actual, error, &replay_stats)) {
+      failure << label << ": " << error << "\n";
+    }
     s.records += actual.size();
     for (const auto& r : actual) all_metrics.add(r);
     const boost::json::value metrics = check::computeMetrics(actual);
@@ -279,6 +366,15 @@ int checkCommand(Args args) {
 
     // Mapping check (with the folder's table, when it has one).
     const fs::path mapping_path = fs::path(golden_dir) / "mapping" / (c.protocol + ".tsv");
+    // A folder without a table (a protocol that has just landed, a folder
+    // of one's own) is still checked against its goldens; that its mapping
+    // is not is said once, loudly, and counted in the summary.
+    if (!tables.count(c.protocol) && !fs::exists(mapping_path) && unmapped[c.protocol]++ == 0) {
+      std::fprintf(stderr,
+                   "l7conform check: WARNING: no mapping table %s: records of %s are NOT checked against a "
+                   "mapping (write the table; see golden/mapping/README.md)\n",
+                   mapping_path.c_str(), c.protocol.c_str());
+    }
     if (!tables.count(c.protocol) && fs::exists(mapping_path)) {
       check::MappingTable t;
       if (check::loadMappingTable(mapping_path.string(), t, error)) {
@@ -329,6 +425,10 @@ int checkCommand(Args args) {
   }
   std::printf("%-12s %8zu %8zu %8zu %8zu %10zu %8zu %8zu %8zu\n", "total", total.captures, total.failed,
               total.records, total.matched, total.mismatched, total.missing, total.extra, total.mapping_violations);
+  for (const auto& [proto, n] : unmapped) {
+    std::printf("WARNING: %zu %s capture%s not checked against a mapping: no %s\n", n, proto.c_str(),
+                n == 1 ? "" : "s", (fs::path(golden_dir) / "mapping" / (proto + ".tsv")).c_str());
+  }
   if (!no_metrics && !quiet && total.records > 0) {
     std::printf("\n");
     check::printMetricsTable(stdout, all_metrics.result());

@@ -11,6 +11,8 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/memory_option.h"
+#include "capture/pcap_input.h"
+#include "l7/registry.h"
 #include "output/record_writer.h"
 #include "session/replay.h"
 
@@ -19,6 +21,15 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 void onSignal(int) { g_stop.store(true); }
+
+std::string knownProtocols() {
+  std::string names;
+  for (const l7::DecoderInfo& d : l7::allDecoders()) {
+    if (!names.empty()) names += ", ";
+    names += d.key;
+  }
+  return names;
+}
 
 }  // namespace
 
@@ -40,18 +51,28 @@ int replayCommand(Args args) {
               "Decodes pcap/pcapng captures (or a live interface) into l7_flow_log records. TCP is\n"
               "reassembled per connection; each connection's protocol is recognized from its first bytes\n"
               "(or well-known ports); requests are paired with responses into session records.\n"
-              "Records are written in the contract's order (spec/l7_flow_log.md); counters go to stderr.");
+              "Records are written in the contract's order (spec/l7_flow_log.md); counters go to stderr.\n"
+              "\n"
+              "Limits of libpcap that show here:\n"
+              "  - a packet is only as long as the capture's snap length: bytes cut off are a gap in the\n"
+              "    stream (counted as \"snap-length truncated\"), so capture with -s 0 (tcpdump) for whole payloads;\n"
+              "  - a pcapng file is read with the link type of its first interface: packets of interfaces\n"
+              "    with another link type are misread (counted as malformed) or fail the file; split such\n"
+              "    files per interface first (e.g. tshark -r in.pcapng -w out.pcapng -Y 'frame.interface_id==1').");
   p.positionals(&files, "FILE", "pcap or pcapng captures, replayed one after another");
   p.option("-o", &output, "OUT", "write records here (default: stdout)");
   p.option("--format", &format, "jsonl|table", "JSON Lines (default) or a readable table");
   p.option("--metrics", &metrics_path, "FILE", "also write the metrics (per protocol and endpoint) as JSON");
   p.option("-i", &interface, "IFACE", "capture live from this interface until interrupted (Ctrl-C)");
-  p.option("-f", &bpf, "BPF", "capture filter for -i, e.g. 'tcp port 1883'");
-  p.option("--protocol", &protocol, "NAME", "decode every TCP connection as this protocol (no probing)");
-  p.option("--session-timeout", &session_timeout_s, "SECONDS", "unanswered requests time out after this (default 120)");
-  p.option("--max-pending", &max_pending, "N", "pending requests per connection before the oldest is written (default 1024)");
-  p.option("--max-message-mib", &max_message_mib, "MIB", "largest message accepted as valid (default 100)");
-  p.option("--max-connections", &max_connections, "N", "connection table size (default 100000)");
+  p.option("-f", &bpf, "BPF", "capture filter (BPF, as tcpdump), on -i and on FILEs alike, e.g. 'tcp port 1883'");
+  p.option("--protocol", &protocol, "NAME", "decode every TCP connection as this protocol (no probing): " + knownProtocols());
+  p.option("--session-timeout", &session_timeout_s, "SECONDS", "unanswered requests time out after this (default 120)",
+           1, 365 * 86400);
+  p.option("--max-pending", &max_pending, "N", "pending requests per connection before the oldest is written (default 1024)",
+           1, 1'000'000);
+  p.option("--max-message-mib", &max_message_mib, "MIB", "largest message accepted as valid (default 100)", 1,
+           1 << 20);
+  p.option("--max-connections", &max_connections, "N", "connection table size (default 100000)", 1, 100'000'000);
   p.option("--memory-limit", &memory_limit, "SIZE", kMemoryLimitHelp);
   p.flag("-q", &quiet, "no counters on stderr");
   p.examples(
@@ -65,12 +86,20 @@ int replayCommand(Args args) {
     std::fprintf(stderr, "l7conform replay: give capture FILEs or -i IFACE (see --help)\n");
     return 2;
   }
-  if (format != "jsonl" && format != "table") {
-    std::fprintf(stderr, "l7conform replay: --format must be jsonl or table\n");
+  if (!protocol.empty() && l7::findDecoder(protocol) == nullptr) {
+    std::fprintf(stderr, "l7conform replay: --protocol '%s' is not a known protocol (known: %s)\n", protocol.c_str(),
+                 knownProtocols().c_str());
     return 2;
   }
-  if (session_timeout_s <= 0 || max_pending <= 0 || max_message_mib <= 0 || max_connections <= 0) {
-    std::fprintf(stderr, "l7conform replay: limits must be positive\n");
+  if (!bpf.empty()) {
+    std::string why;
+    if (!checkBpfFilter(bpf, why)) {
+      std::fprintf(stderr, "l7conform replay: -f: %s\n", why.c_str());
+      return 2;
+    }
+  }
+  if (format != "jsonl" && format != "table") {
+    std::fprintf(stderr, "l7conform replay: --format must be jsonl or table\n");
     return 2;
   }
 
@@ -87,6 +116,7 @@ int replayCommand(Args args) {
   options.limits.max_message_bytes = static_cast<uint64_t>(max_message_mib) << 20;
   options.max_connections = static_cast<uint32_t>(max_connections);
   options.force_protocol = protocol;
+  options.bpf_filter = bpf;
   options.progress = !quiet;
 
   std::string error;
@@ -129,7 +159,8 @@ int replayCommand(Args args) {
   }
   writer->flush();
   if (!writer->ok()) {
-    std::fprintf(stderr, "l7conform replay: writing %s failed\n", output.c_str());
+    std::fprintf(stderr, "l7conform replay: writing %s failed: %s\n", output == "-" ? "stdout" : output.c_str(),
+                 writer->error().c_str());
     status = 1;
   }
   if (want_metrics) {

@@ -15,17 +15,23 @@ class FileSink {
     if (owned_ && file_ != nullptr) std::fclose(file_);
   }
   void put(const std::string& text) {
-    if (ok_ && std::fwrite(text.data(), 1, text.size(), file_) != text.size()) ok_ = false;
+    if (ok_ && std::fwrite(text.data(), 1, text.size(), file_) != text.size()) failed();
   }
   void flush() {
-    if (ok_ && std::fflush(file_) != 0) ok_ = false;
+    if (ok_ && std::fflush(file_) != 0) failed();
   }
   bool ok() const { return ok_; }
+  std::string error() const { return ok_ ? std::string() : std::strerror(errno_); }
 
  private:
   FILE* file_;
   bool owned_;
   bool ok_ = true;
+  int errno_ = 0;  // why it failed, taken when it did (later calls may change errno)
+  void failed() {
+    ok_ = false;
+    errno_ = errno;
+  }
 };
 
 class JsonLinesWriter final : public RecordWriter {
@@ -41,6 +47,7 @@ class JsonLinesWriter final : public RecordWriter {
     sink_->flush();
   }
   bool ok() const override { return sink_->ok(); }
+  std::string error() const override { return sink_->error(); }
 
  private:
   static constexpr size_t kChunk = 64 * 1024;
@@ -80,6 +87,7 @@ class TableWriter final : public RecordWriter {
   }
   void flush() override { sink_->flush(); }
   bool ok() const override { return sink_->ok(); }
+  std::string error() const override { return sink_->error(); }
 
  private:
   std::unique_ptr<FileSink> sink_;

@@ -18,6 +18,8 @@ class RecordWriter {
   virtual void flush() = 0;
   // Only false when writing failed (disk full, closed pipe).
   virtual bool ok() const = 0;
+  // Why it failed (strerror), for the one line the commands print.
+  virtual std::string error() const = 0;
 };
 
 enum class OutputFormat { kJsonLines, kTable };

@@ -379,6 +379,10 @@ void Connection::merge(l7::Record& request, l7::Record&& response) const {
   }
 }
 
+void Connection::onCapHit(l7::CapHit hit) {
+  if (hit == l7::CapHit::kDecompressionBudget) ++out_.counters->decompression_budget_hits;
+}
+
 std::optional<uint64_t> Connection::pendingContext(const l7::PairKey& key) const {
   const auto waiting = by_key_.find(key);
   if (waiting == by_key_.end()) return std::nullopt;

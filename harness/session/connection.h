@@ -49,6 +49,7 @@ struct ConnectionCounters {
   // (ClientRule), rather than by a handshake or a probe.
   uint64_t client_by_port = 0;
   uint64_t client_by_first_speaker = 0;
+  uint64_t decompression_budget_hits = 0;  // l7::CapHit::kDecompressionBudget
 };
 
 // Shared by all connections of one replay: where records go and the global
@@ -186,6 +187,7 @@ class Connection final : public l7::MessageSink {
 
   void onMessage(l7::Direction dir, l7::Message&& msg) override;
   std::optional<uint64_t> pendingContext(const l7::PairKey& key) const override;
+  void onCapHit(l7::CapHit hit) override;
 
  private:
   // Where a run of buffered bytes came from, to place messages in time.

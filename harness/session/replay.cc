@@ -52,6 +52,7 @@ void fillStats(ReplayStats& s, const CaptureStats& c, const SessionBuilder& b) {
   s.pending_evicted = counters.pending_evicted;
   s.clients_by_port = counters.client_by_port;
   s.clients_by_first_speaker = counters.client_by_first_speaker;
+  s.decompression_budget_hits = counters.decompression_budget_hits;
   s.messages_per_protocol = b.messagesPerProtocol();
 }
 
@@ -195,7 +196,7 @@ ReplayResult runOrFail(std::unique_ptr<PcapInput> source, const std::string& err
 
 ReplayResult replayCapture(const std::string& path, const ReplayOptions& options, const RecordCallback& on_record) {
   std::string error;
-  auto source = PcapInput::openFile(path, error);
+  auto source = PcapInput::openFile(path, error, options.bpf_filter);
   return runOrFail(std::move(source), error, options, on_record, nullptr);
 }
 

@@ -39,6 +39,7 @@ struct ReplayOptions {
   // at once (about 1 KB each; the budget bounds their bytes too).
   uint32_t max_held_records = 100'000;
   std::string force_protocol;                 // "nats": skip probing, decode every TCP connection as this
+  std::string bpf_filter;                     // replayCapture: only the packets this BPF filter matches
   bool progress = false;                      // progress line on stderr (when it is a terminal)
   // Test hook: re-split every delivered TCP payload before decoding, to prove
   // that output does not depend on segmentation. 0 = off, 1 = one byte at a
@@ -63,6 +64,7 @@ struct ReplayStats {
   uint64_t held_released_early = 0, pending_flushed_for_memory = 0;
   uint64_t tails_dropped_for_memory = 0, tail_bytes_dropped_for_memory = 0;
   uint64_t memory_accounted_peak = 0;
+  uint64_t decompression_budget_hits = 0;  // compressed payloads not inflated: a connection's budget was spent
   std::vector<std::pair<std::string, uint64_t>> messages_per_protocol;
   void print(FILE* out) const;
   void add(const ReplayStats& other);  // sums another run's counters into these

@@ -50,6 +50,7 @@ void ReplayStats::add(const ReplayStats& o) {
   tails_dropped_for_memory += o.tails_dropped_for_memory;
   tail_bytes_dropped_for_memory += o.tail_bytes_dropped_for_memory;
   memory_accounted_peak = std::max(memory_accounted_peak, o.memory_accounted_peak);
+  decompression_budget_hits += o.decompression_budget_hits;
   for (const auto& entry : o.messages_per_protocol) {
     auto it = std::find_if(messages_per_protocol.begin(), messages_per_protocol.end(),
                            [&](const auto& p) { return p.first == entry.first; });
@@ -92,6 +93,7 @@ void ReplayStats::print(FILE* out) const {
     std::fprintf(out, "    %-26s %" PRIu64 "\n", proto.c_str(), n);
   }
   always("parse failures", parse_failures);
+  line("decompression budget hits", decompression_budget_hits);
   std::fprintf(out, "  %-28s %" PRIu64 "\n", "records", records);
   line("session timeouts", timeouts);
   always("pending requests evicted", pending_evicted);

@@ -389,6 +389,7 @@ ConnectionCounters SessionBuilder::counters() const {
     sum.skipped_bytes += c.skipped_bytes;
     sum.client_by_port += c.client_by_port;
     sum.client_by_first_speaker += c.client_by_first_speaker;
+    sum.decompression_budget_hits += c.decompression_budget_hits;
   }
   return sum;
 }

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <charconv>
 #include <list>
+#include <map>
 #include <mutex>
 
 #include "skywalking/segment_mapper.h"
@@ -63,6 +64,10 @@ struct Receiver::Impl {
   // Declared before io: sessions held by handlers io never ran are
   // destroyed with io, and their destructors still count down here.
   std::atomic<size_t> live_sessions{0};
+  // Sessions being served (not the ones answered 503), in all and per client
+  // address; touched on the io thread only.
+  size_t admitted = 0;
+  std::map<asio::ip::address, size_t> per_address;
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   asio::steady_timer accept_retry{io};
@@ -86,11 +91,13 @@ struct Receiver::Impl {
     std::optional<http::request_parser<http::string_body>> parser;
     http::response<http::string_body> response;
     http::response<http::empty_body> interim{http::status::continue_, 11};
-    // The read deadline is this timer rather than the stream's own expiry:
-    // the stream closes the socket when its expiry fires, and a 408 needs
-    // the socket still open.
+    // The idle and read deadlines are this timer rather than the stream's
+    // own expiry: the stream closes the socket when its expiry fires, and a
+    // 408 needs the socket still open; and a pending read's expiry cannot be
+    // moved, while an idle one is shortened as the receiver fills up.
     asio::steady_timer read_timer;
     std::chrono::steady_clock::time_point read_deadline;
+    std::optional<asio::ip::address> admitted_from;  // set while counted in `admitted`
     uint64_t timer_generation = 0;  // lets a stale, already-queued expiry know it is stale
     std::string_view timeout_reason;  // set when the read timer cut a request short
     Phase phase = Phase::kIdle;
@@ -100,15 +107,23 @@ struct Receiver::Impl {
         : owner(o), stream(std::move(socket)), read_timer(stream.get_executor()) {
       ++owner.live_sessions;
     }
-    ~Session() { --owner.live_sessions; }
+    ~Session() {
+      --owner.live_sessions;
+      if (admitted_from) owner.release(*admitted_from);
+    }
 
-    void start() { read(); }
+    void start(const asio::ip::address& from) {
+      admitted_from = from;
+      ++owner.admitted;
+      ++owner.per_address[from];
+      read();
+    }
 
-    // Over the connection cap: answer 503 without reading, so the client
-    // learns why instead of seeing a reset.
-    void reject() {
+    // Over the connection cap (or the client's share): answer 503 without
+    // reading, so the client learns why instead of seeing a reset.
+    void reject(std::string_view why) {
       response.set(http::field::retry_after, "1");
-      respond(http::status::service_unavailable, jsonError("too many connections; retry later"), false);
+      respond(http::status::service_unavailable, jsonError(why), false);
     }
 
     // Bytes already here (buffered or in the socket) are a request that has
@@ -125,7 +140,8 @@ struct Receiver::Impl {
       timeout_reason = {};
       if (buffer.size() > 0) return startRequest();  // a pipelined request is already here
       phase = Phase::kIdle;
-      stream.expires_after(owner.options.idle_timeout);
+      stream.expires_never();
+      armReadTimer(owner.idleTimeout(), {});
       stream.async_read_some(buffer.prepare(kReadChunk),
                              [self = shared_from_this()](beast::error_code ec, size_t n) {
                                self->buffer.commit(n);
@@ -176,7 +192,15 @@ struct Receiver::Impl {
       read_deadline = std::chrono::steady_clock::now() + after;
       read_timer.expires_at(read_deadline);
       read_timer.async_wait([self = shared_from_this(), generation, reason](beast::error_code ec) {
-        if (ec || generation != self->timer_generation || self->phase != Phase::kReading) return;
+        if (ec || generation != self->timer_generation) return;
+        if (self->phase == Phase::kIdle) {
+          // The pending read ends with an error and closes; a read that
+          // completed just before is a request, and it goes on.
+          beast::error_code ignored;
+          self->stream.socket().cancel(ignored);
+          return;
+        }
+        if (self->phase != Phase::kReading) return;
         self->timeout_reason = reason;
         self->stream.cancel();  // the pending read or 100-continue write ends with operation_aborted
       });
@@ -185,6 +209,11 @@ struct Receiver::Impl {
     void disarmReadTimer() {
       ++timer_generation;
       read_timer.cancel();  // a pending wait would keep the session (and run()) alive
+    }
+
+    // The receiver filled up: an idle wait ends by `deadline` at the latest.
+    void shortenIdle(std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds after) {
+      if (phase == Phase::kIdle && read_deadline > deadline) armReadTimer(after, {});
     }
 
     // On shutdown: a connection waiting for its next request closes now; one
@@ -350,14 +379,42 @@ struct Receiver::Impl {
 
   void adopt(tcp::socket socket) {
     count(&ReceiverStats::connections);
+    beast::error_code ec;
+    const asio::ip::address from = socket.remote_endpoint(ec).address();
     auto session = std::make_shared<Session>(*this, std::move(socket));
     sessions.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
+    // 503s take no request and close within the linger, but a flood of
+    // them is still sockets: past twice the cap, connections are closed
+    // at once, unanswered.
+    if (live_sessions > 2 * options.max_connections) return session->close();
     sessions.push_back(session);
-    if (live_sessions > options.max_connections) {
-      session->reject();
-    } else {
-      session->start();
+    if (admitted >= options.max_connections) return session->reject("too many connections; retry later");
+    if (auto it = per_address.find(from); it != per_address.end() && it->second >= options.max_connections_per_address) {
+      count(&ReceiverStats::over_address_share);
+      return session->reject("too many connections from this address; retry later");
     }
+    session->start(from);
+    shortenIdleTimeouts();
+  }
+
+  std::chrono::milliseconds idleTimeout() const {
+    return idleTimeoutUnderLoad(options.idle_timeout, admitted, options.max_connections);
+  }
+
+  // Past half the cap, connections that were idle under a longer timeout
+  // get the current, shorter one.
+  void shortenIdleTimeouts() {
+    const std::chrono::milliseconds after = idleTimeout();
+    if (after >= options.idle_timeout) return;
+    const auto deadline = std::chrono::steady_clock::now() + after;
+    for (auto& weak : sessions) {
+      if (auto session = weak.lock()) session->shortenIdle(deadline, after);
+    }
+  }
+
+  void release(const asio::ip::address& from) {
+    --admitted;
+    if (auto it = per_address.find(from); it != per_address.end() && --it->second == 0) per_address.erase(it);
   }
 
   void beginStop() {
@@ -428,6 +485,16 @@ void Receiver::stop() {
 ReceiverStats Receiver::stats() const {
   std::lock_guard lock(impl_->stats_mutex);
   return impl_->stats;
+}
+
+std::chrono::milliseconds idleTimeoutUnderLoad(std::chrono::milliseconds configured, size_t open, size_t cap) {
+  const size_t half = cap / 2;
+  if (open <= half) return configured;
+  const std::chrono::milliseconds floor = std::min(configured, kMinIdleTimeout);
+  const size_t room = open >= cap ? 0 : cap - open;
+  const auto scaled = std::chrono::milliseconds(configured.count() * static_cast<int64_t>(room) /
+                                                static_cast<int64_t>(cap - half));
+  return std::max(floor, scaled);
 }
 
 bool parseListenAddress(std::string_view text, std::string& host, uint16_t& port, std::string& error) {

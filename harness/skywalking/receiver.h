@@ -8,7 +8,8 @@
 //   other paths 404, other methods 405, bodies over the limit 413, a wrong or
 //   missing Authentication header (when a token is set) 401, malformed HTTP
 //   400, a header over Beast's 8 KiB limit 431, a request not whole within
-//   the read timeout 408, connections over the cap 503.
+//   the read timeout 408, connections over the cap, or over one client
+//   address's share of it, 503.
 // Records of an acknowledged body are written and flushed before the 200 is
 // sent. stop() (serve calls it on SIGINT/SIGTERM) stops accepting, lets
 // requests in flight finish, and returns from run().
@@ -23,6 +24,12 @@
 //          timer, so a client trickling one byte a second cannot hold a
 //          connection and its buffer forever (slowloris).
 //   write  sending one response: on expiry the connection is closed.
+//
+// One client must not take the whole receiver: a client address holds at
+// most max_connections_per_address connections, and once more than half of
+// max_connections are open the idle timeout shrinks with the room left, down
+// to kMinIdleTimeout at the cap (connections already idle are shortened too),
+// so idle connections give way to clients with requests.
 #pragma once
 
 #include <chrono>
@@ -48,11 +55,23 @@ struct ReceiverOptions {
   // With body_limit this bounds memory (connections x body limit); the
   // default stays under the usual 1024 open-file limit.
   size_t max_connections = 512;
+  // Connections one client address may hold at once (503 beyond): an eighth
+  // of the default cap, so a single client cannot take the receiver.
+  size_t max_connections_per_address = 64;
 };
+
+// The idle timeout at the cap (or the configured one, when shorter).
+inline constexpr std::chrono::milliseconds kMinIdleTimeout{1000};
+
+// The idle timeout for `open` connections of `cap`: the configured one up to
+// half the cap, then shrinking linearly with the room left, to
+// kMinIdleTimeout at the cap.
+std::chrono::milliseconds idleTimeoutUnderLoad(std::chrono::milliseconds configured, size_t open, size_t cap);
 
 struct ReceiverStats {
   uint64_t requests = 0, accepted = 0, rejected = 0, spans = 0, connections = 0;
   uint64_t timeouts = 0;  // 408s sent
+  uint64_t over_address_share = 0;  // 503s to a client address at max_connections_per_address
 };
 
 // serve's --listen: "HOST:PORT" with an IPv4 literal, "[V6]:PORT" with an IPv6

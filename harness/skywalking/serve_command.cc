@@ -37,6 +37,7 @@ int serveCommand(Args args) {
   std::string token;
   int64_t body_limit_mib = 8;
   int64_t max_connections = 512;
+  int64_t max_per_address = 64;
   int64_t max_streams = 512;
   std::string idle_timeout = "30s";
   std::string read_timeout = "30s";
@@ -62,7 +63,13 @@ int serveCommand(Args args) {
               "(message over the limit, stream or connection cap), DEADLINE_EXCEEDED (a stream quiet for the idle\n"
               "timeout), UNIMPLEMENTED (other services).\n"
               "HTTP errors: 400 (body does not map, with per-segment details; malformed HTTP), 401 (token),\n"
-              "404 (path), 405 (method), 408 (read timeout), 413 (body limit), 503 (connection cap).\n"
+              "404 (path), 405 (method), 408 (read timeout), 413 (body limit), 503 (connection cap, or the\n"
+              "client address's share of it).\n"
+              "\n"
+              "One client cannot take the HTTP receiver: a client address holds at most\n"
+              "--max-connections-per-address connections (default 64, an eighth of the cap); more get 503. Once\n"
+              "more than half of --max-connections are open, the idle timeout shrinks with the room left, to 1s\n"
+              "at the cap (connections already idle get the shorter one too), so idle connections make way.\n"
               "\n"
               "Two timeouts guard a connection (T is 500ms, 30s, 2m, or a bare number of seconds):\n"
               "  --idle-timeout  how long a connection may wait before a request starts, whether new or\n"
@@ -84,11 +91,14 @@ int serveCommand(Args args) {
            "require this token in the Authentication header or gRPC metadata (else 401 / UNAUTHENTICATED)");
   p.option("--body-limit-mib", &body_limit_mib, "MIB",
            "largest HTTP body or gRPC message accepted (413 / RESOURCE_EXHAUSTED above; default 8)");
-  p.option("--idle-timeout", &idle_timeout, "T", "close connections (and gRPC streams) idle for T (default 30s)");
+  p.option("--idle-timeout", &idle_timeout, "T",
+           "close connections (and gRPC streams) idle for T (default 30s; HTTP: shorter past half the cap)");
   p.option("--read-timeout", &read_timeout, "T", "408 a request not whole T after its first byte (default 30s)");
   p.option("--max-connections", &max_connections, "N",
            "connections served at once, each listener (gRPC: those with calls in flight); more get 503 /\n"
            "RESOURCE_EXHAUSTED (default 512)");
+  p.option("--max-connections-per-address", &max_per_address, "N",
+           "(HTTP) connections one client address may hold at once; more get 503 (default 64)");
   p.option("--max-streams", &max_streams, "N", "gRPC calls in flight at once; more get RESOURCE_EXHAUSTED (default 512)");
   p.examples(
       "  l7conform serve -o spans.jsonl                     # gRPC on 11800 and HTTP on 12800\n"
@@ -124,6 +134,9 @@ int serveCommand(Args args) {
   if (max_connections <= 0 || max_connections > 1'000'000) {
     return usage_error("--max-connections takes a number from 1 to 1000000");
   }
+  if (max_per_address <= 0 || max_per_address > 1'000'000) {
+    return usage_error("--max-connections-per-address takes a number from 1 to 1000000");
+  }
   if (max_streams <= 0 || max_streams > 1'000'000) return usage_error("--max-streams takes a number from 1 to 1000000");
   auto writer = openRecordWriter(output, OutputFormat::kJsonLines, error);
   if (!writer) {
@@ -152,6 +165,7 @@ int serveCommand(Args args) {
   options.auth_token = token;
   options.body_limit = static_cast<size_t>(body_limit_mib) << 20;
   options.max_connections = static_cast<size_t>(max_connections);
+  options.max_connections_per_address = static_cast<size_t>(max_per_address);
   std::optional<skywalking::Receiver> http;
   if (!no_http) {
     http.emplace(options, write);
@@ -207,8 +221,9 @@ int serveCommand(Args args) {
     const auto s = http->stats();
     std::fprintf(stderr,
                  "l7conform serve: HTTP %llu requests (%llu accepted, %llu rejected), %llu spans, %llu connections, "
-                 "%llu read timeouts\n",
-                 ull(s.requests), ull(s.accepted), ull(s.rejected), ull(s.spans), ull(s.connections), ull(s.timeouts));
+                 "%llu read timeouts, %llu over an address's share\n",
+                 ull(s.requests), ull(s.accepted), ull(s.rejected), ull(s.spans), ull(s.connections), ull(s.timeouts),
+                 ull(s.over_address_share));
   }
 #ifdef L7_HAVE_GRPC
   if (grpc) {
@@ -226,7 +241,12 @@ int serveCommand(Args args) {
                  unimplemented.c_str());
   }
 #endif
-  return writer->ok() ? 0 : 1;
+  if (!writer->ok()) {
+    std::fprintf(stderr, "l7conform serve: writing %s failed: %s\n", output == "-" ? "stdout" : output.c_str(),
+                 writer->error().c_str());
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace l7h::cli

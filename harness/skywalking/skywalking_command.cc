@@ -62,7 +62,12 @@ int skywalkingCommand(Args args) {
     }
   }
   writer->flush();
-  return writer->ok() ? status : 1;
+  if (!writer->ok()) {
+    std::fprintf(stderr, "l7conform skywalking: writing %s failed: %s\n", output == "-" ? "stdout" : output.c_str(),
+                 writer->error().c_str());
+    return 1;
+  }
+  return status;
 }
 
 }  // namespace l7h::cli

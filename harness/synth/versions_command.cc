@@ -41,7 +41,7 @@ int versionsCommand(Args args) {
               "new protocol version: add it to the generator, run this, see what breaks.");
   p.option("--write", &write_path, "FILE", "also write the matrix as Markdown (golden/versions.md)");
   p.option("--corpus", &corpus, "DIR", "corpus to scan for real captures (default corpus)");
-  p.option("--cases", &cases, "N", "round-trip cases per version (default 50)");
+  p.option("--cases", &cases, "N", "round-trip cases per version (default 50)", 1, 1'000'000);
   int code = 0;
   if (!p.parse(args, code)) return code;
 

@@ -39,9 +39,12 @@ struct ResponseInfo {
   TopicPartition failed;                // Produce, Fetch: the partition whose code that is, if a partition's
 };
 
+struct DecompressionBudget;  // kafka_records.h
+
 struct BodyOptions {
   int16_t api_version = 0;
   const DecoderLimits* limits = nullptr;
+  DecompressionBudget* budget = nullptr;  // the connection's; null: none
 };
 
 // Finishes a body: tagged fields already read; anything left is malformed.

@@ -11,6 +11,7 @@
 #include "kafka/kafka_bodies.h"
 #include "kafka/kafka_error_codes.h"
 #include "kafka/kafka_errors.h"
+#include "kafka/kafka_records.h"
 #include "kafka/kafka_wire.h"
 #include "l7/merge.h"
 #include "l7/resync.h"
@@ -601,11 +602,14 @@ class KafkaDecoder final : public Decoder {
   void decodeFrame(Direction dir, Bytes frame, uint64_t total, size_t offset, MessageSink& sink) {
     const bool prefix_only = frame.size() < total;
     const uint32_t wire_size = static_cast<uint32_t>(std::min<uint64_t>(total, UINT32_MAX));
+    // Counted for the messages decoded, not for the candidates resync tries.
+    const uint64_t hits_before = budget_.hits;
     if (dir == Direction::kToServer) {
       decodeRequest(frame, prefix_only, wire_size, offset, sink);
     } else {
       decodeResponse(frame, prefix_only, wire_size, offset, sink);
     }
+    if (budget_.hits != hits_before) sink.onCapHit(CapHit::kDecompressionBudget);
   }
 
   bool failed(WireError e, bool prefix_only) const {
@@ -631,7 +635,7 @@ class KafkaDecoder final : public Decoder {
     }
     if (!decodesBody(h.api_key) || h.api_version > apiMaxVersion(h.api_key)) return WireError::kNone;
     if (!r.tags()) return r.error();
-    const BodyOptions o{h.api_version, &limits_};
+    const BodyOptions o{h.api_version, &limits_, &budget_};
     switch (h.api_key) {
       case api::kProduce: return decodeProduceRequest(r, o, info, f);
       case api::kFetch: return decodeFetchRequest(r, o, info);
@@ -655,7 +659,7 @@ class KafkaDecoder final : public Decoder {
     hr.i32be(correlation_id);
     KafkaReader r(hr.rest(), isFlexible(request.api_key, request.api_version), limits_.max_array_count);
     if (responseHeaderHasTags(request.api_key, request.api_version) && !r.tags()) return r.error();
-    const BodyOptions o{request.api_version, &limits_};
+    const BodyOptions o{request.api_version, &limits_, &budget_};
     switch (request.api_key) {
       case api::kProduce: return decodeProduceResponse(r, o, request.first, info);
       case api::kFetch: return decodeFetchResponse(r, o, info, f);
@@ -784,6 +788,9 @@ class KafkaDecoder final : public Decoder {
   }
 
   DecoderLimits limits_;
+  // Spent by parsing, which is const so that resync can try candidates
+  // without touching connection state; inflating them costs all the same.
+  mutable DecompressionBudget budget_;
   // Requests: a whole request behind a start in question is taken first
   // (README, "Resynchronization"). Responses: the earliest start.
   Resync resync_[2];

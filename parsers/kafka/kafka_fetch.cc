@@ -124,7 +124,7 @@ WireError decodeFetchResponse(KafkaReader& r, const BodyOptions& o, ResponseInfo
       // As for Produce: only a header count over the cap fails the response.
       if (!trace_read && !records.empty()) {
         trace_read = true;
-        if (applyFirstRecordTrace(records, *o.limits, trace).kind == RecordSetKind::kOverCap) {
+        if (applyFirstRecordTrace(records, *o.limits, trace, o.budget).kind == RecordSetKind::kOverCap) {
           r.fail(WireError::kOverCap);
           return r.error();
         }

@@ -55,7 +55,7 @@ WireError decodeProduceRequest(KafkaReader& r, const BodyOptions& o, RequestInfo
       // Only a header count over the cap fails the request (README.md).
       if (!trace_read && !records.empty()) {
         trace_read = true;
-        if (applyFirstRecordTrace(records, *o.limits, trace).kind == RecordSetKind::kOverCap) {
+        if (applyFirstRecordTrace(records, *o.limits, trace, o.budget).kind == RecordSetKind::kOverCap) {
           r.fail(WireError::kOverCap);
           return r.error();
         }

@@ -64,7 +64,8 @@ FirstRecord readFirstRecord(Bytes data, uint32_t max_headers, L7Fields& fields, 
 
 }  // namespace
 
-RecordSetResult applyFirstRecordTrace(Bytes records, const DecoderLimits& limits, L7Fields& fields) {
+RecordSetResult applyFirstRecordTrace(Bytes records, const DecoderLimits& limits, L7Fields& fields,
+                                      DecompressionBudget* budget) {
   RecordSetResult result;
   if (records.empty()) return result;
   result.kind = RecordSetKind::kUnreadable;
@@ -99,25 +100,43 @@ RecordSetResult applyFirstRecordTrace(Bytes records, const DecoderLimits& limits
     read = readFirstRecord(body, max_headers, fields, result.headers);
   } else {
     const size_t cap = std::min<size_t>(limits.max_buffered_bytes, kMaxDecompressedPrefix);
+    if (budget != nullptr) budget->earn(body.size());
+    // What the budget allows of `want` bytes of output.
+    const auto allowed = [&](size_t want) {
+      return budget == nullptr ? want : static_cast<size_t>(std::min<uint64_t>(want, budget->left));
+    };
+    const auto overBudget = [&] {
+      ++budget->hits;
+      result.kind = RecordSetKind::kOverBudget;
+      return result;
+    };
     std::string plain;
-    size_t attempt = std::min(cap, kFirstDecompressAttempt);
+    size_t attempt = allowed(std::min(cap, kFirstDecompressAttempt));
+    if (attempt == 0) return overBudget();
     while (true) {
-      if (!decompressPrefix(result.compression, body, attempt, plain)) {
+      const bool ok = decompressPrefix(result.compression, body, attempt, plain);
+      if (budget != nullptr) budget->spend(plain.size());
+      if (!ok) {
         result.kind = RecordSetKind::kDecompressFailed;
         return result;
       }
       L7Fields scratch;
       uint32_t headers = 0;
       read = readFirstRecord(asBytes(plain), max_headers, scratch, headers);
+      const bool full = read == FirstRecord::kTruncated && plain.size() == attempt;
       // Grow once when the first record did not fit and the output was full.
-      if (read == FirstRecord::kTruncated && plain.size() == attempt && attempt < cap) {
-        attempt = cap;
+      if (full && attempt < cap) {
+        const size_t grown = allowed(cap);
+        if (grown <= attempt) return overBudget();
+        attempt = grown;  // below the cap when the budget says so: a shorter first record may still fit
         continue;
       }
       if (read == FirstRecord::kRead) {
         readFirstRecord(asBytes(plain), max_headers, fields, result.headers);
-      } else if (read == FirstRecord::kTruncated && plain.size() == attempt) {
-        result.kind = RecordSetKind::kDecompressFailed;  // first record larger than the cap
+      } else if (full) {
+        // First record larger than the cap, or than the budget let us inflate.
+        if (attempt < cap) return overBudget();
+        result.kind = RecordSetKind::kDecompressFailed;
         return result;
       }
       break;

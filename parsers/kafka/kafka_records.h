@@ -11,6 +11,7 @@
 // fails the Kafka message with status 6 as it does for any other count.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -27,6 +28,29 @@ enum class RecordSetKind : uint8_t {
   kUnreadable,        // unknown magic, bad lengths, truncated first record
   kDecompressFailed,  // corrupt compressed data or first record past the cap
   kOverCap,           // the first record declares more headers than max_array_count
+  kOverBudget,        // the first record is past what the connection's decompression budget allows
+};
+
+// What inflating record sets may cost one connection. A compressed record
+// set earns kCreditPerByte bytes of output per compressed byte, on top of a
+// start, up to a ceiling; inflating spends what it produces. So a connection
+// inflates at most kStart + 64 bytes per compressed byte it carried: a bomb
+// (a few KB that would inflate to the 1 MiB prefix cap, every request) runs
+// the budget down and is then inflated only as far as it earned, while
+// ordinary batches (a 4 KiB prefix, earned by 64 compressed bytes) never
+// notice. `hits` counts the record sets it cut short.
+struct DecompressionBudget {
+  static constexpr uint64_t kStart = 8u << 20;
+  static constexpr uint64_t kCeiling = 8u << 20;
+  static constexpr uint64_t kCreditPerByte = 64;
+  uint64_t left = kStart;
+  uint64_t spent = 0;  // bytes inflated in all
+  uint64_t hits = 0;
+  void earn(size_t compressed) { left = std::min<uint64_t>(kCeiling, left + kCreditPerByte * compressed); }
+  void spend(size_t produced) {
+    spent += produced;
+    left -= std::min<uint64_t>(left, produced);
+  }
 };
 
 struct RecordSetResult {
@@ -37,8 +61,10 @@ struct RecordSetResult {
 
 // Applies every sw8 / traceparent header of the first record of the first
 // batch to `fields`. Decompresses only a prefix of a compressed batch, never
-// more than min(limits.max_buffered_bytes, kMaxDecompressedPrefix).
-RecordSetResult applyFirstRecordTrace(Bytes records, const DecoderLimits& limits, L7Fields& fields);
+// more than min(limits.max_buffered_bytes, kMaxDecompressedPrefix), nor more
+// than `budget` allows (null: no budget).
+RecordSetResult applyFirstRecordTrace(Bytes records, const DecoderLimits& limits, L7Fields& fields,
+                                      DecompressionBudget* budget = nullptr);
 
 inline constexpr size_t kMaxDecompressedPrefix = 1u << 20;
 

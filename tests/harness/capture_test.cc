@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -12,6 +13,7 @@
 #include <pcap/pcap.h>
 
 #include "capture/frame_builder.h"
+#include "capture/packet_layers.h"
 #include "capture/pcap_input.h"
 #include "capture/tcp_flows.h"
 #include "synth/packetizer.h"
@@ -320,6 +322,121 @@ TEST(Capture, IpFragmentsInAnyOrderWithOverlap) {
     ASSERT_EQ(r.error, "");
     EXPECT_EQ(r.rec.bytes[0].at(1), payload) << (v4 ? "v4" : "v6");
     EXPECT_EQ(r.stats.reassembled_datagrams, 1u);
+  }
+}
+
+// Reassembly tracks the bytes the held pieces cover as they arrive (so a
+// duplicate does not walk them all); it must decide exactly as a walk over
+// every piece would: whole at the same fragment, with the same bytes. Pieces
+// overlap, repeat, and come in any order; each byte of a piece says which
+// piece it came from, so the first-copy rule shows in the result.
+TEST(Capture, IncrementalFragmentCoverageDecidesAsAFullWalk) {
+  struct Piece {
+    uint32_t offset;
+    uint32_t length;
+    bool more;
+  };
+  constexpr size_t kTcpHeader = 20;
+  const bool ok = rc::check("fragment coverage", [] {
+    const uint32_t total = 8 * *rc::gen::inRange<uint32_t>(3, 80) + *rc::gen::inRange<uint32_t>(0, 8);
+    std::vector<Piece> pieces;
+    // Enough aligned pieces to cover the datagram (some of them dropped), the
+    // last fragment, and random extra pieces: overlaps and duplicates.
+    for (uint32_t off = 0; off < total; off += 8) {
+      if (*rc::gen::inRange(0, 10) > 0) pieces.push_back({off, std::min<uint32_t>(8, total - off), true});
+    }
+    // Not at offset 0: offset 0 without "more fragments" is a whole datagram.
+    const uint32_t last_offset = 8 * *rc::gen::inRange<uint32_t>(1, (total - 1) / 8 + 1);
+    pieces.push_back({last_offset, total - last_offset, false});
+    const size_t extra = *rc::gen::inRange<size_t>(0, 40);
+    for (size_t i = 0; i < extra; ++i) {
+      const uint32_t off = 8 * *rc::gen::inRange<uint32_t>(0, (total - 1) / 8 + 1);
+      pieces.push_back({off, std::min<uint32_t>(*rc::gen::inRange<uint32_t>(1, 64), total - off), true});
+    }
+    const auto order = *rc::gen::container<std::vector<uint32_t>>(pieces.size(), rc::gen::arbitrary<uint32_t>());
+    std::vector<size_t> index(pieces.size());
+    for (size_t i = 0; i < index.size(); ++i) index[i] = i;
+    std::sort(index.begin(), index.end(), [&](size_t a, size_t b) { return order[a] < order[b] || (order[a] == order[b] && a < b); });
+
+    // The reference: the pieces held so far, walked after every arrival.
+    std::map<uint32_t, std::vector<uint8_t>> held;
+    uint32_t known_total = 0;
+    LayerCounters counters;
+    PacketLayers layers(counters);
+    for (size_t n = 0; n < index.size(); ++n) {
+      const size_t k = index[n];
+      const Piece& piece = pieces[k];
+      std::vector<uint8_t> body(piece.length);
+      for (uint32_t i = 0; i < piece.length; ++i) {
+        const uint32_t at = piece.offset + i;
+        body[i] = at < kTcpHeader ? (at == 12 ? 0x50 : 0) : static_cast<uint8_t>('a' + k % 26);
+      }
+      std::vector<uint8_t> packet = {0x45, 0, 0, 0, 0x12, 0x34, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2};
+      const uint16_t ip_len = static_cast<uint16_t>(20 + body.size());
+      packet[2] = static_cast<uint8_t>(ip_len >> 8);
+      packet[3] = static_cast<uint8_t>(ip_len);
+      const uint16_t field = static_cast<uint16_t>((piece.more ? 0x2000 : 0) | (piece.offset / 8));
+      packet[6] = static_cast<uint8_t>(field >> 8);
+      packet[7] = static_cast<uint8_t>(field);
+      packet.insert(packet.end(), body.begin(), body.end());
+      RawPacket raw;
+      raw.ts_us = static_cast<int64_t>(n);
+      raw.caplen = raw.wirelen = static_cast<uint32_t>(packet.size());
+      raw.linktype = DLT_RAW;
+      raw.data = packet.data();
+      TcpSegment segment;
+      const DecodeOutcome got = layers.decode(raw, segment);
+
+      if (!piece.more) known_total = piece.offset + piece.length;
+      held.emplace(piece.offset, body);
+      uint64_t covered = 0;
+      for (const auto& [off, bytes] : held) {
+        if (off > covered) break;
+        covered = std::max<uint64_t>(covered, off + bytes.size());
+      }
+      if (known_total == 0 || covered < known_total) {
+        RC_ASSERT(got == DecodeOutcome::kFragmentHeld);
+        continue;
+      }
+      std::vector<uint8_t> whole(known_total, 0);
+      std::vector<bool> filled(known_total, false);
+      for (const auto& [off, bytes] : held) {
+        for (size_t i = 0; i < bytes.size() && off + i < known_total; ++i) {
+          if (!filled[off + i]) whole[off + i] = bytes[i], filled[off + i] = true;
+        }
+      }
+      RC_ASSERT(got == DecodeOutcome::kTcp);
+      RC_ASSERT(std::vector<uint8_t>(segment.payload.begin(), segment.payload.end()) ==
+                std::vector<uint8_t>(whole.begin() + kTcpHeader, whole.end()));
+      held.clear();  // a datagram that completes is forgotten; later pieces start a new one
+      known_total = 0;
+    }
+  });
+  EXPECT_TRUE(ok);
+}
+
+// TCP Fast Open: the first request rides on the SYN. It is delivered; and
+// when the server did not take it (its SYN-ACK acknowledges only the SYN),
+// the client's copy after the handshake is a retransmission, not more data.
+TEST(Capture, DataOnASynIsDelivered) {
+  for (bool server_took_it : {true, false}) {
+    SCOPED_TRACE(server_took_it ? "server took the SYN data" : "client sent it again");
+    const auto conv = conversation(true);
+    const uint32_t client_isn = 1000, server_isn = 5000;
+    const uint32_t after_request = client_isn + 1 + static_cast<uint32_t>(kRequest.size());
+    std::vector<CapturedFrame> frames;
+    addFrame(frames, conv, true, client_isn, 0, 0x02, kRequest);
+    addFrame(frames, conv, false, server_isn, server_took_it ? after_request : client_isn + 1, 0x12, "");
+    if (!server_took_it) addFrame(frames, conv, true, client_isn + 1, server_isn + 1, 0x18, kRequest);
+    addFrame(frames, conv, false, server_isn + 1, after_request, 0x18, kResponse);
+    Replayed r = replayFrames(LinkType::kEthernet, frames);
+    ASSERT_EQ(r.error, "");
+    ASSERT_EQ(r.rec.opened.size(), 1u);
+    EXPECT_TRUE(r.rec.opened.at(1).handshake_seen);
+    EXPECT_EQ(r.rec.bytes[0].at(1), kRequest);
+    EXPECT_EQ(r.rec.bytes[1].at(1), kResponse);
+    EXPECT_EQ(r.rec.gaps[0][1] + r.rec.gaps[1][1], 0);
+    EXPECT_EQ(r.stats.retransmitted_bytes, server_took_it ? 0u : kRequest.size());
   }
 }
 

@@ -88,6 +88,7 @@ class SpyDecoder final : public Decoder {
       inner.onMessage(dir, std::move(m));
     }
     std::optional<uint64_t> pendingContext(const PairKey& key) const override { return inner.pendingContext(key); }
+    void onCapHit(CapHit hit) override { inner.onCapHit(hit); }
     MessageSink& inner;
   };
   std::unique_ptr<Decoder> inner_;
@@ -274,6 +275,55 @@ TEST(KafkaRecords, DecompressionBombIsCapped) {
   EXPECT_FALSE(decompressPrefix(4, asBytes(std::string("not zstd at all")), 1000, out));
   EXPECT_FALSE(decompressPrefix(3, asBytes(std::string("not lz4 at all!")), 1000, out));
   EXPECT_FALSE(decompressPrefix(2, asBytes(std::string("\xff\xff\xff\xff\xff\xff", 6)), 1000, out));
+}
+
+// A gzip'd batch whose one record holds 2 MiB of zeros before its trace
+// header (~2 KB on the wire): the first record never fits the 1 MiB prefix,
+// so each one would cost 1 MiB of inflation.
+std::string gzipBomb() {
+  return batch({record(std::nullopt, std::string(2u << 20, '\0'), {{"traceparent", kTraceparent}})}, 1);
+}
+
+TEST(KafkaRecords, DecompressionBudgetBoundsWhatAConnectionInflates) {
+  const std::string bomb = gzipBomb();
+  DecoderLimits limits;
+  DecompressionBudget budget;
+  uint64_t compressed = 0;
+  for (int i = 0; i < 200; ++i) {
+    L7Fields f;
+    const RecordSetResult res = applyFirstRecordTrace(asBytes(bomb), limits, f, &budget);
+    compressed += bomb.size() - 61;  // the batch header is not compressed
+    EXPECT_TRUE(res.kind == RecordSetKind::kDecompressFailed || res.kind == RecordSetKind::kOverBudget);
+  }
+  // Without the budget: 200 x (4 KiB + 1 MiB). With it: the start, then
+  // 64 bytes per compressed byte.
+  EXPECT_LE(budget.spent, DecompressionBudget::kStart + DecompressionBudget::kCreditPerByte * compressed);
+  EXPECT_LT(budget.spent, 200 * (kMaxDecompressedPrefix / 4));
+  EXPECT_GT(budget.hits, 150u);
+  // An ordinary batch still gets its trace: it earns more than it costs.
+  L7Fields f;
+  const std::string traced = batch({record("k", "v", {{"traceparent", kTraceparent}})}, 1);
+  EXPECT_EQ(applyFirstRecordTrace(asBytes(traced), limits, f, &budget).kind, RecordSetKind::kBatch);
+  EXPECT_EQ(f.trace_id, kTraceId);
+}
+
+TEST(KafkaProduce, DecompressionBudgetHitsAreCountedAndEveryRequestIsStillARecord) {
+  const std::string bomb = gzipBomb();
+  std::vector<Write> writes;
+  int64_t ts = 1'000'000;
+  int32_t corr = 1;
+  for (; corr <= 40; ++corr) writes.push_back({kC2S, produceRequest(3, corr, "t", 0, bomb, /*acks=*/0), ts += 10});
+  const std::string traced = batch({record("k", "v", {{"traceparent", kTraceparent}})}, 1);
+  writes.push_back({kC2S, produceRequest(3, corr, "t", 0, traced, /*acks=*/0), ts += 10});
+  std::vector<Record> records;
+  const l7h::ReplayResult result = l7h::replayCaptureBytes(captureOf(writes, 9092, true), {},
+                                                           [&](const Record& r) { records.push_back(r); });
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(records.size(), 41u);
+  EXPECT_GT(result.stats.decompression_budget_hits, 20u);
+  const auto last = std::find_if(records.begin(), records.end(), [&](const Record& r) { return r.f.request_id == corr; });
+  ASSERT_NE(last, records.end());
+  EXPECT_EQ(last->f.trace_id, kTraceId);
 }
 
 TEST(KafkaRecords, LegacyAndOddRecordSets) {

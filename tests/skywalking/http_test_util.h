@@ -86,16 +86,41 @@ class Server {
   size_t records_ = 0;
 };
 
-// `receive_timeout` only keeps a broken server from hanging the test.
-inline int connectTo(uint16_t port, std::chrono::seconds receive_timeout = 10s) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+inline sockaddr_in ipv4Address(const char* address, uint16_t port = 0) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::inet_pton(AF_INET, address, &addr.sin_addr);
+  return addr;
+}
+
+// A TCP socket whose reads give up after `receive_timeout`, which only keeps
+// a broken server from hanging the test.
+inline int timedSocket(std::chrono::seconds receive_timeout) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   timeval tv{static_cast<time_t>(receive_timeout.count()), 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
+  return fd;
+}
+
+inline int connectTo(uint16_t port, std::chrono::seconds receive_timeout = 10s) {
+  const int fd = timedSocket(receive_timeout);
+  const sockaddr_in addr = ipv4Address("127.0.0.1", port);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
+  return fd;
+}
+
+// A connection from another loopback address (127.0.0.2, ...): another
+// client, as far as the receiver can tell. -1 when it cannot connect.
+inline int connectFrom(const char* source, uint16_t port, std::chrono::seconds receive_timeout = 10s) {
+  const int fd = timedSocket(receive_timeout);
+  const sockaddr_in from = ipv4Address(source);
+  const sockaddr_in to = ipv4Address("127.0.0.1", port);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&from), sizeof from) != 0 ||
+      ::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) {
+    ::close(fd);
+    return -1;
+  }
   return fd;
 }
 

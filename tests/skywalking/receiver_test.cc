@@ -235,6 +235,64 @@ TEST(Receiver, ConnectionsOverTheCapGet503) {
   EXPECT_EQ(server.records(), 4u);
 }
 
+// One client floods the receiver with idle connections, more than the whole
+// cap; another client (another loopback address) is still served. Without a
+// per-address limit the flood holds every slot and the other client gets 503.
+TEST(Receiver, AFloodOfIdleConnectionsFromOneAddressLeavesRoomForOthers) {
+  ReceiverOptions options;
+  options.max_connections = 32;
+  options.max_connections_per_address = 8;
+  options.idle_timeout = 60s;  // longer than the test: only the limits make room
+  Server server(options);
+  std::vector<int> flood;
+  for (int i = 0; i < 48; ++i) {
+    const int fd = connectFrom("127.0.0.2", server.port(), 5s);
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    flood.push_back(fd);
+  }
+  ASSERT_TRUE(eventually([&] { return server.stats().connections == 48; }));
+  EXPECT_EQ(server.stats().over_address_share, 40u);
+  const int other = connectFrom("127.0.0.1", server.port(), 5s);
+  ASSERT_GE(other, 0);
+  sendAll(other, request("POST", "/v3/segment", kSegment));
+  EXPECT_EQ(readStatuses(other, 1), std::vector<int>{200});
+  ::close(other);
+  // The flooder's own extra connections were told why.
+  const auto refused = readResponses(flood.back(), 1);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].status, 503);
+  EXPECT_NE(refused[0].body.find("from this address"), std::string::npos) << refused[0].body;
+  for (int fd : flood) ::close(fd);
+  EXPECT_EQ(server.records(), 2u);
+}
+
+TEST(Receiver, IdleTimeoutShrinksAsTheReceiverNearsItsCap) {
+  EXPECT_EQ(idleTimeoutUnderLoad(30s, 0, 512), 30s);
+  EXPECT_EQ(idleTimeoutUnderLoad(30s, 256, 512), 30s);
+  EXPECT_EQ(idleTimeoutUnderLoad(30s, 384, 512), 15s);
+  EXPECT_EQ(idleTimeoutUnderLoad(30s, 512, 512), kMinIdleTimeout);
+  EXPECT_EQ(idleTimeoutUnderLoad(500ms, 512, 512), 500ms);  // never longer than configured
+  ReceiverOptions options;
+  options.max_connections = 8;
+  options.idle_timeout = 60s;
+  Server server(options);
+  // Idle connections from several clients fill the cap: each one admitted
+  // past half shortens the wait of those already idle, down to 1 s at the
+  // cap, so they are closed long before their 60 s.
+  std::vector<int> idle;
+  for (int i = 0; i < 8; ++i) {
+    const std::string from = "127.0.0." + std::to_string(2 + i);
+    const int fd = connectFrom(from.c_str(), server.port(), 10s);
+    ASSERT_GE(fd, 0);
+    idle.push_back(fd);
+  }
+  for (int fd : idle) {
+    EXPECT_EQ(recvAfter(fd), 0);  // closed by the server, without a response
+    ::close(fd);
+  }
+  EXPECT_EQ(roundTrip(server.port(), request("POST", "/v3/segment", kSegment)), 200);
+}
+
 TEST(Receiver, StopLetsARequestInFlightFinish) {
   Server server;
   const std::string req = request("POST", "/v3/segment", kSegment);

@@ -86,7 +86,7 @@ TEST(ServeBinary, BadListenIsExitCode2WithOneClearLine) {
     EXPECT_NE(r.err.find("--listen"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
   }
-  for (const char* flag : {"--idle-timeout", "--read-timeout"}) {
+  for (const char* flag : {"--idle-timeout", "--read-timeout", "--max-connections-per-address"}) {
     SCOPED_TRACE(flag);
     const ProcessResult r = runProcess({L7CONFORM_BIN, "serve", flag, "0", "-o", "/dev/null"});
     EXPECT_EQ(r.exit_code, 2);
@@ -98,7 +98,8 @@ TEST(ServeBinary, HelpTeachesBothTimeouts) {
   const ProcessResult r = runProcess({L7CONFORM_BIN, "serve", "--help"});
   EXPECT_EQ(r.exit_code, 0);
   const std::string help = r.out + r.err;
-  for (const char* needle : {"--idle-timeout", "--read-timeout", "408", "[IPv6]:PORT", "500ms"}) {
+  for (const char* needle : {"--idle-timeout", "--read-timeout", "408", "[IPv6]:PORT", "500ms",
+                             "--max-connections-per-address", "idle timeout shrinks"}) {
     EXPECT_NE(help.find(needle), std::string::npos) << needle;
   }
 }

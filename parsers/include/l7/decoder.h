@@ -81,12 +81,20 @@ struct Message {
   L7Fields fields;
 };
 
+// A per-connection work cap a decoder ran into: what it cost is that
+// message's optional detail (e.g. trace ids), never the message itself.
+enum class CapHit : uint8_t {
+  kDecompressionBudget,  // compressed payload not inflated: the connection spent its budget
+};
+
 class MessageSink {
  public:
   virtual ~MessageSink() = default;
   virtual void onMessage(Direction dir, Message&& msg) = 0;
   // The context of the request a response with `key` would complete now.
   virtual std::optional<uint64_t> pendingContext(const PairKey&) const { return std::nullopt; }
+  // Counted by the session (replay counters); the default ignores it.
+  virtual void onCapHit(CapHit) {}
 };
 
 // Caps on everything the wire can inflate.
