@@ -17,6 +17,9 @@ namespace {
 constexpr size_t kSizesBytes = 8;
 // BaseCommand.type
 constexpr uint32_t kTypeField = 1;
+// Types the resynchronization takes for a frame start: the schema's reach
+// 68; room for later ones, not for any varint.
+constexpr uint64_t kMaxGuessedType = 1000;
 
 // Pairing spaces (PairKey::lane).
 enum Lane : uint32_t { kLaneRequestId = 1, kLaneSend, kLaneConnect, kLaneAuth, kLanePingFromClient, kLanePingFromServer };
@@ -92,7 +95,7 @@ ProbeVerdict senderOf(const CommandSpec& spec) {
 }
 
 // A frame start for the shared resynchronization engine: sane sizes, then
-// the BaseCommand's first bytes: tag 0x08, a known type, and (when the
+// the BaseCommand's first bytes: tag 0x08, a plausible type, and (when the
 // command holds more) the tag of the sub-message numbered like the type.
 struct Grammar final : FrameGrammar {
   explicit Grammar(uint64_t cap) : cap(cap) {}
@@ -109,7 +112,9 @@ struct Grammar final : FrameGrammar {
     ByteReader r(b.subspan(kSizesBytes, probe));
     uint8_t tag = 0;
     uint64_t t = 0, sub_tag = 0;
-    if (!r.u8(tag) || tag != 0x08 || !pb::readVarint(r, t) || findCommand(t) == nullptr) return FrameGuess::no();
+    // Any type, known or not (an unknown one is a record too), but the
+    // sub-message that follows must be numbered like it.
+    if (!r.u8(tag) || tag != 0x08 || !pb::readVarint(r, t) || t < 2 || t > kMaxGuessedType) return FrameGuess::no();
     if (r.position() < s.command && r.remaining() > 0 && (!pb::readVarint(r, sub_tag) || sub_tag != (t << 3 | 2))) {
       return FrameGuess::no();
     }
