@@ -4,6 +4,7 @@
 #include "synth/pulsar_synth.h"
 
 #include <map>
+#include <vector>
 #include <string>
 
 #include "synth/pulsar_wire.h"
@@ -29,6 +30,17 @@ struct Builder {
   std::string version, domain;
   uint64_t request_id = 0;
   std::map<uint64_t, std::pair<std::string, size_t>> producers, consumers;  // id -> topic, index taught
+  // Exchanges paired by order (PINGs of each side, AUTH_CHALLENGE): an
+  // exchange depends on every earlier message of its lane, since losing one
+  // shifts the pairing of those after it.
+  std::map<int, std::vector<size_t>> by_order;
+  void inOrder(int lane) {
+    std::vector<size_t>& earlier = by_order[lane];
+    ModelMessage& request = conv.messages[conv.messages.size() - 2];
+    request.depends_on.insert(request.depends_on.end(), earlier.begin(), earlier.end());
+    earlier.push_back(conv.messages.size() - 2);
+    earlier.push_back(conv.messages.size() - 1);
+  }
 
   ModelMessage& add(Direction dir, std::string bytes, MessageKind kind, std::string type) {
     ModelMessage m;
@@ -337,12 +349,14 @@ void connectionCommands(Rng& rng, Builder& b) {
       const bool client = rng.below(2) == 0;
       b.add(client ? kC2S : kS2C, w::ping(), MessageKind::kRequest, "PING");
       b.answer(client ? kS2C : kC2S, w::pong(), "PONG", b.last());
+      b.inOrder(client ? 0 : 1);
       return;
     }
     case 2: {  // the broker's AUTH_CHALLENGE, the client's AUTH_RESPONSE
       b.add(kS2C, w::frame(36, w::len(1, "Pulsar Server") + w::len(2, w::len(1, "token") + w::len(2, "c"))),
             MessageKind::kRequest, "AUTH_CHALLENGE");
       b.answer(kC2S, w::frame(37, w::len(1, "synth") + w::len(2, w::len(1, "token") + w::len(2, "r"))), "AUTH_RESPONSE", b.last());
+      b.inOrder(2);
       return;
     }
     case 3: {  // topic-list watching: all one-way (the table)
