@@ -439,7 +439,7 @@ bool pulsarCarriesState(const ModelConversation&, size_t i) { return i <= 1; }
 }  // namespace
 
 Generator pulsarGenerator() {
-  Generator g{"pulsar", "Pulsar", l7::L7Protocol::kPulsar, {"21", "20", "19"}, generatePulsar, pulsarRecordShowsVersion};
+  Generator g{"pulsar", "Pulsar", l7::L7Protocol::kPulsar, {"21", "20", "19", "17"}, generatePulsar, pulsarRecordShowsVersion};
   g.pairs_by_id = true;
   g.joinable = pulsarJoinable;
   g.join = joinPulsar;

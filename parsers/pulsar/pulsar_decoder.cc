@@ -394,7 +394,7 @@ void mergePulsar(Record& request, Record&& response) {
 std::unique_ptr<Decoder> createPulsar(const DecoderLimits& limits) { return std::make_unique<PulsarDecoder>(limits); }
 
 constexpr uint16_t kPulsarPorts[] = {6650};
-constexpr std::string_view kPulsarVersions[] = {"19", "20", "21"};
+constexpr std::string_view kPulsarVersions[] = {"17", "19", "20", "21"};
 
 }  // namespace
 
