@@ -160,6 +160,9 @@ class PulsarDecoder final : public Decoder {
       if (s.frame() > limits_.max_buffered_bytes) {
         // Too large to hold: decoded from the prefix holding its command,
         // the rest passed over unseen (its checksum cannot be verified).
+        // The prefix is always the buffering cap, however the bytes came,
+        // so what it shows (the metadata's trace ids) does not depend on
+        // segmentation.
         const uint64_t head = kSizesBytes + s.command;
         if (head > limits_.max_buffered_bytes) {
           failure(dir, sink, tail_pos + pos, kSizesBytes, "BaseCommand over the buffering cap");
@@ -167,11 +170,11 @@ class PulsarDecoder final : public Decoder {
           ++pos;
           continue;
         }
-        if (rest.size() < head) {
-          result.needed = static_cast<uint32_t>(head);
+        const size_t taken = limits_.max_buffered_bytes;
+        if (rest.size() < taken) {
+          result.needed = static_cast<uint32_t>(taken);
           break;
         }
-        const size_t taken = static_cast<size_t>(std::min<uint64_t>(rest.size(), s.frame()));
         decodeFrame(dir, s, rest.first(taken), false, tail_pos + pos, sink);
         result.skip = s.frame() - taken;
         pos += taken;

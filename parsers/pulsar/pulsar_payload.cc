@@ -58,26 +58,26 @@ std::string walkBatch(Bytes payload, uint64_t count, const PayloadCaps& caps, L7
 
 PayloadResult decodePayload(Bytes extra, bool whole, const PayloadCaps& caps, L7Fields& fields) {
   PayloadResult out;
+  // A held prefix may end anywhere: only a whole frame is cut short.
+  auto cut = [whole](const char* what) { return PayloadResult{whole ? what : "", false}; };
   ByteReader r(extra);
   uint16_t magic = 0;
-  if (!r.u16be(magic)) return {"payload part cut before its magic", false};
+  if (!r.u16be(magic)) return cut("payload part cut before its magic");
   if (magic == kMagicBrokerEntryMetadata) {
     uint32_t size = 0;
     Bytes meta;
-    if (!r.u32be(size) || !r.bytes(size, meta)) return {"broker entry metadata cut", false};
+    if (!r.u32be(size) || !r.bytes(size, meta)) return cut("broker entry metadata cut");
     pb::Summary s;
     if (!pb::summarize(meta, s)) return {"broker entry metadata: " + std::string(s.error), false};
-    if (!r.u16be(magic)) return {"payload part cut before its magic", false};
+    if (!r.u16be(magic)) return cut("payload part cut before its magic");
   }
   if (magic != kMagicCrc32c) return {"payload part without the 0x0e01 magic", false};
   uint32_t checksum = 0;
-  if (!r.u32be(checksum)) return {"payload checksum cut", false};
+  if (!r.u32be(checksum)) return cut("payload checksum cut");
   const Bytes covered = r.rest();  // metadata size, metadata, payload
   uint32_t meta_size = 0;
   Bytes meta;
-  if (!r.u32be(meta_size) || !r.bytes(meta_size, meta)) {
-    return {whole ? "message metadata cut" : "", false};  // a held prefix may end inside it
-  }
+  if (!r.u32be(meta_size) || !r.bytes(meta_size, meta)) return cut("message metadata cut");
   pb::Summary s;
   if (!pb::summarize(meta, s)) return {"message metadata: " + std::string(s.error), false};
   if (!s.hasAll(1u << kSequenceId | 1u << kPublishTime, 1u << kProducerName)) {
