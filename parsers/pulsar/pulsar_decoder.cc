@@ -184,6 +184,10 @@ class PulsarDecoder final : public Decoder {
         result.needed = static_cast<uint32_t>(s.frame());
         break;
       }
+      if (waitsForPeer(dir, s, rest)) {
+        holding_[static_cast<int>(dir)] = true;
+        break;
+      }
       if (!decodeFrame(dir, s, rest.first(static_cast<size_t>(s.frame())), true, tail_pos + pos, sink)) {
         resync.start();
         ++pos;
@@ -192,6 +196,13 @@ class PulsarDecoder final : public Decoder {
       pos += static_cast<size_t>(s.frame());
     }
     result.consumed = static_cast<uint32_t>(pos);
+    // The peer held a frame for this side's resynchronization, which is
+    // now decided: the peer goes on (with the topics learned meanwhile).
+    const int peer = 1 - static_cast<int>(dir);
+    if (holding_[peer] && !resync.waiting()) {
+      holding_[peer] = false;
+      result.wake_peer = true;
+    }
     return result;
   }
 
@@ -218,8 +229,24 @@ class PulsarDecoder final : public Decoder {
       if (step.kind != Resync::Step::kFound) return tail.size();
       pos = step.offset;
     }
+    flushing_[static_cast<int>(dir)] = true;
     if (pos < tail.size()) pos += feed(dir, tail.subspan(pos), tail_pos + pos, sink).consumed;
+    flushing_[static_cast<int>(dir)] = false;
     return pos;
+  }
+
+  // A producer's or consumer's command whose topic is unknown while the
+  // other side is resynchronizing (a capture joined mid-stream, a gap)
+  // waits: the PRODUCER or SUBSCRIBE that names it may be among the bytes
+  // the other side holds in question. Never at the end (flushing).
+  bool waitsForPeer(Direction dir, const Sizes& sizes, Bytes rest) const {
+    const int peer = 1 - static_cast<int>(dir);
+    if (flushing_[static_cast<int>(dir)] || !resync_[peer].waiting()) return false;
+    const Base base = readBase(rest.subspan(kSizesBytes, sizes.command));
+    const CommandSpec* spec = base.error.empty() ? findCommand(base.type) : nullptr;
+    if (spec == nullptr || spec->owner == Owner::kNone || spec->learns || !base.has_sub) return false;
+    pb::Summary s;
+    return pb::summarize(base.sub, s) && s.hasVarint(spec->owner_id) && topicOf(*spec, s) == nullptr;
   }
 
   std::string version() const {
@@ -379,6 +406,8 @@ class PulsarDecoder final : public Decoder {
   uint64_t cap_;  // largest totalSize accepted
   PayloadCaps caps_;
   Resync resync_[2];
+  bool flushing_[2] = {false, false};  // decodeToEnd under way: nothing waits any more
+  bool holding_[2] = {false, false};   // a frame waits for the other side's resynchronization
   bool connect_seen_[2] = {false, false};  // CONNECT (client side), CONNECTED (server side)
   int32_t version_[2] = {0, 0};
   std::string domain_;  // CONNECT.proxy_to_broker_url
