@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "connection_driver.h"
+#include "bench_measure.h"
 #include "l7/registry.h"
 #include "pulsar/crc32c.h"
 #include "synth/pulsar_wire.h"
@@ -57,12 +57,7 @@ Conversation producer(size_t n, size_t body, int batch) {
 }
 
 void run(benchmark::State& state, const Conversation& c, size_t piece) {
-  const l7::DecoderInfo* pulsar = l7::findDecoder("pulsar");
-  size_t records = 0;
-  for (auto _ : state) records += l7bench::driveConnection(pulsar, c.wire, piece);
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * c.total));
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * c.messages.size()));
-  state.counters["records"] = static_cast<double>(records) / static_cast<double>(state.iterations());
+  l7bench::measureConnection(state, l7::findDecoder("pulsar"), c.wire, c.total, c.messages.size(), piece);
 }
 
 void BM_Pulsar_ProducerSmall(benchmark::State& state) {

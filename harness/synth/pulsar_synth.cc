@@ -130,25 +130,34 @@ Payload payload(Rng& rng, uint64_t sequence_id, ModelMessage* m) {
   return p;
 }
 
+// PRODUCER or SUBSCRIBE: `id` names `topic` from here on (the decoder
+// learns it from the request, refused or not), answered by `success` or,
+// one time in five, an ERROR with `code`.
+void creates(Rng& rng, Builder& b, std::map<uint64_t, std::pair<std::string, size_t>>& ids, uint64_t id, uint64_t rid,
+             const std::string& topic, std::string request, const char* type, uint64_t code, std::string success,
+             const char* success_type) {
+  ModelMessage& q = b.add(kC2S, std::move(request), MessageKind::kRequest, type);
+  Builder::topic(q, topic);
+  q.fields.request_id = static_cast<int64_t>(rid);
+  ids[id] = {topic, static_cast<size_t>(b.last())};
+  const long at = b.last();
+  if (rng.below(5) == 0) {
+    const std::string text = errorText(rng);
+    ModelMessage& a = b.answer(kS2C, w::error(rid, static_cast<uint32_t>(code), text), "ERROR", at);
+    a.fields.request_id = static_cast<int64_t>(rid);
+    Builder::error(a, code, text);
+  } else {
+    b.answer(kS2C, std::move(success), success_type, at).fields.request_id = static_cast<int64_t>(rid);
+  }
+}
+
 void producerCommands(Rng& rng, Builder& b, uint64_t& next_producer, uint64_t& sequence) {
   switch (rng.below(4)) {
     case 0: {  // PRODUCER -> PRODUCER_SUCCESS or ERROR
       const std::string t = kTopics[rng.below(std::size(kTopics))];
       const uint64_t id = next_producer++, rid = b.request_id++;
-      ModelMessage& q = b.add(kC2S, w::producer(t, id, rid), MessageKind::kRequest, "PRODUCER");
-      Builder::topic(q, t);
-      q.fields.request_id = static_cast<int64_t>(rid);
-      b.producers[id] = {t, static_cast<size_t>(b.last())};
-      const long at = b.last();
-      if (rng.below(5) == 0) {
-        const std::string text = errorText(rng);
-        ModelMessage& a = b.answer(kS2C, w::error(rid, 16, text), "ERROR", at);
-        a.fields.request_id = static_cast<int64_t>(rid);
-        Builder::error(a, 16, text);
-      } else {
-        b.answer(kS2C, w::producerSuccess(rid, "synth-" + std::to_string(id)), "PRODUCER_SUCCESS", at).fields.request_id =
-            static_cast<int64_t>(rid);
-      }
+      creates(rng, b, b.producers, id, rid, t, w::producer(t, id, rid), "PRODUCER", 16,
+              w::producerSuccess(rid, "synth-" + std::to_string(id)), "PRODUCER_SUCCESS");
       return;
     }
     case 1:
@@ -201,19 +210,8 @@ void consumerCommands(Rng& rng, Builder& b, uint64_t& next_consumer) {
   if (choice == 0) {  // SUBSCRIBE -> SUCCESS or ERROR
     const std::string t = kTopics[rng.below(std::size(kTopics))];
     const uint64_t id = next_consumer++, rid = b.request_id++;
-    ModelMessage& q = b.add(kC2S, w::subscribe(t, "sub-" + std::to_string(id), id, rid), MessageKind::kRequest, "SUBSCRIBE");
-    Builder::topic(q, t);
-    q.fields.request_id = static_cast<int64_t>(rid);
-    b.consumers[id] = {t, static_cast<size_t>(b.last())};
-    const long at = b.last();
-    if (rng.below(5) == 0) {
-      const std::string text = errorText(rng);
-      ModelMessage& a = b.answer(kS2C, w::error(rid, 12, text), "ERROR", at);
-      a.fields.request_id = static_cast<int64_t>(rid);
-      Builder::error(a, 12, text);
-    } else {
-      b.answer(kS2C, w::success(rid), "SUCCESS", at).fields.request_id = static_cast<int64_t>(rid);
-    }
+    creates(rng, b, b.consumers, id, rid, t, w::subscribe(t, "sub-" + std::to_string(id), id, rid), "SUBSCRIBE", 12,
+            w::success(rid), "SUCCESS");
     return;
   }
   const uint64_t id = pick(rng, b.consumers);

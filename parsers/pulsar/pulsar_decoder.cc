@@ -137,15 +137,7 @@ class PulsarDecoder final : public Decoder {
     FeedResult result;
     size_t pos = 0;
     while (pos < tail.size()) {
-      if (resync.active()) {
-        const Resync::Step step = resync.find(Grammar(cap_), tail.subspan(pos), false);
-        pos += step.offset;
-        if (step.kind == Resync::Step::kWait) {
-          result.needed = static_cast<uint32_t>(std::min<uint64_t>(step.need, limits_.max_buffered_bytes));
-          break;
-        }
-        if (step.kind == Resync::Step::kNothing) break;
-      }
+      if (!resyncStep(resync, Grammar(cap_), tail, pos, limits_.max_buffered_bytes, result.needed)) break;
       const Bytes rest = tail.subspan(pos);
       Sizes s;
       const SizeCheck check = readSizes(rest, cap_, s);
