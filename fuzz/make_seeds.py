@@ -16,7 +16,8 @@
                                               points) for every version the
                                               matrix (golden/versions.md) lists
   fuzz/corpus/fuzz_<proto>/hostile-<shape>.bin the hostile inputs of
-                                              bench/hostile_bench.cc, scaled
+                                              bench/hostile_bench.cc (Pulsar's:
+                                              hostile_pulsar below), scaled
                                               to the target's max_len and the
                                               small caps fuzz_stream.cc sets
 
@@ -286,9 +287,43 @@ def hostile_nats(size):
     return seeds
 
 
+def pb_varint(n):
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def hostile_pulsar(size):
+    """Frames whose sizes pass the resync grammar's first look and fail it
+    later (every position judged once), and one command nesting unknown
+    length-delimited fields as deep as the input allows (skipped as bytes,
+    never descended)."""
+    seeds = {}
+    # totalSize just over the command, a known type, a sub-message tag that
+    # does not match: each start is plausible for 12 bytes, then refused.
+    unit = be32(20) + be32(12) + b"\x08\x06\x3a" + b"\x00" * 13
+    chunks = []
+    sent(0, unit * (size // len(unit)), len(unit) * 8, size - 40, chunks)
+    seeds["false-frame-starts"] = ended(joined(chunks))
+    nested = b"x"
+    while len(nested) < size - 200:
+        nested = b"\xa2\x01" + pb_varint(len(nested)) + nested
+    sub = b"\x0a\x01t" + nested + b"\x10\x00\x18\x00"
+    command = b"\x08\x05\x2a" + pb_varint(len(sub)) + sub
+    frame = be32(len(command) + 4) + be32(len(command)) + command
+    chunks = []
+    sent(0, frame, 1000, size - 40, chunks)
+    seeds["nested-unknown-fields"] = ended(chunks)
+    return seeds
+
+
 def hostile_seeds():
     """(target, name, input) of every hostile shape."""
-    for proto, build in (("mqtt", hostile_mqtt), ("kafka", hostile_kafka), ("nats", hostile_nats)):
+    for proto, build in (("mqtt", hostile_mqtt), ("kafka", hostile_kafka), ("nats", hostile_nats),
+                         ("pulsar", hostile_pulsar)):
         target = "fuzz_" + proto
         size = max_len(target)
         for name, chunks in build(size).items():

@@ -10,6 +10,7 @@
 #include "synth/mqtt_synth.h"
 #include "synth/nats_synth.h"
 #include "synth/zmtp_synth.h"
+#include "synth/pulsar_synth.h"
 
 namespace l7h::synth {
 
@@ -21,6 +22,7 @@ const std::vector<Generator>& generators() {
       amqpGenerator(),
       kafkaGenerator(),
       zmtpGenerator(),
+      pulsarGenerator(),
   };
   return kAll;
 }

@@ -98,6 +98,8 @@ std::vector<KnownCase> knownCases() {
       {"ZmtpGapsLoseOnlyWhatTheyTouch-3.0-c",
        withDrop(joinedCase("zmtp", "3.0", 1488490503415502ull, 0, 10, Segmentation::kOneByte, 1, LinkType::kEthernet, 0)),
        false, true},
+      {"PulsarBrokerCommandsWaitForTheTopicInTheClientsBytesInQuestion",
+       joinedCase("pulsar", "17", 62848, 0, 7, Segmentation::kWhole, 1, LinkType::kEthernet, 2), false, false},
       {"KafkaResyncDoesNotWaitOnAFalseRequestHeader-handshake-fetch-v4",
        withDrop(joinedCase("kafka", "Fetch v4", 400808676759222425ull, 424565188267602520ull, 23,
                            Segmentation::kOneByte, 1, LinkType::kRawIp, 0),

@@ -120,4 +120,21 @@ class Resync {
   std::vector<Open> open_;   // ascending `at`; empty while in sync
 };
 
+// The resynchronization step at the top of a decoder's feed loop: while
+// `resync` searches, moves `pos` (an offset in `tail`) to the next frame
+// start. False: stop feeding this call, with `needed` the tail size to wait
+// for (0: any more bytes). True: a frame starts at `pos`, or the side is in
+// sync.
+inline bool resyncStep(Resync& resync, const FrameGrammar& grammar, Bytes tail, size_t& pos,
+                       uint64_t max_buffered_bytes, uint32_t& needed) {
+  if (!resync.active()) return true;
+  const Resync::Step step = resync.find(grammar, tail.subspan(pos), /*at_end=*/false);
+  pos += step.offset;
+  if (step.kind == Resync::Step::kWait) {
+    needed = static_cast<uint32_t>(step.need < max_buffered_bytes ? step.need : max_buffered_bytes);
+    return false;
+  }
+  return step.kind != Resync::Step::kNothing;
+}
+
 }  // namespace l7
