@@ -74,15 +74,7 @@ class AmqpDecoder final : public Decoder {
     FeedResult result;
     size_t pos = 0;
     while (pos < tail.size()) {
-      if (resync_[d].active()) {
-        const Resync::Step step = resync_[d].find(Grammar(*this), tail.subspan(pos), /*at_end=*/false);
-        pos += step.offset;
-        if (step.kind == Resync::Step::kWait) {
-          result.needed = static_cast<uint32_t>(std::min<uint64_t>(step.need, limits_.max_buffered_bytes));
-          break;
-        }
-        if (step.kind == Resync::Step::kNothing) break;
-      }
+      if (!resyncStep(resync_[d], Grammar(*this), tail, pos, limits_.max_buffered_bytes, result.needed)) break;
       const Bytes rest = tail.subspan(pos);
       if (foreign_) {
         // Another protocol was announced: its bytes are not ours to read,
@@ -258,11 +250,7 @@ class AmqpDecoder final : public Decoder {
   size_t decodeToEnd(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) {
     const int d = static_cast<int>(dir);
     size_t pos = 0;
-    if (resync_[d].active()) {
-      const Resync::Step step = resync_[d].find(Grammar(*this), tail, /*at_end=*/true);
-      if (step.kind != Resync::Step::kFound) return tail.size();
-      pos = step.offset;
-    }
+    if (!resyncAtEnd(resync_[d], Grammar(*this), tail, pos)) return tail.size();
     if (pos < tail.size()) pos += feed(dir, tail.subspan(pos), tail_pos + pos, sink).consumed;
     return pos;
   }

@@ -113,14 +113,9 @@ class MqttDecoder final : public Decoder {
     base_ = tail_pos;
     size_t pos = 0;
     while (pos < tail.size()) {
-      if (resync_[d].active()) {
-        const Resync::Step step = resync_[d].find(Grammar(*this, dir), tail.subspan(pos), /*at_end=*/false);
-        pos += step.offset;
-        if (step.kind == Resync::Step::kWait) {
-          const uint64_t need = std::min<uint64_t>(step.need, limits_.max_buffered_bytes);
-          return FeedResult{static_cast<uint32_t>(pos), static_cast<uint32_t>(need), 0};
-        }
-        if (step.kind == Resync::Step::kNothing) break;
+      uint32_t need = 0;
+      if (!resyncStep(resync_[d], Grammar(*this, dir), tail, pos, limits_.max_buffered_bytes, need)) {
+        return FeedResult{static_cast<uint32_t>(pos), need, 0};
       }
       FixedHeader h;
       const Bytes rest = tail.subspan(pos);
@@ -224,11 +219,7 @@ class MqttDecoder final : public Decoder {
   size_t decodeToEnd(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) {
     const int d = static_cast<int>(dir);
     size_t pos = 0;
-    if (resync_[d].active()) {
-      const Resync::Step step = resync_[d].find(Grammar(*this, dir), tail, /*at_end=*/true);
-      if (step.kind != Resync::Step::kFound) return tail.size();  // only the debris of a gap
-      pos = step.offset;
-    }
+    if (!resyncAtEnd(resync_[d], Grammar(*this, dir), tail, pos)) return tail.size();
     if (pos < tail.size()) pos += feed(dir, tail.subspan(pos), tail_pos + pos, sink).consumed;
     return pos;
   }

@@ -216,11 +216,7 @@ class PulsarDecoder final : public Decoder {
   size_t decodeToEnd(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) {
     Resync& resync = resync_[static_cast<int>(dir)];
     size_t pos = 0;
-    if (resync.active()) {
-      const Resync::Step step = resync.find(Grammar(cap_), tail, /*at_end=*/true);
-      if (step.kind != Resync::Step::kFound) return tail.size();
-      pos = step.offset;
-    }
+    if (!resyncAtEnd(resync, Grammar(cap_), tail, pos)) return tail.size();
     flushing_[static_cast<int>(dir)] = true;
     if (pos < tail.size()) pos += feed(dir, tail.subspan(pos), tail_pos + pos, sink).consumed;
     flushing_[static_cast<int>(dir)] = false;

@@ -62,15 +62,8 @@ class ToyDecoder final : public Decoder {
     FeedResult result;
     size_t pos = 0;
     while (pos < tail.size()) {
-      if (resync_[d].active()) {
-        const Resync::Step step = resync_[d].find(Grammar(limits_), tail.subspan(pos), false);
-        pos += step.offset;
-        if (step.kind == Resync::Step::kWait) {
-          result.needed = static_cast<uint32_t>(std::min<uint64_t>(step.need, limits_.max_buffered_bytes));
-          break;
-        }
-        if (step.kind == Resync::Step::kNothing) break;
-      }
+      // The shared engine finds the next frame start after lost framing.
+      if (!resyncStep(resync_[d], Grammar(limits_), tail, pos, limits_.max_buffered_bytes, result.needed)) break;
       Header h;
       const Bytes rest = tail.subspan(pos);
       const HeaderCheck check = readHeader(rest, limits_.max_message_bytes, h);
@@ -139,11 +132,7 @@ class ToyDecoder final : public Decoder {
   size_t decodeToEnd(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) {
     const int d = static_cast<int>(dir);
     size_t pos = 0;
-    if (resync_[d].active()) {
-      const Resync::Step step = resync_[d].find(Grammar(limits_), tail, /*at_end=*/true);
-      if (step.kind != Resync::Step::kFound) return tail.size();
-      pos = step.offset;
-    }
+    if (!resyncAtEnd(resync_[d], Grammar(limits_), tail, pos)) return tail.size();
     flushing_[d] = true;
     if (pos < tail.size()) pos += feed(dir, tail.subspan(pos), tail_pos + pos, sink).consumed;
     flushing_[d] = false;

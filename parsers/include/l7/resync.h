@@ -137,4 +137,17 @@ inline bool resyncStep(Resync& resync, const FrameGrammar& grammar, Bytes tail, 
   return step.kind != Resync::Step::kNothing;
 }
 
+// The same at the end of a side's data (onEof), where a start is judged by
+// a chain that ends exactly at the end. False: no frame starts in `tail`
+// (it is only the debris of a gap). True: decode from `pos` (0 when the
+// side is in sync).
+inline bool resyncAtEnd(Resync& resync, const FrameGrammar& grammar, Bytes tail, size_t& pos) {
+  pos = 0;
+  if (!resync.active()) return true;
+  const Resync::Step step = resync.find(grammar, tail, /*at_end=*/true);
+  if (step.kind != Resync::Step::kFound) return false;
+  pos = step.offset;
+  return true;
+}
+
 }  // namespace l7
