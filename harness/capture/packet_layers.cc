@@ -243,6 +243,25 @@ DecodeOutcome PacketLayers::decodeTcp(std::span<const uint8_t> tcp, uint32_t cut
   return DecodeOutcome::kTcp;
 }
 
+PacketLayers::~PacketLayers() {
+  for (auto it = fragments_.begin(); it != fragments_.end();) it = dropDatagram(it);
+}
+
+void PacketLayers::account(Datagram& d) {
+  if (budget_ == nullptr) return;
+  // Payload plus the map nodes and vector headers around each piece and the
+  // datagram's own entry: a flood of tiny fragments costs what it holds.
+  constexpr uint64_t kPerPiece = 128, kPerDatagram = 256;
+  budget_->set(MemoryHolder::kIpFragments, d.accounted,
+               kPerDatagram + d.header.size() + d.bytes + kPerPiece * d.pieces.size());
+}
+
+std::map<PacketLayers::FragmentKey, PacketLayers::Datagram>::iterator PacketLayers::dropDatagram(
+    std::map<FragmentKey, Datagram>::iterator it) {
+  if (budget_ != nullptr) budget_->sub(MemoryHolder::kIpFragments, it->second.accounted);
+  return fragments_.erase(it);
+}
+
 bool PacketLayers::addFragment(const FragmentKey& key, uint32_t offset, bool more, std::span<const uint8_t> data,
                                int64_t ts, std::vector<uint8_t>& whole) {
   auto it = fragments_.find(key);
@@ -258,7 +277,7 @@ bool PacketLayers::addFragment(const FragmentKey& key, uint32_t offset, bool mor
   const uint64_t end = static_cast<uint64_t>(offset) + data.size();
   if (end > kMaxDatagramBytes || d.bytes + data.size() > 2 * kMaxDatagramBytes || (!more && d.total != 0 && end != d.total)) {
     ++counters_.fragments_dropped;
-    fragments_.erase(it);
+    dropDatagram(it);
     return false;
   }
   if (!more) d.total = static_cast<uint32_t>(end);
@@ -268,6 +287,7 @@ bool PacketLayers::addFragment(const FragmentKey& key, uint32_t offset, bool mor
   if (d.pieces.emplace(offset, std::vector<uint8_t>(data.begin(), data.end())).second) {
     d.bytes += data.size();
     cover(d.covered, offset, static_cast<uint32_t>(end));
+    account(d);
   }
   // Complete when the pieces cover [0, total).
   if (d.total == 0 || d.covered.empty()) return false;
@@ -283,7 +303,7 @@ bool PacketLayers::addFragment(const FragmentKey& key, uint32_t offset, bool mor
       }
     }
   }
-  fragments_.erase(it);
+  dropDatagram(it);
   return true;
 }
 
@@ -292,7 +312,7 @@ void PacketLayers::expireFragments(int64_t now_us) {
   for (auto it = fragments_.begin(); it != fragments_.end();) {
     if (now_us - it->second.first_ts_us > kFragmentTimeoutUs) {
       ++counters_.fragments_dropped;
-      it = fragments_.erase(it);
+      it = dropDatagram(it);
     } else {
       ++it;
     }

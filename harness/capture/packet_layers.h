@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "capture/memory_budget.h"
 #include "capture/pcap_input.h"
 #include "capture/stream_events.h"
 
@@ -39,7 +40,12 @@ struct LayerCounters {
 
 class PacketLayers {
  public:
-  explicit PacketLayers(LayerCounters& counters) : counters_(counters) {}
+  // `budget` (may be null): held fragments count against it.
+  explicit PacketLayers(LayerCounters& counters, MemoryBudget* budget = nullptr)
+      : counters_(counters), budget_(budget) {}
+  PacketLayers(const PacketLayers&) = delete;
+  PacketLayers& operator=(const PacketLayers&) = delete;
+  ~PacketLayers();
   // The segment's payload may point into `packet` or into a reassembled
   // datagram owned by this object: valid until the next call.
   DecodeOutcome decode(const RawPacket& packet, TcpSegment& out);
@@ -63,6 +69,7 @@ class PacketLayers {
     uint32_t total = 0;                    // known once the last fragment arrived
     size_t bytes = 0;
     int64_t first_ts_us = 0;
+    uint64_t accounted = 0;  // what it counts against the budget
   };
 
   DecodeOutcome decodeIp(std::span<const uint8_t> ip, uint32_t wire_missing, int64_t ts, TcpSegment& out);
@@ -74,8 +81,12 @@ class PacketLayers {
   bool addFragment(const FragmentKey& key, uint32_t offset, bool more, std::span<const uint8_t> data, int64_t ts,
                    std::vector<uint8_t>& whole);
   void expireFragments(int64_t now_us);
+  // Moves a datagram's account in the budget to its current footprint.
+  void account(Datagram& d);
+  std::map<FragmentKey, Datagram>::iterator dropDatagram(std::map<FragmentKey, Datagram>::iterator it);
 
   LayerCounters& counters_;
+  MemoryBudget* budget_;
   std::map<FragmentKey, Datagram> fragments_;
   std::vector<uint8_t> reassembled_;
   int64_t last_fragment_sweep_us_ = 0;

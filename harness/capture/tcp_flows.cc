@@ -26,7 +26,7 @@ size_t PacketPipeline::FlowKeyHash::operator()(const FlowKey& k) const noexcept 
 }
 
 PacketPipeline::PacketPipeline(StreamSink& sink, const CaptureOptions& options, CaptureStats& stats)
-    : sink_(sink), options_(options), stats_(stats), layers_(layer_counters_) {}
+    : sink_(sink), options_(options), stats_(stats), layers_(layer_counters_, options.budget) {}
 
 PacketPipeline::~PacketPipeline() = default;
 

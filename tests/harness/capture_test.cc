@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 
 #include <pcap/pcap.h>
 
@@ -362,7 +363,9 @@ TEST(Capture, IncrementalFragmentCoverageDecidesAsAFullWalk) {
     std::map<uint32_t, std::vector<uint8_t>> held;
     uint32_t known_total = 0;
     LayerCounters counters;
-    PacketLayers layers(counters);
+    MemoryBudget budget;  // held pieces count against it, and give it back
+    auto layers_owner = std::make_unique<PacketLayers>(counters, &budget);
+    PacketLayers& layers = *layers_owner;
     for (size_t n = 0; n < index.size(); ++n) {
       const size_t k = index[n];
       const Piece& piece = pieces[k];
@@ -396,8 +399,12 @@ TEST(Capture, IncrementalFragmentCoverageDecidesAsAFullWalk) {
       }
       if (known_total == 0 || covered < known_total) {
         RC_ASSERT(got == DecodeOutcome::kFragmentHeld);
+        uint64_t held_bytes = 0;
+        for (const auto& entry : held) held_bytes += entry.second.size();
+        RC_ASSERT(budget.used(MemoryHolder::kIpFragments) >= held_bytes);
         continue;
       }
+      RC_ASSERT(budget.used(MemoryHolder::kIpFragments) == 0u);
       std::vector<uint8_t> whole(known_total, 0);
       std::vector<bool> filled(known_total, false);
       for (const auto& [off, bytes] : held) {
@@ -411,6 +418,8 @@ TEST(Capture, IncrementalFragmentCoverageDecidesAsAFullWalk) {
       held.clear();  // a datagram that completes is forgotten; later pieces start a new one
       known_total = 0;
     }
+    layers_owner.reset();  // datagrams still held at the end give their account back
+    RC_ASSERT(budget.used() == 0u);
   });
   EXPECT_TRUE(ok);
 }
