@@ -159,7 +159,8 @@ struct GrpcReceiver::Impl : grpc::CallbackGenericService {
   class Call;
   mutable std::mutex calls_mutex;
   std::set<Call*> calls;
-  std::unordered_map<std::string, size_t> peers;  // peer address → calls in flight
+  std::unordered_map<std::string, size_t> peers;      // peer (address and port) → calls in flight
+  std::unordered_map<std::string, size_t> addresses;  // client address → its peers in `peers`
   std::condition_variable watchdog_wake;
   bool watchdog_stop = false;
   std::thread watchdog;
@@ -336,6 +337,13 @@ struct GrpcReceiver::Impl : grpc::CallbackGenericService {
     return new Call(*this, context);
   }
 
+  // gRPC names a peer "ipv4:127.0.0.1:5000" or "ipv6:[::1]:5000": the
+  // client's address is all but the port.
+  static std::string clientAddress(const std::string& peer) {
+    const size_t colon = peer.rfind(':');
+    return colon == std::string::npos ? peer : peer.substr(0, colon);
+  }
+
   // Empty when the call may go on, else why not.
   std::string admit(Call* call, std::string peer) {
     std::lock_guard lock(calls_mutex);
@@ -343,9 +351,18 @@ struct GrpcReceiver::Impl : grpc::CallbackGenericService {
       return "too many calls in flight (" + std::to_string(options.max_streams) + "); retry later";
     }
     const auto it = peers.find(peer);
-    if (it == peers.end() && peers.size() >= options.max_connections) {
-      return "too many connections with calls in flight (" + std::to_string(options.max_connections) +
-             "); retry later";
+    if (it == peers.end()) {
+      if (peers.size() >= options.max_connections) {
+        return "too many connections with calls in flight (" + std::to_string(options.max_connections) +
+               "); retry later";
+      }
+      const std::string address = clientAddress(peer);
+      size_t& share = addresses[address];
+      if (share >= options.max_connections_per_address) {
+        return "too many connections from " + address + " with calls in flight (" +
+               std::to_string(options.max_connections_per_address) + " per address); retry later";
+      }
+      ++share;
     }
     ++peers[peer];
     call->setPeer(std::move(peer));
@@ -357,7 +374,12 @@ struct GrpcReceiver::Impl : grpc::CallbackGenericService {
     std::unique_lock lock(calls_mutex);
     if (admitted) {
       calls.erase(call);
-      if (auto it = peers.find(call->peer()); it != peers.end() && --it->second == 0) peers.erase(it);
+      if (auto it = peers.find(call->peer()); it != peers.end() && --it->second == 0) {
+        peers.erase(it);
+        if (auto a = addresses.find(clientAddress(call->peer())); a != addresses.end() && --a->second == 0) {
+          addresses.erase(a);
+        }
+      }
     }
     call->done = true;
     if (call->holds > 0) return;  // the watchdog deletes it when it lets go

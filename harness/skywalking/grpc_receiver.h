@@ -55,6 +55,10 @@ struct GrpcReceiverOptions {
   // RESOURCE_EXHAUSTED at its first call, and one without calls is closed
   // after the idle timeout.
   size_t max_connections = 512;
+  // Of those, at most this many from one client address (the host part of
+  // the peer), so one client cannot take every slot; its connection over the
+  // share gets RESOURCE_EXHAUSTED at its first call.
+  size_t max_connections_per_address = 64;
   std::chrono::milliseconds drain_timeout{5000};
 };
 

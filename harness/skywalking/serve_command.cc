@@ -98,7 +98,8 @@ int serveCommand(Args args) {
            "connections served at once, each listener (gRPC: those with calls in flight); more get 503 /\n"
            "RESOURCE_EXHAUSTED (default 512)");
   p.option("--max-connections-per-address", &max_per_address, "N",
-           "(HTTP) connections one client address may hold at once; more get 503 (default 64)");
+           "connections one client address may hold at once (gRPC: those with calls in flight); more get\n"
+           "503 / RESOURCE_EXHAUSTED (default 64)");
   p.option("--max-streams", &max_streams, "N", "gRPC calls in flight at once; more get RESOURCE_EXHAUSTED (default 512)");
   p.examples(
       "  l7conform serve -o spans.jsonl                     # gRPC on 11800 and HTTP on 12800\n"
@@ -184,6 +185,7 @@ int serveCommand(Args args) {
     grpc_options.message_limit = options.body_limit;
     grpc_options.idle_timeout = options.idle_timeout;
     grpc_options.max_connections = options.max_connections;
+    grpc_options.max_connections_per_address = options.max_connections_per_address;
     grpc_options.max_streams = static_cast<size_t>(max_streams);
     grpc.emplace(grpc_options, write);
     if (!grpc->start(error)) {

@@ -62,18 +62,17 @@ class Captured {
 class GrpcServer {
  public:
   explicit GrpcServer(GrpcReceiverOptions options = {}) {
-    options.host = "127.0.0.1";
-    options.port = 0;
+    options.port = 0;  // on options.host, 127.0.0.1 unless a test listens on both families
     receiver_ = std::make_unique<GrpcReceiver>(options, captured_.writer());
     std::string error;
     EXPECT_TRUE(receiver_->start(error)) << error;
   }
   // Each channel from here has its own connection (no shared subchannel),
   // so the connection cap can be tested.
-  std::shared_ptr<grpc::Channel> channel() const {
+  std::shared_ptr<grpc::Channel> channel(const std::string& host = "127.0.0.1") const {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(receiver_->port()),
+    return grpc::CreateCustomChannel(host + ":" + std::to_string(receiver_->port()),
                                      grpc::InsecureChannelCredentials(), args);
   }
   GrpcReceiver& receiver() { return *receiver_; }
@@ -385,6 +384,30 @@ TEST(GrpcReceiver, ConnectionsOverTheCapAreResourceExhausted) {
   EXPECT_TRUE(collect(first, {segment("same")}).ok());
   EXPECT_TRUE(open.finish().ok());
   EXPECT_EQ(spanIds(server.records().take()), (std::set<std::string>{"a-0", "a-1", "same-0", "same-1"}));
+}
+
+// One client address takes at most its share of the connection slots; a
+// client from another address (here IPv6 loopback beside IPv4 loopback, the
+// two addresses one host can be told apart by) is still served.
+TEST(GrpcReceiver, ConnectionsOverAnAddressShareAreResourceExhaustedOthersAreServed) {
+  GrpcReceiverOptions options;
+  options.host = "::";  // both families
+  options.max_connections_per_address = 2;
+  GrpcServer server(options);
+  RawCall a(server.channel(), kCollect), b(server.channel(), kCollect);
+  ASSERT_TRUE(a.write(bytesOf(segment("a"))));
+  ASSERT_TRUE(b.write(bytesOf(segment("b"))));
+  ASSERT_TRUE(eventually([&] { return server.receiver().activeCalls() == 2; }));
+  const grpc::Status refused = collect(server.channel(), {segment("c")});
+  EXPECT_EQ(refused.error_code(), StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(refused.error_message().find("per address"), std::string::npos) << refused.error_message();
+  EXPECT_TRUE(collect(server.channel("[::1]"), {segment("v6")}).ok());
+  EXPECT_TRUE(a.finish().ok());
+  ASSERT_TRUE(eventually([&] { return server.receiver().activeCalls() == 1; }));
+  EXPECT_TRUE(collect(server.channel(), {segment("d")}).ok());  // a slot came back
+  EXPECT_TRUE(b.finish().ok());
+  EXPECT_EQ(spanIds(server.records().take()),
+            (std::set<std::string>{"a-0", "a-1", "b-0", "b-1", "v6-0", "v6-1", "d-0", "d-1"}));
 }
 
 TEST(GrpcReceiver, ShutdownLetsAnOpenStreamFinishAndLosesNothing) {
