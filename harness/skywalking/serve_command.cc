@@ -98,8 +98,8 @@ int serveCommand(Args args) {
            "connections served at once, each listener (gRPC: those with calls in flight); more get 503 /\n"
            "RESOURCE_EXHAUSTED (default 512)");
   p.option("--max-connections-per-address", &max_per_address, "N",
-           "connections one client address may hold at once (gRPC: those with calls in flight); more get\n"
-           "503 / RESOURCE_EXHAUSTED (default 64)");
+           "connections one client address may hold at once (gRPC: those with calls in\n"
+           "                           flight); more get 503 / RESOURCE_EXHAUSTED (default 64)");
   p.option("--max-streams", &max_streams, "N", "gRPC calls in flight at once; more get RESOURCE_EXHAUSTED (default 512)");
   p.examples(
       "  l7conform serve -o spans.jsonl                     # gRPC on 11800 and HTTP on 12800\n"
