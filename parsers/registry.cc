@@ -5,6 +5,7 @@
 #include "kafka/kafka_decoder.h"
 #include "mqtt/mqtt_decoder.h"
 #include "nats/nats_decoder.h"
+#include "openwire/openwire_decoder.h"
 #include "zmtp/zmtp_decoder.h"
 
 #include <algorithm>
@@ -20,6 +21,7 @@ std::span<const DecoderInfo> allDecoders() noexcept {
       mqtt::mqttDecoderInfo(),
       amqp::amqpDecoderInfo(),
       zmtp::zmtpDecoderInfo(),
+      openwire::openwireDecoderInfo(),
   };
   return kAll;
 }
