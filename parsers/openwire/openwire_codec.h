@@ -101,6 +101,9 @@ struct WireFormatOptions {
   int64_t max_inactivity_duration = 0;
 };
 
+// What ActiveMQ's clients and brokers ask for by default.
+inline constexpr WireFormatOptions kActiveMqOptions{true, false, true, 1024, true, 0, 30000};
+
 // One value of a marshalled primitive map (MarshallingSupport's types).
 struct MapValue {
   uint8_t type = 0;  // 1 boolean, 2 byte, 3 char, 4 short, 5 int, 6 long, 7 double, 8 float, 9 string, ...

@@ -21,6 +21,13 @@ struct Grammar final : FrameGrammar {
       : s(s), cache(cache), limits(limits) {}
   FrameGuess guess(Bytes data, size_t at) const noexcept override {
     const Bytes b = data.subspan(at);
+    // A WireFormatInfo is always size-prefixed, and its magic is proof.
+    if (b.size() >= 13 && b[4] == kWireFormatInfoType && asText(b.subspan(5, 8)) == "ActiveMQ") {
+      ByteReader r(b);
+      uint32_t size = 0;
+      r.u32be(size);
+      if (size <= limits.max_buffered_bytes) return FrameGuess::sureFrame(uint64_t{size} + kPrefixBytes);
+    }
     if (!s.size_prefix_disabled) {
       if (b.size() < kPrefixBytes + 1) return FrameGuess::needMore(kPrefixBytes + 1);
       ByteReader r(b);
@@ -96,7 +103,11 @@ class OpenWireDecoder final : public Decoder {
     // A capture that joined before this side said anything may still
     // hold its WireFormatInfo: the other side waits until this side's
     // first command shows whether it does (record()).
-    if (!(held.empty() && pos == 0 && !decoded_[d])) lost_[d] = true;
+    if (held.empty() && pos == 0 && !decoded_[d]) {
+      joined_[d] = true;
+    } else {
+      lost_[d] = true;
+    }
     resync_[d].start();
   }
 
@@ -221,14 +232,14 @@ class OpenWireDecoder final : public Decoder {
   WireSettings settings(Direction dir) const {
     const int d = static_cast<int>(dir);
     const int peer = 1 - d;
-    if (!wfi_[d]) return lost_[d] ? defaultsFor(peer) : kInitialSettings;
+    if (!wfi_[d]) return lost_[d] || joined_[d] ? defaultsFor(peer) : kInitialSettings;
     if (wfi_[peer]) return negotiated_;
-    WireSettings own = negotiate(options_[d], version_[d], options_[d], version_[d]);
-    return own;
+    return defaultsFor(d);
   }
+  // One side's WireFormatInfo and ActiveMQ's defaults for the unseen one.
   WireSettings defaultsFor(int seen) const {
     if (!wfi_[seen]) return kActiveMqDefaults;
-    return negotiate(options_[seen], version_[seen], options_[seen], version_[seen]);
+    return negotiate(options_[seen], version_[seen], kActiveMqOptions, kMaxVersion);
   }
   bool versionKnown() const { return wfi_[0] && wfi_[1]; }
 
@@ -333,8 +344,8 @@ class OpenWireDecoder final : public Decoder {
       negotiated_ = negotiate(options_[0], version_[0], options_[1], version_[1]);
       for (MarshalCache& c : cache_) c.reset(negotiated_.cache_size);
     } else {
-      cache_[d].reset(o.cache ? o.cache_size : 0);
-      cache_[1 - d].reset(o.cache ? o.cache_size : 0);
+      const WireSettings alone = defaultsFor(d);
+      for (MarshalCache& c : cache_) c.reset(alone.cache_size);
     }
     Message m = message(dir, MessageKind::kOneWay, pos, wire, f.name);
     m.fields.version = versionText(f.version);  // its own, as advertised
@@ -348,7 +359,8 @@ class OpenWireDecoder final : public Decoder {
   bool wfi_[2] = {false, false};
   bool decoded_[2] = {false, false};  // a command of this side was decoded
   bool wake_pending_[2] = {false, false};  // a command of this side was decoded
-  bool lost_[2] = {false, false};      // bytes of this side were lost (or the capture joined late)
+  bool lost_[2] = {false, false};
+  bool joined_[2] = {false, false};  // the capture began without this side's first bytes known to be its start      // bytes of this side were lost (or the capture joined late)
   bool flushing_[2] = {false, false};  // decodeToEnd under way: nothing waits any more
   WireFormatOptions options_[2];
   uint32_t version_[2] = {0, 0};
