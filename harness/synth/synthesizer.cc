@@ -9,6 +9,7 @@
 #include "synth/kafka_synth.h"
 #include "synth/mqtt_synth.h"
 #include "synth/nats_synth.h"
+#include "synth/openwire_synth.h"
 #include "synth/zmtp_synth.h"
 
 namespace l7h::synth {
@@ -21,6 +22,7 @@ const std::vector<Generator>& generators() {
       amqpGenerator(),
       kafkaGenerator(),
       zmtpGenerator(),
+      openwireGenerator(),
   };
   return kAll;
 }
