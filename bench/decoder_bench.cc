@@ -80,6 +80,8 @@ void BM_Zmtp_OneBytePerCall(benchmark::State& state) { run(state, "zmtp", 1); }
 void BM_Nats_OneBytePerCall(benchmark::State& state) { run(state, "nats", 1); }
 void BM_Amqp_WholeMessages(benchmark::State& state) { run(state, "amqp", 1 << 20); }
 void BM_Amqp_OneBytePerCall(benchmark::State& state) { run(state, "amqp", 1); }
+void BM_OpenWire_WholeMessages(benchmark::State& state) { run(state, "openwire", 1 << 20); }
+void BM_OpenWire_OneBytePerCall(benchmark::State& state) { run(state, "openwire", 1); }
 BENCHMARK(BM_Nats_WholeMessages);
 BENCHMARK(BM_Nats_OneBytePerCall);
 BENCHMARK(BM_Mqtt_WholeMessages);
@@ -88,6 +90,8 @@ BENCHMARK(BM_Amqp_WholeMessages);
 BENCHMARK(BM_Amqp_OneBytePerCall);
 BENCHMARK(BM_Zmtp_WholeMessages);
 BENCHMARK(BM_Zmtp_OneBytePerCall);
+BENCHMARK(BM_OpenWire_WholeMessages);
+BENCHMARK(BM_OpenWire_OneBytePerCall);
 
 // One line per decoder.
 void BM_Nats_RandomBytes(benchmark::State& state) { junk(state, "nats"); }
@@ -95,10 +99,12 @@ void BM_Mqtt_RandomBytes(benchmark::State& state) { junk(state, "mqtt"); }
 void BM_Kafka_RandomBytes(benchmark::State& state) { junk(state, "kafka"); }
 void BM_Amqp_RandomBytes(benchmark::State& state) { junk(state, "amqp"); }
 void BM_Zmtp_RandomBytes(benchmark::State& state) { junk(state, "zmtp"); }
+void BM_OpenWire_RandomBytes(benchmark::State& state) { junk(state, "openwire"); }
 BENCHMARK(BM_Nats_RandomBytes);
 BENCHMARK(BM_Mqtt_RandomBytes);
 BENCHMARK(BM_Kafka_RandomBytes);
 BENCHMARK(BM_Amqp_RandomBytes);
 BENCHMARK(BM_Zmtp_RandomBytes);
+BENCHMARK(BM_OpenWire_RandomBytes);
 
 }  // namespace

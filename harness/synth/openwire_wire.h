@@ -92,10 +92,11 @@ class Writer {
     if (n < 64) {
       out.push_back(static_cast<char>(n));
     } else if (n < 256) {
-      out += "\xC0";
+      out.push_back('\xC0');
       out.push_back(static_cast<char>(n));
     } else {
-      out += "\x80" + be(n, 2);
+      out.push_back('\x80');
+      out.append(be(n, 2));
     }
     std::string bytes(n, '\0');
     for (size_t i = 0; i < bits_.size(); ++i) {

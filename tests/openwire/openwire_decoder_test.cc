@@ -534,3 +534,30 @@ TEST(OpenWireDeepFlow, AgreesWithResultFiles) {
 
 }  // namespace
 }  // namespace l7::openwire
+
+namespace l7::openwire {
+namespace {
+
+// A long producer session (the benchmark's shape): every send is answered,
+// whatever the encoding.
+TEST(OpenWireLongSession, ThousandsOfAnsweredSendsAreThousandsOfRecords) {
+  for (bool tight : {true, false}) {
+    Peer p{settingsOf(tight, true, tight)};
+    std::vector<Write> w = {{kC2S, wire::wireFormatInfo(12, p.s), 1}, {kS2C, wire::wireFormatInfo(12, p.s), 2}};
+    for (uint32_t i = 1; i <= 2000; ++i) {
+      Command m = text(i, "orders");
+      m.jms_correlation_id = "corr-" + std::to_string(i);
+      m.properties = {{"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}};
+      m.long_value = 1767225600000 + i;
+      m.filler = std::string(40, 'x');
+      w.push_back({kC2S, p.say(kC2S, m), 3 + i});
+      w.push_back({kS2C, p.say(kS2C, response(0, i)), 3 + i});
+    }
+    const std::vector<Record> r = run(w);
+    EXPECT_EQ(parseFailures(r), 0u);
+    EXPECT_EQ(r.size(), 2002u) << tight;
+  }
+}
+
+}  // namespace
+}  // namespace l7::openwire
