@@ -79,7 +79,12 @@ class OpenWireDecoder final : public Decoder {
       // A side's commands after its WireFormatInfo are read with the
       // negotiated format: they wait for the peer's (which wakes them),
       // unless the peer's may be lost.
-      if (wfi_[d] && waitsForPeer(dir)) break;
+      if (wfi_[d] && waitsForPeer(dir)) {
+        // Not past half the buffering cap: a capture of one direction
+        // only must not hold this side's bytes until they are dropped.
+        if (tail.size() - pos < limits_.max_buffered_bytes / 2) break;
+        lost_[1 - d] = true;
+      }
       const Bytes rest = tail.subspan(pos);
       const WireSettings s = looksLikeWireFormatInfo(d, rest) ? kInitialSettings : settings(dir);
       Step step = s.size_prefix_disabled ? unprefixed(dir, s, rest, tail_pos + pos, sink)

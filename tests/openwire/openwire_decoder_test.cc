@@ -561,3 +561,39 @@ TEST(OpenWireLongSession, ThousandsOfAnsweredSendsAreThousandsOfRecords) {
 
 }  // namespace
 }  // namespace l7::openwire
+
+namespace l7::openwire {
+namespace {
+
+// Only the client's direction was captured: its commands wait for the
+// broker's WireFormatInfo, but not past half the buffering cap, and at the
+// end they are decoded with the client's own settings.
+TEST(OpenWireNegotiation, OneCapturedDirectionIsDecodedWithoutThePeer) {
+  Peer p{settingsOf(true, true, true)};
+  std::vector<Write> w = {{kC2S, wire::wireFormatInfo(12, p.s), 1}};
+  for (uint32_t i = 1; i <= 3; ++i) w.push_back({kC2S, p.say(kC2S, text(i, "q", false)), 1 + i});
+  const std::vector<Record> r = run(w);
+  ASSERT_EQ(parseFailures(r), 0u) << l7test::toJsonLines(r);
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_EQ(r[3].f.request_resource, "q");
+
+  l7h::ReplayOptions small;
+  small.limits.max_buffered_bytes = 4096;
+  std::vector<Write> many = {{kC2S, wire::wireFormatInfo(12, p.s), 1}};
+  for (uint32_t i = 1; i <= 200; ++i) many.push_back({kC2S, p.say(kC2S, text(i, "q", false)), 1 + i});
+  l7h::ConnectionCounters counters;
+  const std::vector<Record> rr = l7test::ScriptedConnection(openwireDecoderInfo(), [&](l7h::Connection& conn, const l7h::ConnectionCounters& c) {
+    uint64_t off = 0;
+    for (const Write& x : many) {
+      conn.data(x.dir, off, static_cast<uint32_t>(off), x.ts_us, asBytes(x.bytes));
+      off += x.bytes.size();
+    }
+    counters = c;
+  }, small).records;
+  EXPECT_EQ(counters.contract_violations, 0u);
+  EXPECT_EQ(rr.size(), 201u);
+  EXPECT_EQ(parseFailures(rr), 0u);
+}
+
+}  // namespace
+}  // namespace l7::openwire
