@@ -121,6 +121,22 @@ void messageFields(ModelMessage& m, Direction dir, const owire::Command& c, cons
   m.fields.span_id = t.span_id;
 }
 
+// A command that carries a JMS message (`jms`: itself, or a dispatch's
+// message), answered by the other side's Response when `answered`.
+void carry(Builder& b, Direction dir, owire::Command c, const owire::Command& jms, const SynthTrace& trace,
+           bool answered) {
+  if (!answered) {
+    messageFields(b.add(dir, c, MessageKind::kOneWay), dir, jms, trace);
+    return;
+  }
+  const long asked = static_cast<long>(b.conv.messages.size());
+  c.response_required = true;
+  messageFields(b.add(dir, c, MessageKind::kRequest), dir, jms, trace);
+  owire::Command r = b.command(l7::reverse(dir), ow::kResponseType, false);
+  r.correlation_id = c.command_id;
+  b.add(l7::reverse(dir), r, MessageKind::kResponse).answers = asked;
+}
+
 ow::WireSettings wish(Rng& rng, bool tight, bool prefix, bool cache, uint32_t cache_size) {
   ow::WireSettings w;
   // One side may wish for more than the other; the AND decides.
@@ -177,18 +193,8 @@ void generateOpenWire(Rng& rng, const std::string& version, size_t messages, Mod
     const uint64_t pick = rng.below(12);
     if (pick < 4) {  // a send, answered when the client asks (persistent sends do)
       SynthTrace trace;
-      owire::Command m = jmsMessage(rng, b, kC, trace);
-      if (rng.below(2)) {
-        const long asked = static_cast<long>(conv.messages.size());
-        m.response_required = true;
-        ModelMessage& req = b.add(kC, m, MessageKind::kRequest);
-        messageFields(req, kC, m, trace);
-        owire::Command r = b.command(kS, ow::kResponseType, false);
-        r.correlation_id = m.command_id;
-        b.add(kS, r, MessageKind::kResponse).answers = asked;
-      } else {
-        messageFields(b.add(kC, m, MessageKind::kOneWay), kC, m, trace);
-      }
+      const owire::Command m = jmsMessage(rng, b, kC, trace);
+      carry(b, kC, m, m, trace, rng.below(2) != 0);
     } else if (pick < 7) {  // the broker dispatches a message (and may ask for an answer)
       SynthTrace trace;
       owire::Command inner = jmsMessage(rng, b, kS, trace);
@@ -197,17 +203,7 @@ void generateOpenWire(Rng& rng, const std::string& version, size_t messages, Mod
       d.has_destination = true;
       d.destination = inner.destination;
       d.message = std::make_shared<owire::Command>(inner);
-      if (rng.below(4) == 0) {
-        const long asked = static_cast<long>(conv.messages.size());
-        d.response_required = true;
-        ModelMessage& req = b.add(kS, d, MessageKind::kRequest);
-        messageFields(req, kS, inner, trace);
-        owire::Command r = b.command(kC, ow::kResponseType, false);
-        r.correlation_id = d.command_id;
-        b.add(kC, r, MessageKind::kResponse).answers = asked;
-      } else {
-        messageFields(b.add(kS, d, MessageKind::kOneWay), kS, inner, trace);
-      }
+      carry(b, kS, d, inner, trace, rng.below(4) == 0);
     } else if (pick == 7) {  // the client acknowledges
       owire::Command ack = b.command(kC, 22, false);
       ack.has_destination = true;
