@@ -20,6 +20,7 @@ import collections
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -139,6 +140,10 @@ def shape(golden):
 
 
 def main():
+    if shutil.which("tshark") is None:
+        print("SKIPPED: tshark is not installed (apt-get install tshark)")
+        return 0
+    os.chdir(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     failed = False
     for pcap in sorted(glob.glob("corpus/openwire/*.pcap")):
         name = os.path.basename(pcap)[:-5]
