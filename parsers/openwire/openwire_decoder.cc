@@ -12,6 +12,8 @@ namespace l7::openwire {
 namespace {
 
 constexpr size_t kPrefixBytes = 4;
+// Without a size prefix: walks of one unfinished command before its wait grows.
+constexpr uint32_t kWalksBeforeGrowing = 8;
 
 // The grammar for the shared resynchronization engine: with a size prefix,
 // a sane size and a command type; without one, a whole command that
@@ -87,6 +89,12 @@ class OpenWireDecoder final : public Decoder {
       }
       const Bytes rest = tail.subspan(pos);
       const WireSettings s = looksLikeWireFormatInfo(d, rest) ? kInitialSettings : settings(dir);
+      if (answerWaitsForPeer(d, s, rest)) {
+        // The other side's unfinished command may be what this answers:
+        // it is read first (the session feeds it whole when woken).
+        result.wake_peer = true;
+        break;
+      }
       Step step = s.size_prefix_disabled ? unprefixed(dir, s, rest, tail_pos + pos, sink)
                                          : prefixed(dir, s, rest, tail_pos + pos, sink, result);
       if (step.woke) result.wake_peer = true;
@@ -113,6 +121,8 @@ class OpenWireDecoder final : public Decoder {
     } else {
       lost_[d] = true;
     }
+    retries_[d] = 0;
+    retry_at_[d] = UINT64_MAX;
     resync_[d].start();
   }
 
@@ -186,24 +196,44 @@ class OpenWireDecoder final : public Decoder {
     CommandFacts f;
     const int d = static_cast<int>(dir);
     const DecodeStatus status = decodeCommand(rest, s, cache_[d], false, f);
+    if (status == DecodeStatus::kTruncated && !flushing_[d] && f.need <= limits_.max_buffered_bytes) {
+      // Each wait ends in a walk of the command from its start. A command
+      // of many small fields arriving in small pieces would be walked once
+      // a piece: after a few, wait for half as much again (an answer of the
+      // other side then waits for it, feed()).
+      retries_[d] = retry_at_[d] == pos ? retries_[d] + 1 : 0;
+      retry_at_[d] = pos;
+      uint64_t need = f.need;
+      if (retries_[d] >= kWalksBeforeGrowing) need = std::max<uint64_t>(need, rest.size() + rest.size() / 2);
+      return {0, true, false, static_cast<uint32_t>(std::min<uint64_t>(need, limits_.max_buffered_bytes))};
+    }
+    // The command is decided: an answer the other side held for it can go.
+    Step step{0, false, retries_[d] >= kWalksBeforeGrowing};
+    retries_[d] = 0;
+    retry_at_[d] = UINT64_MAX;
     switch (status) {
-      case DecodeStatus::kOk: return {f.size, false, record(dir, f, pos, f.size, sink)};
+      case DecodeStatus::kOk:
+        step.consumed = f.size;
+        step.woke = record(dir, f, pos, f.size, sink) || step.woke;
+        return step;
       case DecodeStatus::kTruncated:
-        if (!flushing_[d] && f.need <= limits_.max_buffered_bytes) {
-          return {0, true, false, static_cast<uint32_t>(f.need)};
-        }
         failure(dir, sink, pos, rest.size(), f.name,
                 flushing_[d] ? "stream ended inside a command" : "command over the buffering cap");
-        resync_[d].start();
-        return {rest.size(), true, false};
+        step.consumed = rest.size();
+        step.stop = true;
+        break;
       case DecodeStatus::kUnknownType:
         failure(dir, sink, pos, 1, "", "unknown command type " + std::to_string(f.type));
+        step.consumed = 1;
         break;
-      case DecodeStatus::kMalformed: failure(dir, sink, pos, 1, f.name, std::string(f.error)); break;
+      case DecodeStatus::kMalformed:
+        failure(dir, sink, pos, 1, f.name, std::string(f.error));
+        step.consumed = 1;
+        break;
     }
     // Framing is lost: the shared engine finds the next command.
     resync_[d].start();
-    return {1, false, false};
+    return step;
   }
 
   size_t decodeToEnd(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) {
@@ -219,6 +249,16 @@ class OpenWireDecoder final : public Decoder {
     if (pos < tail.size()) pos += feed(dir, tail.subspan(pos), tail_pos + pos, sink).consumed;
     flushing_[d] = false;
     return pos;
+  }
+
+  // A Response while the other side's command, without a size prefix, has
+  // waited long enough for its waits to grow: the bytes that finish it may
+  // be held (feed()), and the answer must not be read before its request.
+  bool answerWaitsForPeer(int d, const WireSettings& s, Bytes rest) const {
+    const int peer = 1 - d;
+    if (flushing_[d] || retries_[peer] < kWalksBeforeGrowing) return false;
+    const size_t at = s.size_prefix_disabled ? 0 : kPrefixBytes;
+    return rest.size() > at && typeInfo(rest[at]).category == Category::kResponse;
   }
 
   // Every WireFormatInfo is sent before negotiation: loose, size-prefixed.
@@ -365,7 +405,9 @@ class OpenWireDecoder final : public Decoder {
   bool decoded_[2] = {false, false};  // a command of this side was decoded
   bool wake_pending_[2] = {false, false};  // a command of this side was decoded
   bool lost_[2] = {false, false};
-  bool joined_[2] = {false, false};  // the capture began without this side's first bytes known to be its start      // bytes of this side were lost (or the capture joined late)
+  bool joined_[2] = {false, false};
+  uint64_t retry_at_[2] = {UINT64_MAX, UINT64_MAX};  // the command start last left waiting
+  uint32_t retries_[2] = {0, 0};  // the capture began without this side's first bytes known to be its start      // bytes of this side were lost (or the capture joined late)
   bool flushing_[2] = {false, false};  // decodeToEnd under way: nothing waits any more
   WireFormatOptions options_[2];
   uint32_t version_[2] = {0, 0};

@@ -597,3 +597,53 @@ TEST(OpenWireNegotiation, OneCapturedDirectionIsDecodedWithoutThePeer) {
 
 }  // namespace
 }  // namespace l7::openwire
+
+namespace l7::openwire {
+namespace {
+
+// Without a size prefix, a command of many small fields in small pieces:
+// decoded whole (the waits between walks grow, the records do not change).
+TEST(OpenWireNoPrefix, ACommandOfManySmallFieldsInSmallPiecesIsDecoded) {
+  Peer p{settingsOf(false, false, false)};
+  std::string body = std::string("\x03") + Writer::be(1, 4) + std::string("\x01", 1);  // ConnectionInfo, id 1, response required
+  body += std::string("\x00", 1);                                                         // connectionId: null
+  for (int i = 0; i < 3; ++i) body += std::string("\x01", 1) + Writer::utf("x");        // clientId, password, userName
+  body += std::string("\x01", 1) + Writer::be(3000, 2);                                  // brokerPath: 3000 BrokerIds
+  for (int i = 0; i < 3000; ++i) body += std::string("\x01\x7C\x01", 3) + Writer::utf("broker-" + std::to_string(i));
+  body += std::string(5, '\0') + std::string("\x00", 1);  // five booleans, clientIp null
+  std::vector<Write> w = handshakeOf(p.s);
+  w.push_back({kC2S, body + p.say(kC2S, text(2, "after", false)), 3});
+  w.push_back({kS2C, p.say(kS2C, response(0, 1)), 4});
+  const std::vector<Record> r = run(w, Split::kRandom);
+  ASSERT_EQ(parseFailures(r), 0u) << l7test::toJsonLines(r);
+  EXPECT_EQ(get(r, "ConnectionInfo").type, RecordType::kSession);
+  EXPECT_EQ(get(r, "ActiveMQTextMessage").f.request_resource, "after");
+}
+
+}  // namespace
+}  // namespace l7::openwire
+
+namespace l7::openwire {
+namespace {
+
+// A synchronous send without a size prefix: a large command in many small
+// segments, then the broker's Response. The waits for the command grew;
+// the Response still pairs with it (it waits for the command to be read).
+TEST(OpenWireNoPrefix, AnAnswerWaitsForTheLargeCommandItAnswers) {
+  Peer p{settingsOf(false, false, false)};
+  Command m = text(7, "big");
+  m.filler = std::string(3000, 'f');  // every string field: many reads, many pieces
+  const std::string send = p.say(kC2S, m);
+  std::vector<Write> w = handshakeOf(p.s);
+  for (size_t at = 0; at < send.size(); at += 100) w.push_back({kC2S, send.substr(at, 100), 10});
+  w.push_back({kS2C, p.say(kS2C, response(0, 7)), 20});
+  const std::vector<Record> r = run(w);
+  ASSERT_EQ(parseFailures(r), 0u) << l7test::toJsonLines(r);
+  ASSERT_EQ(r.size(), 3u) << l7test::toJsonLines(r);
+  EXPECT_EQ(r[2].type, RecordType::kSession);
+  EXPECT_EQ(r[2].f.request_resource, "big");
+  EXPECT_EQ(r[2].end_time_us, 20);
+}
+
+}  // namespace
+}  // namespace l7::openwire
