@@ -1,6 +1,7 @@
 #include "openwire/openwire_codec.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace l7::openwire {
 
@@ -97,6 +98,11 @@ class Walker {
     std::string_view unused;
     if (!fields(info.fields, 0, /*capture=*/true, unused)) return finish(fail_);
     f_.size = c_.pos();
+    // Only a whole command fills the cache: one cut short is walked again
+    // from its start, and must find the cache as it was.
+    if (!dry_run_) {
+      for (const auto& [index, name] : puts_) cache_.put(index, name);
+    }
     return DecodeStatus::kOk;
   }
 
@@ -226,8 +232,15 @@ class Walker {
     if (raw >= 0x8000 || raw >= s_.cache_size) return bad("cache index out of range");
     if (by_value) {
       if (!nested(depth, capture, name)) return false;
-      if (!dry_run_) cache_.put(raw, name);
+      puts_.emplace_back(raw, name);
       return true;
+    }
+    // This command's own entries first, the latest of an index winning.
+    for (auto it = puts_.rbegin(); it != puts_.rend(); ++it) {
+      if (it->first == raw) {
+        name = it->second;
+        return true;
+      }
     }
     if (!cache_.get(raw, name)) {
       name = {};
@@ -363,6 +376,9 @@ class Walker {
   bool dry_run_;
   CommandFacts& f_;
   BoolStream bs_;
+  // Entries this command sends by value, applied once it is whole (views
+  // into the command's bytes, which outlive the walk).
+  std::vector<std::pair<uint32_t, std::string_view>> puts_;
   Fail fail_ = Fail::kMalformed;
   uint32_t fuel_ = kFuel;
 };

@@ -1,7 +1,9 @@
 // OpenWire command decoding: one command's bytes (from its type byte) in
 // tight or loose encoding, with the marshal cache, into the facts the
-// decoder records. No allocation on the walk except the cache's copies of
-// destination names; every count and depth the wire declares is capped.
+// decoder records. The walk allocates only its list of the cache entries
+// the command sends by value (applied when it is whole) and the cache's
+// copies of destination names; every count and depth the wire declares is
+// capped.
 #pragma once
 
 #include <cstdint>

@@ -14,6 +14,7 @@
 #include "openwire/openwire_decoder.h"
 #include "session/replay.h"
 #include "support/conversation.h"
+#include "support/synth_replay.h"
 #include "synth/openwire_wire.h"
 
 namespace l7::openwire {
@@ -643,6 +644,51 @@ TEST(OpenWireNoPrefix, AnAnswerWaitsForTheLargeCommandItAnswers) {
   EXPECT_EQ(r[2].type, RecordType::kSession);
   EXPECT_EQ(r[2].f.request_resource, "big");
   EXPECT_EQ(r[2].end_time_us, 20);
+}
+
+}  // namespace
+}  // namespace l7::openwire
+
+namespace l7::openwire {
+namespace {
+
+// A command may name an index by reference and then refill that index by
+// value (a small CacheSize wraps). Without a size prefix a command cut
+// short is walked again: only a whole one may fill the cache, or the
+// second walk reads its own later entry. (Found by fuzz_roundtrip_openwire.)
+TEST(OpenWireCache, ACommandWalkedAgainFindsTheCacheAsItWas) {
+  for (bool tight : {true, false}) {
+    WireSettings s = settingsOf(tight, false, true);
+    s.cache_size = 2;
+    Peer p{s};
+    std::vector<Write> w = handshakeOf(s);
+    const char* names[] = {"a", "b", "a", "c", "b", "a"};
+    for (uint32_t i = 0; i < 6; ++i) w.push_back({kC2S, p.say(kC2S, text(i + 1, names[i], false)), 3});
+    const std::vector<Record> whole = run(w);
+    const std::vector<Record> cut = run(w, Split::kOneByte);
+    ASSERT_EQ(parseFailures(cut), 0u) << l7test::toJsonLines(cut);
+    ASSERT_EQ(cut.size(), 8u);
+    for (uint32_t i = 0; i < 6; ++i) {
+      EXPECT_EQ(whole[2 + i].f.request_resource, names[i]) << tight << " " << i;
+      EXPECT_EQ(cut[2 + i].f.request_resource, names[i]) << tight << " " << i;
+    }
+  }
+  // The model the fuzzer found it with (version 11, CacheSize 2 to 7, no
+  // size prefix), one byte per segment.
+  l7h::synth::SynthOptions o;
+  o.protocol = "openwire";
+  o.version = "11";
+  o.seed = 13845257555833384ull;
+  o.messages = 20;
+  o.plan.segmentation = l7h::synth::Segmentation::kOneByte;
+  l7h::synth::Model model;
+  std::string error;
+  ASSERT_TRUE(l7h::synth::buildModel(o, model, error)) << error;
+  const l7h::synth::Synthesized synthesized = l7h::synth::synthesize(model, o);
+  bool ok = false;
+  const std::vector<Record> replayed = l7h::synth::replayFrames(synthesized, ok);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(l7h::synth::lines(replayed), l7h::synth::lines(synthesized.expected));
 }
 
 }  // namespace
