@@ -84,6 +84,8 @@ class Walker {
   Walker(Bytes data, const WireSettings& s, MarshalCache& cache, bool dry_run, CommandFacts& f)
       : c_(data), s_(s), cache_(cache), dry_run_(dry_run), f_(f) {}
 
+  uint32_t fieldsRead() const { return kFuel - fuel_; }
+
   DecodeStatus run() {
     uint8_t type = 0;
     if (!c_.be(type)) return finish(Fail::kTruncated);
@@ -387,7 +389,10 @@ class Walker {
 
 DecodeStatus decodeCommand(Bytes data, const WireSettings& settings, MarshalCache& cache, bool dry_run,
                            CommandFacts& facts) {
-  return Walker(data, settings, cache, dry_run, facts).run();
+  Walker walker(data, settings, cache, dry_run, facts);
+  const DecodeStatus status = walker.run();
+  facts.fields_read = walker.fieldsRead();
+  return status;
 }
 
 namespace detail {

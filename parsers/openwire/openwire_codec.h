@@ -84,6 +84,7 @@ struct CommandFacts {
   Bytes properties;       // Message / WireFormatInfo marshalled properties (a view)
   bool has_properties = false;
   uint32_t cache_misses = 0;  // references to cache entries never filled
+  uint32_t fields_read = 0;   // the walk's cost (kFuel at most)
 };
 
 // Decodes the command starting at data[0] (its type byte). `cache` is

@@ -14,6 +14,8 @@ namespace {
 constexpr size_t kPrefixBytes = 4;
 // Without a size prefix: walks of one unfinished command before its wait grows.
 constexpr uint32_t kWalksBeforeGrowing = 8;
+// Field reads that make a walk costly enough for that.
+constexpr uint32_t kCostlyWalk = 4096;
 
 // The grammar for the shared resynchronization engine: with a size prefix,
 // a sane size and a command type; without one, a whole command that
@@ -198,10 +200,12 @@ class OpenWireDecoder final : public Decoder {
     const DecodeStatus status = decodeCommand(rest, s, cache_[d], false, f);
     if (status == DecodeStatus::kTruncated && !flushing_[d] && f.need <= limits_.max_buffered_bytes) {
       // Each wait ends in a walk of the command from its start. A command
-      // of many small fields arriving in small pieces would be walked once
-      // a piece: after a few, wait for half as much again (an answer of the
-      // other side then waits for it, feed()).
-      retries_[d] = retry_at_[d] == pos ? retries_[d] + 1 : 0;
+      // of thousands of fields (no real client writes one) arriving in
+      // small pieces would cost a long walk a piece: after a few, it waits
+      // for half as much again (an answer of the other side then waits for
+      // it, feed()). Ordinary commands wait for exactly what they lack: a
+      // longer wait could outlast the stream's pause for the peer's answer.
+      retries_[d] = retry_at_[d] == pos && f.fields_read >= kCostlyWalk ? retries_[d] + 1 : 0;
       retry_at_[d] = pos;
       uint64_t need = f.need;
       if (retries_[d] >= kWalksBeforeGrowing) need = std::max<uint64_t>(need, rest.size() + rest.size() / 2);

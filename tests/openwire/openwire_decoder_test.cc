@@ -602,8 +602,9 @@ TEST(OpenWireNegotiation, OneCapturedDirectionIsDecodedWithoutThePeer) {
 namespace l7::openwire {
 namespace {
 
-// Without a size prefix, a command of many small fields in small pieces:
-// decoded whole (the waits between walks grow, the records do not change).
+// Without a size prefix, a command of thousands of fields in small pieces:
+// decoded whole (the waits between its costly walks grow), and the
+// Response that answers it waits for it to be read, so they pair.
 TEST(OpenWireNoPrefix, ACommandOfManySmallFieldsInSmallPiecesIsDecoded) {
   Peer p{settingsOf(false, false, false)};
   std::string body = std::string("\x03") + Writer::be(1, 4) + std::string("\x01", 1);  // ConnectionInfo, id 1, response required
@@ -628,8 +629,8 @@ namespace l7::openwire {
 namespace {
 
 // A synchronous send without a size prefix: a large command in many small
-// segments, then the broker's Response. The waits for the command grew;
-// the Response still pairs with it (it waits for the command to be read).
+// segments, then the broker's Response, which pairs with it (the stream
+// pauses there: the command must not wait for more than it lacks).
 TEST(OpenWireNoPrefix, AnAnswerWaitsForTheLargeCommandItAnswers) {
   Peer p{settingsOf(false, false, false)};
   Command m = text(7, "big");
