@@ -533,11 +533,6 @@ TEST(OpenWireDeepFlow, AgreesWithResultFiles) {
   EXPECT_EQ(captures, 4u);
 }
 
-}  // namespace
-}  // namespace l7::openwire
-
-namespace l7::openwire {
-namespace {
 
 // A long producer session (the benchmark's shape): every send is answered,
 // whatever the encoding.
@@ -560,11 +555,6 @@ TEST(OpenWireLongSession, ThousandsOfAnsweredSendsAreThousandsOfRecords) {
   }
 }
 
-}  // namespace
-}  // namespace l7::openwire
-
-namespace l7::openwire {
-namespace {
 
 // Only the client's direction was captured: its commands wait for the
 // broker's WireFormatInfo, but not past half the buffering cap, and at the
@@ -596,11 +586,6 @@ TEST(OpenWireNegotiation, OneCapturedDirectionIsDecodedWithoutThePeer) {
   EXPECT_EQ(parseFailures(rr), 0u);
 }
 
-}  // namespace
-}  // namespace l7::openwire
-
-namespace l7::openwire {
-namespace {
 
 // Without a size prefix, a command of thousands of fields in small pieces:
 // decoded whole (the waits between its costly walks grow), and the
@@ -622,11 +607,6 @@ TEST(OpenWireNoPrefix, ACommandOfManySmallFieldsInSmallPiecesIsDecoded) {
   EXPECT_EQ(get(r, "ActiveMQTextMessage").f.request_resource, "after");
 }
 
-}  // namespace
-}  // namespace l7::openwire
-
-namespace l7::openwire {
-namespace {
 
 // A synchronous send without a size prefix: a large command in many small
 // segments, then the broker's Response, which pairs with it (the stream
@@ -647,11 +627,6 @@ TEST(OpenWireNoPrefix, AnAnswerWaitsForTheLargeCommandItAnswers) {
   EXPECT_EQ(r[2].end_time_us, 20);
 }
 
-}  // namespace
-}  // namespace l7::openwire
-
-namespace l7::openwire {
-namespace {
 
 // A command may name an index by reference and then refill that index by
 // value (a small CacheSize wraps). Without a size prefix a command cut
