@@ -82,6 +82,8 @@ void BM_Amqp_WholeMessages(benchmark::State& state) { run(state, "amqp", 1 << 20
 void BM_Amqp_OneBytePerCall(benchmark::State& state) { run(state, "amqp", 1); }
 void BM_Pulsar_WholeMessages(benchmark::State& state) { run(state, "pulsar", 1 << 20); }
 void BM_Pulsar_OneBytePerCall(benchmark::State& state) { run(state, "pulsar", 1); }
+void BM_OpenWire_WholeMessages(benchmark::State& state) { run(state, "openwire", 1 << 20); }
+void BM_OpenWire_OneBytePerCall(benchmark::State& state) { run(state, "openwire", 1); }
 BENCHMARK(BM_Nats_WholeMessages);
 BENCHMARK(BM_Nats_OneBytePerCall);
 BENCHMARK(BM_Mqtt_WholeMessages);
@@ -92,6 +94,8 @@ BENCHMARK(BM_Zmtp_WholeMessages);
 BENCHMARK(BM_Zmtp_OneBytePerCall);
 BENCHMARK(BM_Pulsar_WholeMessages);
 BENCHMARK(BM_Pulsar_OneBytePerCall);
+BENCHMARK(BM_OpenWire_WholeMessages);
+BENCHMARK(BM_OpenWire_OneBytePerCall);
 
 // One line per decoder.
 void BM_Nats_RandomBytes(benchmark::State& state) { junk(state, "nats"); }
@@ -100,11 +104,13 @@ void BM_Kafka_RandomBytes(benchmark::State& state) { junk(state, "kafka"); }
 void BM_Amqp_RandomBytes(benchmark::State& state) { junk(state, "amqp"); }
 void BM_Zmtp_RandomBytes(benchmark::State& state) { junk(state, "zmtp"); }
 void BM_Pulsar_RandomBytes(benchmark::State& state) { junk(state, "pulsar"); }
+void BM_OpenWire_RandomBytes(benchmark::State& state) { junk(state, "openwire"); }
 BENCHMARK(BM_Nats_RandomBytes);
 BENCHMARK(BM_Mqtt_RandomBytes);
 BENCHMARK(BM_Kafka_RandomBytes);
 BENCHMARK(BM_Amqp_RandomBytes);
 BENCHMARK(BM_Zmtp_RandomBytes);
 BENCHMARK(BM_Pulsar_RandomBytes);
+BENCHMARK(BM_OpenWire_RandomBytes);
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "kafka/kafka_decoder.h"
 #include "mqtt/mqtt_decoder.h"
 #include "nats/nats_decoder.h"
+#include "openwire/openwire_decoder.h"
 #include "pulsar/pulsar_decoder.h"
 #include "zmtp/zmtp_decoder.h"
 
@@ -22,6 +23,7 @@ std::span<const DecoderInfo> allDecoders() noexcept {
       amqp::amqpDecoderInfo(),
       zmtp::zmtpDecoderInfo(),
       pulsar::pulsarDecoderInfo(),
+      openwire::openwireDecoderInfo(),
   };
   return kAll;
 }

@@ -9,6 +9,7 @@
 #include "synth/kafka_synth.h"
 #include "synth/mqtt_synth.h"
 #include "synth/nats_synth.h"
+#include "synth/openwire_synth.h"
 #include "synth/zmtp_synth.h"
 #include "synth/pulsar_synth.h"
 
@@ -23,6 +24,7 @@ const std::vector<Generator>& generators() {
       kafkaGenerator(),
       zmtpGenerator(),
       pulsarGenerator(),
+      openwireGenerator(),
   };
   return kAll;
 }
