@@ -70,15 +70,9 @@ class OpenWireDecoder final : public Decoder {
     FeedResult result;
     size_t pos = 0;
     while (pos < tail.size()) {
-      if (resync_[d].active()) {
-        const WireSettings s = settings(dir);
-        const Resync::Step step = resync_[d].find(Grammar(s, cache_[d], limits_), tail.subspan(pos), false);
-        pos += step.offset;
-        if (step.kind == Resync::Step::kWait) {
-          result.needed = static_cast<uint32_t>(std::min<uint64_t>(step.need, limits_.max_buffered_bytes));
-          break;
-        }
-        if (step.kind == Resync::Step::kNothing) break;
+      if (resync_[d].active() && !resyncStep(resync_[d], Grammar(settings(dir), cache_[d], limits_), tail, pos,
+                                             limits_.max_buffered_bytes, result.needed)) {
+        break;
       }
       // A side's commands after its WireFormatInfo are read with the
       // negotiated format: they wait for the peer's (which wakes them),
@@ -243,11 +237,8 @@ class OpenWireDecoder final : public Decoder {
   size_t decodeToEnd(Direction dir, Bytes tail, uint64_t tail_pos, MessageSink& sink) {
     const int d = static_cast<int>(dir);
     size_t pos = 0;
-    if (resync_[d].active()) {
-      const WireSettings s = settings(dir);
-      const Resync::Step step = resync_[d].find(Grammar(s, cache_[d], limits_), tail, /*at_end=*/true);
-      if (step.kind != Resync::Step::kFound) return tail.size();
-      pos = step.offset;
+    if (resync_[d].active() && !resyncAtEnd(resync_[d], Grammar(settings(dir), cache_[d], limits_), tail, pos)) {
+      return tail.size();
     }
     flushing_[d] = true;
     if (pos < tail.size()) pos += feed(dir, tail.subspan(pos), tail_pos + pos, sink).consumed;
