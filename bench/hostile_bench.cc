@@ -228,6 +228,59 @@ void BM_Hostile_Kafka_ResponseResyncWith1024Pending(benchmark::State& state) {
   });
 }
 
+// A binary protocol joined mid-stream: frame headers each claiming a frame
+// of a quarter of the stream (at most just under the 4 MiB buffering cap,
+// so every claim is a start worth waiting for), each followed by one valid
+// frame, repeated up to `size`, in full segments. `header(claim)` writes a
+// claiming header whose frame is `overhead + claim` bytes long; the claim
+// is nudged so that frame ends `land` bytes into a later unit, where no
+// frame can start, and each claim fails only when its bytes are all there.
+HostileInput claimsBeforeValidFrames(uint16_t port, size_t size, const std::function<std::string(uint64_t)>& header,
+                                     uint64_t overhead, std::string_view valid, uint64_t land) {
+  const uint64_t unit_size = header(0).size() + valid.size();
+  uint64_t claim = std::min<uint64_t>(size / 4, (uint64_t{4} << 20) - 1024);
+  claim += (land + unit_size - (overhead + claim) % unit_size) % unit_size;
+  std::string unit = header(claim);
+  unit += valid;
+  return repeated(port, /*joined=*/true, Direction::kToServer, unit, size);
+}
+
+// AMQP: method frames (Basic.Publish, so the method is known) claiming
+// their size, each before a heartbeat frame; a claim fails at its
+// frame-end octet.
+void BM_Hostile_Amqp_FalseMethodClaimsBeforeHeartbeats(benchmark::State& state) {
+  runHostile(state, "amqp", [](size_t size) {
+    auto header = [](uint64_t claim) {
+      return Wire().raw(std::string_view("\x01\x00\x01", 3)).i32(static_cast<int32_t>(claim)).raw(std::string_view("\x00\x3c\x00\x28", 4)).str();
+    };
+    const std::string_view heartbeat("\x08\x00\x00\x00\x00\x00\x00\xce", 8);
+    return claimsBeforeValidFrames(5672, size, header, 8, heartbeat, 1);  // lands on a channel octet: type 0
+  });
+}
+
+// ZMTP: long data frames (flags 0x02, 8-byte size) claiming their size,
+// each before a short three-byte frame; the claimed end lands in the next
+// long size, where a zero flags byte before zeros is no frame.
+void BM_Hostile_Zmtp_FalseLongFramesBeforeShortOnes(benchmark::State& state) {
+  runHostile(state, "zmtp", [](size_t size) {
+    auto header = [](uint64_t claim) { return Wire().raw("\x02").i64(static_cast<int64_t>(claim)).str(); };
+    return claimsBeforeValidFrames(5555, size, header, 9, std::string_view("\x00\x03" "abc", 5), 1);
+  });
+}
+
+// Pulsar: frames claiming their total size whose command is a PING, each
+// before a real PING frame.
+void BM_Hostile_Pulsar_FalseFrameClaimsBeforePings(benchmark::State& state) {
+  const std::string_view ping_command("\x08\x12\x92\x01\x00", 5);  // type PING (18), field 18: empty
+  runHostile(state, "pulsar", [ping_command](size_t size) {
+    auto header = [ping_command](uint64_t claim) {
+      return Wire().i32(static_cast<int32_t>(claim)).i32(5).raw(ping_command).str();
+    };
+    const std::string ping = Wire().i32(9).i32(5).raw(ping_command).str();
+    return claimsBeforeValidFrames(6650, size, header, 4, ping, 1);  // lands inside a size: no plausible frame
+  });
+}
+
 // NATS joined mid-stream: MSG control lines each claiming a payload of a
 // quarter of the stream (at most just under the 4 MiB buffering cap), each
 // followed by a valid PING. The first claim is waited for; once its bytes
@@ -355,5 +408,8 @@ BENCHMARK(BM_Hostile_Nats_FalseMsgClaimsBeforeEachPing)->Apply(sizes);
 BENCHMARK(BM_Hostile_Nats_LongLinesOneBytePerSegment)->Apply(sizes);
 BENCHMARK(BM_Hostile_Kafka_GzipBombs)->Apply(sizes);
 BENCHMARK(BM_Hostile_Ipv4_DuplicateFragmentsOfANearlyWholeDatagram)->Apply(sizes);
+BENCHMARK(BM_Hostile_Amqp_FalseMethodClaimsBeforeHeartbeats)->Apply(sizes);
+BENCHMARK(BM_Hostile_Zmtp_FalseLongFramesBeforeShortOnes)->Apply(sizes);
+BENCHMARK(BM_Hostile_Pulsar_FalseFrameClaimsBeforePings)->Apply(sizes);
 
 }  // namespace

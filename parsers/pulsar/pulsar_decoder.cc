@@ -28,6 +28,7 @@ struct Sizes {
   uint32_t total = 0;    // bytes after the totalSize field
   uint32_t command = 0;  // BaseCommand bytes
   uint64_t frame() const { return uint64_t{total} + 4; }
+  bool hasPayload() const { return total > uint64_t{command} + 4; }
 };
 
 enum class SizeCheck : uint8_t { kNeedMore, kBad, kOk };
@@ -38,6 +39,24 @@ SizeCheck readSizes(Bytes b, uint64_t cap, Sizes& s) {
   r.u32be(s.total);
   r.u32be(s.command);
   if (s.command < 2 || uint64_t{s.command} + 4 > s.total || s.total > cap) return SizeCheck::kBad;
+  return SizeCheck::kOk;
+}
+
+// Only SEND and MESSAGE carry a payload part. Bytes after any other known
+// command mean the sizes are no frame's (a claim read inside other bytes,
+// or a corrupt header): the framing is lost, rather than the claimed bytes
+// swallowed with every frame inside them.
+bool carriesPayload(uint64_t t) {
+  return t == type::kSend || t == type::kMessage || findCommand(t) == nullptr;
+}
+
+// The BaseCommand's type when it is the first field, as clients write it.
+SizeCheck peekType(Bytes frame, const Sizes& s, uint64_t& t) {
+  const size_t probe = std::min<size_t>(s.command, 11);
+  if (frame.size() < kSizesBytes + probe) return SizeCheck::kNeedMore;
+  ByteReader r(frame.subspan(kSizesBytes, probe));
+  uint8_t tag = 0;
+  if (!r.u8(tag) || tag != 0x08 || !pb::readVarint(r, t)) return SizeCheck::kBad;
   return SizeCheck::kOk;
 }
 
@@ -115,6 +134,7 @@ struct Grammar final : FrameGrammar {
     // Any type, known or not (an unknown one is a record too), but the
     // sub-message that follows must be numbered like it.
     if (!r.u8(tag) || tag != 0x08 || !pb::readVarint(r, t) || t < 2 || t > kMaxGuessedType) return FrameGuess::no();
+    if (s.hasPayload() && !carriesPayload(t)) return FrameGuess::no();
     if (r.position() < s.command && r.remaining() > 0 && (!pb::readVarint(r, sub_tag) || sub_tag != (t << 3 | 2))) {
       return FrameGuess::no();
     }
@@ -148,6 +168,18 @@ class PulsarDecoder final : public Decoder {
         resync.start();
         ++pos;
         continue;
+      }
+      if (s.hasPayload()) {
+        uint64_t t = 0;
+        const SizeCheck typed = peekType(rest, s, t);
+        if (typed == SizeCheck::kNeedMore) break;
+        if (typed == SizeCheck::kOk && !carriesPayload(t)) {
+          failure(dir, sink, tail_pos + pos, kSizesBytes,
+                  std::string(commandName(t)) + " with a payload part (only SEND and MESSAGE carry one)");
+          resync.start();
+          ++pos;
+          continue;
+        }
       }
       if (s.frame() > limits_.max_buffered_bytes) {
         // Too large to hold: decoded from the prefix holding its command,

@@ -286,6 +286,25 @@ TEST(PulsarDecoder, HostileSizesGiveOneFailureAndResync) {
   EXPECT_TRUE(named_cap);
 }
 
+// A PING whose sizes claim a payload part: only SEND and MESSAGE carry one,
+// so the claim is no frame. Taken as one, it would swallow the frames
+// inside its 64 KiB; lost framing costs only its own header.
+TEST(PulsarDecoder, ACommandThatCarriesNoPayloadClaimingOneLosesOnlyItsHeader) {
+  auto writes = handshake();
+  const std::string ping = w::ping();  // sizes, then the BaseCommand
+  const std::string command = ping.substr(8);
+  writes.push_back({kC2S, w::be32(64u << 10) + w::be32(static_cast<uint32_t>(command.size())) + command, 3});
+  for (int64_t i = 1; i <= 3; ++i) {
+    writes.push_back({kC2S, w::producer(kTopic, static_cast<uint64_t>(i), static_cast<uint64_t>(i)), 3 + i});
+  }
+  const auto records = run(writes);
+  ASSERT_EQ(parseFailures(records), 1u) << l7test::toJsonLines(records);
+  bool named = false;
+  for (const Record& r : records) named |= r.f.response_exception == "PING with a payload part (only SEND and MESSAGE carry one)";
+  EXPECT_TRUE(named) << l7test::toJsonLines(records);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(get(records, "PRODUCER", i).f.request_id, static_cast<int64_t>(i + 1));
+}
+
 TEST(PulsarDecoder, TheBrokersMaxMessageSizeSetsTheFrameCap) {
   std::vector<Write> writes = {{kC2S, w::connect(21), 1}, {kS2C, w::connected(21, 1000), 2}};
   writes.push_back({kC2S, w::producer(kTopic, 0, 0), 3});
