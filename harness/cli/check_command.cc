@@ -1,11 +1,13 @@
 // l7conform check: replay a corpus and compare with goldens, mapping tables
 // and metrics goldens; or rewrite the goldens with --update.
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include <boost/json.hpp>
 
@@ -134,8 +136,9 @@ bool runImplementation(const std::string& command, const fs::path& capture, chec
 }
 
 // Records of one capture; `stats` gathers the built-in replay's counters.
+// Mapping errors go to `notes` (printed in capture order by the caller).
 bool produceRecords(const Capture& c, const std::string& impl, const ReplayOptions& options,
-                    check::JsonRecords& out, std::string& error, ReplayStats* stats) {
+                    check::JsonRecords& out, std::string& error, ReplayStats* stats, std::string& notes) {
   if (!impl.empty()) return runImplementation(impl, c.path, out, error);
   if (c.is_segment_json) {
 #ifdef L7_HAVE_SKYWALKING
@@ -148,7 +151,7 @@ bool produceRecords(const Capture& c, const std::string& impl, const ReplayOptio
     for (const auto& r : mapped.records) out.push_back(check::recordToJson(r));
     // Mapping errors are part of the expected output of a corpus file that
     // exercises bad input, so they do not fail the capture; they are shown.
-    for (const auto& e : mapped.errors) std::fprintf(stderr, "%s: %s: %s\n", c.path.c_str(), e.where.c_str(), e.reason.c_str());
+    for (const auto& e : mapped.errors) notes += c.path.string() + ": " + e.where + ": " + e.reason + "\n";
     return true;
 #else
     error = c.path.string() + ": SkyWalking segment mapping is not built in";
@@ -164,6 +167,34 @@ bool produceRecords(const Capture& c, const std::string& impl, const ReplayOptio
     return false;
   }
   return true;
+}
+
+// What one capture produced, made on a worker thread.
+struct Produced {
+  bool ok = false;
+  check::JsonRecords records;
+  std::string error, notes;
+  ReplayStats stats;
+};
+
+// Every capture's records, `threads` captures at a time (each replay is
+// independent); the results are used in capture order, so the output does
+// not depend on the thread count.
+std::vector<Produced> produceAll(const std::vector<Capture>& captures, const std::string& impl,
+                                 const ReplayOptions& options, size_t threads) {
+  std::vector<Produced> out(captures.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < captures.size();) {
+      Produced& p = out[i];
+      p.ok = produceRecords(captures[i], impl, options, p.records, p.error, &p.stats, p.notes);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < std::min(threads, captures.size()); ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  return out;
 }
 
 struct ProtocolSummary {
@@ -182,6 +213,7 @@ int checkCommand(Args args) {
   bool quiet = false;
   bool no_metrics = false;
   int64_t max_diffs = 20;
+  int64_t threads = std::max<int64_t>(1, std::thread::hardware_concurrency());
   ArgParser p("check", "[CORPUS_DIR|CAPTURE...] [options]",
               "Replays every capture (corpus/<proto>/<name>.pcap, .pcapng, or SkyWalking .json) and compares\n"
               "the records with golden/<proto>/<name>.jsonl field by field, verifies every record against\n"
@@ -195,6 +227,7 @@ int checkCommand(Args args) {
   p.option("--impl", &impl, "CMD",
            "check an external decoder: CMD with {pcap} replaced by the capture path must print JSON Lines");
   p.option("--max-diffs", &max_diffs, "N", "differences shown per capture (default 20)");
+  p.option("--threads", &threads, "N", "captures replayed at once (default: every core); output is the same");
   p.flag("--no-metrics", &no_metrics, "do not print the metrics table of all records at the end");
   p.flag("-q", &quiet, "print only failures and the summary");
   p.examples(
@@ -223,7 +256,10 @@ int checkCommand(Args args) {
   ReplayStats replay_stats;
   bool all_ok = errors.empty();
 
-  for (const Capture& c : captures) {
+  std::vector<Produced> produced = produceAll(captures, impl, options, static_cast<size_t>(std::max<int64_t>(1, threads)));
+  for (size_t index = 0; index < captures.size(); ++index) {
+    const Capture& c = captures[index];
+    Produced& made = produced[index];
     ProtocolSummary& s = summary[c.protocol];
     ++s.captures;
     const std::string label = c.protocol + "/" + c.name;
@@ -232,9 +268,11 @@ int checkCommand(Args args) {
     check::JunitCase jc{c.protocol, c.name, "", ""};
     std::ostringstream failure;
 
-    check::JsonRecords actual;
+    check::JsonRecords actual = std::move(made.records);
     std::string error;
-    if (!produceRecords(c, impl, options, actual, error, &replay_stats)) failure << label << ": " << error << "\n";
+    std::fputs(made.notes.c_str(), stderr);
+    replay_stats.add(made.stats);
+    if (!made.ok) failure << label << ": " << made.error << "\n";
     s.records += actual.size();
     all_records.insert(all_records.end(), actual.begin(), actual.end());
     const boost::json::value metrics = check::computeMetrics(actual);
