@@ -19,3 +19,14 @@ fuzz_options_for() {
   [[ -f $file ]] || return 0
   awk -F' *= *' '/^\[/{in_lf=($0=="[libfuzzer]")} in_lf && NF==2 && $1!~/^[#;[]/{print "-"$1"="$2}' "$file"
 }
+
+# fuzz_flags_for TARGET: every libFuzzer flag a run of TARGET starts with,
+# one per line: its dictionary, then the defaults, which its .options
+# override (libFuzzer takes the last of a repeated flag).
+fuzz_flags_for() {
+  local dict
+  dict=$(fuzz_dict_for "$1")
+  [[ -n $dict ]] && printf -- '-dict=%s\n' "$dict"
+  printf -- '%s\n' -timeout=10 -rss_limit_mb=2048
+  fuzz_options_for "$1"
+}

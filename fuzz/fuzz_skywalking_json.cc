@@ -13,8 +13,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto result =
       l7h::skywalking::mapSegmentsJson(std::string_view(reinterpret_cast<const char*>(data), size));
   int64_t last = INT64_MIN;
+  l7fuzz::RecordChecker check;
   for (const auto& r : result.records) {
-    l7fuzz::checkRecord(r);
+    check(r);
     if (r.start_time_us < last || r.signal_source != 4) {
       std::fprintf(stderr, "fuzz invariant violated: order or signal_source\n");
       std::abort();

@@ -28,16 +28,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const l7::DecoderInfo* decoder = l7::findDecoder(L7_FUZZ_PROTOCOL);
 #endif
   if (decoder == nullptr) std::abort();
-  // Small caps so the fuzzer reaches every "too large" path quickly.
+  // Caps well under max_len (4096, fuzz_<proto>.options), so an input of
+  // real bytes reaches every "too large" path.
   l7h::ReplayOptions options;
-  options.limits.max_buffered_bytes = 64 * 1024;
+  options.limits.max_buffered_bytes = 2048;
   options.limits.max_message_bytes = 1 << 20;
-  options.limits.max_line_bytes = 4096;
+  options.limits.max_line_bytes = 512;
   options.limits.max_array_count = 1000;
   options.limits.max_pending = 64;
   options.max_pending_per_connection = 64;
 
-  l7h::OrderedOutput output([](const l7::Record& r) { l7fuzz::checkRecord(r); });
+  l7fuzz::RecordChecker check;
+  l7h::OrderedOutput output([&check](const l7::Record& r) { check(r); });
   uint64_t seen = 0;
   l7h::ConnectionCounters counters;
   l7h::FlowColumns flow;

@@ -26,16 +26,13 @@ for name in "${targets[@]}"; do
   mkdir -p "$work"
   cp -rn "$HERE/corpus/$name/." "$work/" 2>/dev/null || true
   before=$(ls "$work" | wc -l)
-  dict=()
-  d=$(fuzz_dict_for "$name")
-  [[ -n $d ]] && dict=(-dict="$d")
-  # The target's .options ([libfuzzer] key = value), as OSS-Fuzz passes them.
-  opts=(-timeout=10 -rss_limit_mb=2048)
-  while IFS= read -r kv; do opts+=("$kv"); done < <(fuzz_options_for "$name")
+  # Dictionary, defaults and the target's .options ([libfuzzer] key =
+  # value), as OSS-Fuzz passes them.
+  mapfile -t opts < <(fuzz_flags_for "$name")
   [[ -n ${L7_FUZZ_MAX_RUNS:-} ]] && opts+=(-runs="$L7_FUZZ_MAX_RUNS")
   mkdir -p "$HERE/regressions/$name"  # libFuzzer writes findings there
   echo "[fuzz] $name for ${SECS}s (corpus: $before inputs in $work)"
-  "$bin" "${dict[@]}" "${opts[@]}" -max_total_time="$SECS" -print_final_stats=1 \
+  "$bin" "${opts[@]}" -max_total_time="$SECS" -print_final_stats=1 \
     -artifact_prefix="$HERE/regressions/$name/" "$work" 2>&1 | tee "$BUILD/fuzz-work/$name.log" |
     grep -E '^#[0-9]+.*(pulse|DONE)|ERROR|SUMMARY' || true
   rmdir "$HERE/regressions/$name" 2>/dev/null || true  # keep it only when something was found

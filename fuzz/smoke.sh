@@ -15,13 +15,10 @@ for target in "$BUILD"/fuzz/fuzz_*; do
   name=$(basename "$target")
   mkdir -p "$WORK/$name"
   cp -r "$HERE/corpus/$name/." "$WORK/$name/" 2>/dev/null || true
-  dict=()
-  d=$(fuzz_dict_for "$name")
-  [[ -n $d ]] && dict=(-dict="$d")
-  # Defaults first: the target's own .options (max_len, timeout, ...) override them.
-  opts=(-timeout=10 -rss_limit_mb=2048)
-  while IFS= read -r kv; do opts+=("$kv"); done < <(fuzz_options_for "$name")
-  if "$target" "${dict[@]}" "${opts[@]}" -max_total_time="$SECONDS_EACH" \
+  # Dictionary and defaults first: the target's own .options (max_len,
+  # timeout, ...) override them.
+  mapfile -t opts < <(fuzz_flags_for "$name")
+  if "$target" "${opts[@]}" -max_total_time="$SECONDS_EACH" \
       -artifact_prefix="$WORK/$name-" -print_final_stats=1 "$WORK/$name" >"$WORK/$name.log" 2>&1; then
     execs=$(grep -m1 'stat::number_of_executed_units' "$WORK/$name.log" | awk '{print $2}')
     rate=$(grep -m1 'stat::average_exec_per_sec' "$WORK/$name.log" | awk '{print $2}')

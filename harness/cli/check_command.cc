@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <span>
 #include <sstream>
 #include <thread>
 
@@ -209,8 +211,10 @@ bool runImplementation(const std::string& command, const fs::path& capture, std:
 }
 
 // Records of one capture; `stats` gathers the built-in replay's counters.
+// Mapping errors go to `notes` (printed in capture order by the caller).
 bool produceRecords(const Capture& c, const std::string& impl, std::chrono::seconds impl_timeout,
-                    const ReplayOptions& options, check::JsonRecords& out, std::string& error, ReplayStats* stats) {
+                    const ReplayOptions& options, check::JsonRecords& out, std::string& error, ReplayStats* stats,
+                    std::string& notes) {
   if (!impl.empty()) return runImplementation(impl, c.path, impl_timeout, out, error);
   if (c.is_segment_json) {
 #ifdef L7_HAVE_SKYWALKING
@@ -223,7 +227,7 @@ bool produceRecords(const Capture& c, const std::string& impl, std::chrono::seco
     for (const auto& r : mapped.records) out.push_back(check::recordToJson(r));
     // Mapping errors are part of the expected output of a corpus file that
     // exercises bad input, so they do not fail the capture; they are shown.
-    for (const auto& e : mapped.errors) std::fprintf(stderr, "%s: %s: %s\n", c.path.c_str(), e.where.c_str(), e.reason.c_str());
+    for (const auto& e : mapped.errors) notes += c.path.string() + ": " + e.where + ": " + e.reason + "\n";
     return true;
 #else
     error = c.path.string() + ": SkyWalking segment mapping is not built in";
@@ -239,6 +243,34 @@ bool produceRecords(const Capture& c, const std::string& impl, std::chrono::seco
     return false;
   }
   return true;
+}
+
+// What one capture produced, made on a worker thread.
+struct Produced {
+  bool ok = false;
+  check::JsonRecords records;
+  std::string error, notes;
+  ReplayStats stats;
+};
+
+// Every capture's records, `threads` captures at a time (each replay is
+// independent); the results are used in capture order, so the output does
+// not depend on the thread count.
+std::vector<Produced> produceAll(std::span<const Capture> captures, const std::string& impl,
+                                 std::chrono::seconds impl_timeout, const ReplayOptions& options, size_t threads) {
+  std::vector<Produced> out(captures.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < captures.size();) {
+      Produced& p = out[i];
+      p.ok = produceRecords(captures[i], impl, impl_timeout, options, p.records, p.error, &p.stats, p.notes);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < std::min(threads, captures.size()); ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  return out;
 }
 
 struct ProtocolSummary {
@@ -259,6 +291,7 @@ int checkCommand(Args args) {
   bool no_metrics = false;
   int64_t max_diffs = 20;
   int64_t impl_timeout_s = 600;
+  int64_t threads = std::clamp<int64_t>(std::thread::hardware_concurrency(), 1, 1024);
   ArgParser p("check", "[CORPUS_DIR|CAPTURE...] [options]",
               "Replays every capture (corpus/<proto>/<name>.pcap, .pcapng, or SkyWalking .json) and compares\n"
               "the records with golden/<proto>/<name>.jsonl field by field, verifies every record against\n"
@@ -278,6 +311,8 @@ int checkCommand(Args args) {
   p.option("--impl-timeout", &impl_timeout_s, "SECONDS",
            "--impl: a capture whose command runs longer fails, and the command is killed (default 600)", 1, 86400);
   p.option("--max-diffs", &max_diffs, "N", "differences shown per capture (default 20)", 0, 1'000'000);
+  p.option("--threads", &threads, "N", "captures replayed at once (default: every core), sharing --memory-limit; output is the\n"
+           "                           same whatever N", 1, 1024);
   p.flag("--no-metrics", &no_metrics, "do not print the metrics table of all records at the end");
   p.flag("-q", &quiet, "print only failures and the summary");
   p.examples(
@@ -304,8 +339,13 @@ int checkCommand(Args args) {
     return 1;
   }
 
+  // Captures replay `threads` at a time, in windows of a few per thread so
+  // that only a window's records are held; the memory budget is shared out
+  // between the replays running at once.
+  const size_t workers = static_cast<size_t>(threads);
+  const size_t window = workers * 4;
   ReplayOptions options;
-  options.memory_limit_bytes = memory_limit_bytes;
+  options.memory_limit_bytes = std::max<uint64_t>(memory_limit_bytes / workers, uint64_t{16} << 20);
   std::map<std::string, ProtocolSummary> summary;
   std::map<std::string, check::MappingTable> tables;
   std::map<std::string, size_t> unmapped;  // captures per protocol folder without a mapping table
@@ -314,7 +354,15 @@ int checkCommand(Args args) {
   ReplayStats replay_stats;
   bool all_ok = errors.empty();
 
-  for (const Capture& c : captures) {
+  std::vector<Produced> produced;
+  for (size_t index = 0; index < captures.size(); ++index) {
+    if (index % window == 0) {
+      const size_t n = std::min(window, captures.size() - index);
+      produced = produceAll(std::span<const Capture>(captures).subspan(index, n), impl,
+                            std::chrono::seconds(impl_timeout_s), options, workers);
+    }
+    const Capture& c = captures[index];
+    Produced& made = produced[index % window];
     ProtocolSummary& s = summary[c.protocol];
     ++s.captures;
     const std::string label = c.protocol + "/" + c.name;
@@ -323,11 +371,11 @@ int checkCommand(Args args) {
     check::JunitCase jc{c.protocol, c.name, "", ""};
     std::ostringstream failure;
 
-    check::JsonRecords actual;
+    check::JsonRecords actual = std::move(made.records);
     std::string error;
-    if (!produceRecords(c, impl, std::chrono::seconds(impl_timeout_s), options, actual, error, &replay_stats)) {
-      failure << label << ": " << error << "\n";
-    }
+    std::fputs(made.notes.c_str(), stderr);
+    replay_stats.add(made.stats);
+    if (!made.ok) failure << label << ": " << made.error << "\n";
     s.records += actual.size();
     for (const auto& r : actual) all_metrics.add(r);
     const boost::json::value metrics = check::computeMetrics(actual);

@@ -135,8 +135,10 @@ class MqttDecoder final : public Decoder {
       if (total > rest.size()) {
         if (total <= limits_.max_buffered_bytes) return FeedResult{static_cast<uint32_t>(pos), static_cast<uint32_t>(total), 0};
         // Too large to hold: a PUBLISH is decoded from its beginning (topic,
-        // identifier, properties) and the payload passed over unseen.
-        const uint32_t prefix = h.header_size + std::min<uint32_t>(h.remaining, kPublishPrefix);
+        // identifier, properties) and the payload passed over unseen. The
+        // beginning waited for stays within the buffering cap too.
+        const uint32_t cap = std::max<uint32_t>(limits_.max_buffered_bytes, h.header_size + 1);
+        const uint32_t prefix = h.header_size + std::min(std::min(h.remaining, kPublishPrefix), cap - h.header_size);
         if (h.type != PacketType::kPublish) {
           emitFailure(dir, sink, pos, h.header_size, packetName(h.type), "packet exceeds the buffering cap");
           return FeedResult{static_cast<uint32_t>(pos + h.header_size), 0, h.remaining};

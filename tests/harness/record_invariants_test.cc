@@ -42,4 +42,43 @@ TEST(RecordInvariantsDeathTest, AbortOnEachViolation) {
                "outside the enum");
 }
 
+// The per-input checker parses the JSON line of the first record and of
+// records with a string the writer must escape, and checks the fields of
+// every record directly.
+TEST(RecordInvariants, CheckerParsesTheFirstRecordAndThoseThatNeedEscaping) {
+  l7fuzz::RecordChecker check;
+  l7::Record plain;
+  plain.f.request_type = "PUB";
+  check(plain);
+  check(plain);
+  EXPECT_EQ(check.parsed(), 1u);
+  for (const char* text : {"a\"b", "back\\slash", "line\nbreak", "caf\xc3\xa9", "bad\xff"}) {
+    l7::Record r = plain;
+    r.f.request_resource = text;
+    check(r);
+  }
+  l7::Record attr = plain;
+  attr.f.attributes = {{"group_id", "g\x01"}};
+  check(attr);
+  EXPECT_EQ(check.parsed(), 7u);
+  EXPECT_EQ(check.checked(), 8u);
+}
+
+TEST(RecordInvariantsDeathTest, CheckerAbortsOnFieldsOutsideTheirEnums) {
+  auto after_a_plain_record = [](const l7::Record& bad) {
+    l7fuzz::RecordChecker check;
+    check(l7::Record{});
+    check(bad);
+  };
+  l7::Record status;
+  status.f.response_status = static_cast<l7::ResponseStatus>(1);
+  EXPECT_DEATH(after_a_plain_record(status), "response_status outside the enum");
+  l7::Record type;
+  type.type = static_cast<l7::RecordType>(3);
+  EXPECT_DEATH(after_a_plain_record(type), "type outside the enum");
+  l7::Record kind;
+  kind.f.span_kind = 6;
+  EXPECT_DEATH(after_a_plain_record(kind), "span_kind outside");
+}
+
 }  // namespace
