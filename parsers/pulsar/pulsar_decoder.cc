@@ -262,6 +262,10 @@ class PulsarDecoder final : public Decoder {
   bool waitsForPeer(Direction dir, const Sizes& sizes, Bytes rest) const {
     const int peer = 1 - static_cast<int>(dir);
     if (flushing_[static_cast<int>(dir)] || !resync_[peer].waiting()) return false;
+    // The wait is bounded: past half the buffering cap held on this side
+    // the command is decoded without the topic the peer may still show, so
+    // a peer that stays undecided cannot make this side's tail grow.
+    if (rest.size() >= limits_.max_buffered_bytes / 2) return false;
     const Base base = readBase(rest.subspan(kSizesBytes, sizes.command));
     const CommandSpec* spec = base.error.empty() ? findCommand(base.type) : nullptr;
     if (spec == nullptr || spec->owner == Owner::kNone || spec->learns || !base.has_sub) return false;
