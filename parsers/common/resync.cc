@@ -6,6 +6,7 @@ namespace l7 {
 
 void Resync::start() {
   active_ = true;
+  passed_over_ = false;
   scanned_ = 0;
   seen_size_ = 0;
   due_ = UINT64_MAX;
@@ -90,6 +91,38 @@ Resync::Step Resync::longestToEnd(const FrameGrammar& grammar, Bytes data) {
   return step;
 }
 
+size_t Resync::denserWithin(const FrameGrammar& grammar, Bytes data, const Open& first) const {
+  const size_t end = first.chain_end;
+  if (first.frames < 2 || end > data.size() || end - first.at > rules_.denser_within_bytes) return first.at;
+  // frames[i - first.at]: frames of the chain from i that ends exactly at `end` (0: none).
+  std::vector<uint32_t> frames(end - first.at + 1, 0);
+  size_t later = end;  // the later start with the most frames, the earliest of them
+  uint32_t later_frames = 0;
+  for (size_t i = end; i-- > first.at;) {
+    const FrameGuess g = grammar.guess(data, i);
+    if (g.verdict != FrameGuess::kFrame || g.size == 0 || g.size > end - i) continue;
+    const size_t next = i + static_cast<size_t>(g.size);
+    uint32_t& f = frames[i - first.at];
+    if (next == end) {
+      f = 1;
+    } else if (frames[next - first.at] > 0) {
+      f = frames[next - first.at] + 1;
+    }
+    if (i >= first.at + rules_.denser_tie_from && f > 0 && f >= later_frames) {
+      later = i;
+      later_frames = f;
+    }
+  }
+  // With bytes passed over before it, the earliest start is inside what
+  // the gap cut as likely as not, and a later start as dense wins too.
+  // (Starts inside the earliest's header are left out: they read its size
+  // as flags, which small frames make look valid far too often.)
+  const uint32_t first_frames = frames[0];
+  const bool after_junk = first.at > 0 || passed_over_;
+  if (later_frames > first_frames || (after_junk && later_frames > 0 && later_frames == first_frames)) return later;
+  return first.at;
+}
+
 Resync::Step Resync::find(const FrameGrammar& grammar, Bytes data, bool at_end) {
   if (at_end && rules_.longest_to_end) return longestToEnd(grammar, data);
   if (data.size() < seen_size_) {
@@ -138,17 +171,19 @@ Resync::Step Resync::find(const FrameGrammar& grammar, Bytes data, bool at_end) 
     step.kind = Step::kNothing;
     step.offset = data.size();
     start();
+    passed_over_ = data.size() > 0;
     return step;
   }
   const Open& first = open_.front();
   if (first.need == 0) {
     step.kind = Step::kFound;
-    step.offset = first.at;
+    step.offset = rules_.denser_wins ? denserWithin(grammar, data, first) : first.at;
     stop();
     return step;
   }
   step.kind = Step::kWait;
   step.offset = first.at;
+  passed_over_ = passed_over_ || first.at > 0;
   rebase(first.at);
   seen_size_ = data.size() - step.offset;
   // With room for more starts, every new byte is one to judge.

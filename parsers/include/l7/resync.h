@@ -70,6 +70,20 @@ struct ResyncRules {
   // instead of the earliest confirmed one: a false chain inside a payload
   // seldom lands exactly on the end, the real traffic always does.
   bool longest_to_end = false;
+  // When the earliest start is confirmed, take instead the start between
+  // it and its chain's end whose chain reaches that same end with more
+  // frames (or as many, when bytes were passed over before the earliest;
+  // computed backwards, one guess a position, over at most
+  // `denser_within_bytes`). After a gap the bytes first seen
+  // are most likely the rest of the frame the gap cut: a false frame read
+  // there can end on a real boundary and confirm through real frames,
+  // swallowing the real ones that begin inside it, which reach the same
+  // boundary in more, smaller steps.
+  bool denser_wins = false;
+  uint32_t denser_within_bytes = 64u << 10;
+  // Only later starts at least this far from the earliest are looked at
+  // (the protocol's shortest frame header).
+  uint32_t denser_tie_from = 1;
 };
 
 class Resync {
@@ -110,10 +124,12 @@ class Resync {
   enum class Judged : uint8_t { kFailed, kOpen, kConfirmed };
   Judged judge(const FrameGrammar& grammar, Bytes data, bool at_end, Open& e) const;
   Step longestToEnd(const FrameGrammar& grammar, Bytes data);
+  size_t denserWithin(const FrameGrammar& grammar, Bytes data, const Open& first) const;
   void rebase(size_t front);
 
   ResyncRules rules_;
   bool active_ = false;
+  bool passed_over_ = false; // bytes were passed over since start()
   size_t scanned_ = 0;       // starts before it are failed or in open_
   size_t seen_size_ = 0;     // the data size of the last call
   uint64_t due_ = UINT64_MAX;  // smallest need among open_
