@@ -94,32 +94,50 @@ Resync::Step Resync::longestToEnd(const FrameGrammar& grammar, Bytes data) {
 size_t Resync::denserWithin(const FrameGrammar& grammar, Bytes data, const Open& first) const {
   const size_t end = first.chain_end;
   if (first.frames < 2 || end > data.size() || end - first.at > rules_.denser_within_bytes) return first.at;
-  // frames[i - first.at]: frames of the chain from i that ends exactly at `end` (0: none).
-  std::vector<uint32_t> frames(end - first.at + 1, 0);
-  size_t later = end;  // the later start with the most frames, the earliest of them
-  uint32_t later_frames = 0;
+  // For the chain from each position, backwards: whether every frame is
+  // plausible up to `end` (a frame across it, or one needing more bytes,
+  // ends the look), how many frames it completes by then, and whether it
+  // lands on `end` exactly.
+  struct Reach {
+    uint32_t frames = 0;
+    bool ok = false;
+    bool exact = false;
+  };
+  std::vector<Reach> reach(end - first.at + 1);
+  reach.back() = {0, true, true};
+  Reach exact, any;  // the later starts with the most frames (the earliest of them)
+  size_t exact_at = first.at, any_at = first.at;
   for (size_t i = end; i-- > first.at;) {
     const FrameGuess g = grammar.guess(data, i);
-    if (g.verdict != FrameGuess::kFrame || g.size == 0 || g.size > end - i) continue;
-    const size_t next = i + static_cast<size_t>(g.size);
-    uint32_t& f = frames[i - first.at];
-    if (next == end) {
-      f = 1;
-    } else if (frames[next - first.at] > 0) {
-      f = frames[next - first.at] + 1;
+    Reach r;
+    if (g.verdict == FrameGuess::kNeedMore || (g.verdict == FrameGuess::kFrame && g.size > end - i)) {
+      r.ok = true;
+    } else if (g.verdict == FrameGuess::kFrame && g.size > 0) {
+      const Reach& n = reach[i + static_cast<size_t>(g.size) - first.at];
+      if (n.ok) r = {n.frames + 1, true, n.exact};
     }
-    if (i >= first.at + rules_.denser_tie_from && f > 0 && f >= later_frames) {
-      later = i;
-      later_frames = f;
+    reach[i - first.at] = r;
+    if (!r.ok || r.frames == 0 || i < first.at + rules_.denser_tie_from) continue;
+    if (r.exact && r.frames >= exact.frames) {
+      exact = r;
+      exact_at = i;
+    }
+    if (r.frames >= any.frames) {
+      any = r;
+      any_at = i;
     }
   }
-  // With bytes passed over before it, the earliest start is inside what
-  // the gap cut as likely as not, and a later start as dense wins too.
-  // (Starts inside the earliest's header are left out: they read its size
-  // as flags, which small frames make look valid far too often.)
-  const uint32_t first_frames = frames[0];
+  const uint32_t first_frames = reach.front().frames;
+  // A later chain that meets the earliest's end in more frames wins; so does
+  // one as dense when bytes were passed over before the earliest start (it
+  // is then inside what the gap cut as likely as not). Starts inside the
+  // earliest's header are left out: they read its size as flags, which
+  // small frames make look valid far too often.
   const bool after_junk = first.at > 0 || passed_over_;
-  if (later_frames > first_frames || (after_junk && later_frames > 0 && later_frames == first_frames)) return later;
+  // A chain that does not meet it (it runs on across the end) needs two
+  // frames more: it replaces the earliest chain on weaker evidence.
+  if (any.frames >= first_frames + 2 && any.frames > exact.frames) return any_at;
+  if (exact.frames > first_frames || (after_junk && exact.frames > 0 && exact.frames == first_frames)) return exact_at;
   return first.at;
 }
 

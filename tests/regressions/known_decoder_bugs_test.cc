@@ -134,13 +134,15 @@ TEST(KnownDecoderBugs, ZmtpGapsLoseOnlyWhatTheyTouch) {
 // about once in 6,000 cases): a false frame read in the rest of the cut
 // frame ended exactly on a real boundary and confirmed through real frames,
 // swallowing the real messages that began inside it (REQ/REP responses
-// too). The start between it and its chain's end that reaches that end in
-// more frames, or as many after bytes passed over, is taken
-// (ResyncRules::denser_wins).
+// too), or its chain ran on through false frames inside a real long
+// header. The start between it and its chain's end that reaches that end
+// in more frames (as many after bytes passed over), or runs across it with
+// two more, is taken (ResyncRules::denser_wins).
 TEST(KnownDecoderBugs, ZmtpResyncTakesTheDenserChainInsideAFalseFrame) {
   for (const char* c : {"ZmtpResyncTakesTheDenserChainInsideAFalseFrame-3.0-a",
                         "ZmtpResyncTakesTheDenserChainInsideAFalseFrame-3.0-b",
                         "ZmtpResyncTakesTheDenserChainInsideAFalseFrame-3.1",
+                        "ZmtpResyncTakesTheDenserChainAcrossAFalseChainsEnd-3.1",
                         "ZmtpResyncKeepsTheMessagesAfterACutResponse-3.1"}) {
     SCOPED_TRACE(c);
     expectReplayHoldsFrozen(c);

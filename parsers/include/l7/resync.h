@@ -70,15 +70,16 @@ struct ResyncRules {
   // instead of the earliest confirmed one: a false chain inside a payload
   // seldom lands exactly on the end, the real traffic always does.
   bool longest_to_end = false;
-  // When the earliest start is confirmed, take instead the start between
-  // it and its chain's end whose chain reaches that same end with more
-  // frames (or as many, when bytes were passed over before the earliest;
-  // computed backwards, one guess a position, over at most
-  // `denser_within_bytes`). After a gap the bytes first seen
-  // are most likely the rest of the frame the gap cut: a false frame read
-  // there can end on a real boundary and confirm through real frames,
-  // swallowing the real ones that begin inside it, which reach the same
-  // boundary in more, smaller steps.
+  // When the earliest start is confirmed, take instead a start between it
+  // and its chain's end whose chain meets that end in more frames (or as
+  // many, when bytes were passed over before the earliest), or whose chain
+  // stays plausible across that end with two frames more than the
+  // earliest's (computed backwards, one guess a position, over at most
+  // `denser_within_bytes`). After a gap the bytes first seen are most
+  // likely the rest of the frame the gap cut: a false frame read there can
+  // end on a real boundary (or inside a real header) and confirm, swallowing
+  // the real frames that begin inside it, which cover the same bytes in
+  // more, smaller steps.
   bool denser_wins = false;
   uint32_t denser_within_bytes = 64u << 10;
   // Only later starts at least this far from the earliest are looked at
