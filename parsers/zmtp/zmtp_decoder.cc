@@ -471,16 +471,25 @@ class ZmtpDecoder final : public Decoder {
         if (asText(b.subspan(h.header_bytes, kCurveMessage.size())) == kCurveMessage) return FrameGuess::sureFrame(h.total());
       }
       if (curve) return FrameGuess::no();
-      // Runs of zero bytes inside payloads read as chains of empty final
-      // frames, so a run of empty messages counts as one frame of the chain
-      // (a run of zeros confirms nothing by itself), and a long run is none.
+      // Runs of zero bytes (in payloads, and in long headers' sizes) read as
+      // chains of empty final frames, so a run of empty messages is judged
+      // together with the frame that follows it, as one frame of the chain:
+      // a run confirms nothing by itself. A long run is none.
       if (h.size == 0 && !h.more()) {
         size_t run = 2;
         while (run + 1 < b.size() && b[run] == 0 && b[run + 1] == 0) {
           run += 2;
           if (run > kMaxEmptyRun) return FrameGuess::no();
         }
-        if (run + 1 < b.size() || (run < b.size() && b[run] != 0)) return FrameGuess::frame(run);
+        if (run + 1 < b.size() || (run < b.size() && b[run] != 0)) {
+          const FrameGuess next = guess(data, at + run);  // not an empty final frame: no deeper
+          switch (next.verdict) {
+            case FrameGuess::kNo: return FrameGuess::no();
+            case FrameGuess::kNeedMore: return FrameGuess::needMore(next.need == 0 ? 0 : run + next.need);
+            case FrameGuess::kFrame: break;
+          }
+          return next.sure ? FrameGuess::sureFrame(run + next.size) : FrameGuess::frame(run + next.size);
+        }
         if (at_end && run == b.size()) return FrameGuess::frame(run);
         return FrameGuess::needMore(run + 2);
       }
