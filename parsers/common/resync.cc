@@ -130,10 +130,11 @@ size_t Resync::denserWithin(const FrameGrammar& grammar, Bytes data, const Open&
   const uint32_t first_frames = reach.front().frames;
   // A later chain that meets the earliest's end in more frames wins; so does
   // one as dense when bytes were passed over before the earliest start (it
-  // is then inside what the gap cut as likely as not). Starts inside the
+  // is then inside what the gap cut as likely as not, unless its first
+  // frame's header is strong evidence). Starts inside the
   // earliest's header are left out: they read its size as flags, which
   // small frames make look valid far too often.
-  const bool after_junk = first.at > 0 || passed_over_;
+  const bool after_junk = (first.at > 0 || passed_over_) && !grammar.guess(data, first.at).strong;
   // A chain that does not meet it (it runs on across the end) needs two
   // frames more: it replaces the earliest chain on weaker evidence.
   if (any.frames >= first_frames + 2 && any.frames > exact.frames) return any_at;

@@ -445,8 +445,10 @@ class ZmtpDecoder final : public Decoder {
         case Check::kOk: break;
       }
       if (h.size > self.limits_.max_message_bytes) return FrameGuess::no();
-      // libzmq writes a long size only above 255.
+      // libzmq writes a long size only above 255; the high bytes of a size
+      // within the cap are zeros, which chance seldom gives.
       if (h.header_bytes == 9 && h.size < 256) return FrameGuess::no();
+      const bool strong = h.header_bytes == 9;
       if (h.command()) {
         if (h.size == 0) return FrameGuess::no();
         if (b.size() < h.header_bytes + 1u) return FrameGuess::needMore(h.header_bytes + 1);
@@ -471,6 +473,7 @@ class ZmtpDecoder final : public Decoder {
         if (asText(b.subspan(h.header_bytes, kCurveMessage.size())) == kCurveMessage) return FrameGuess::sureFrame(h.total());
       }
       if (curve) return FrameGuess::no();
+      if (strong) return FrameGuess::strongFrame(h.total());
       // Runs of zero bytes (in payloads, and in long headers' sizes) read as
       // chains of empty final frames, so a run of empty messages is judged
       // together with the frame that follows it, as one frame of the chain:

@@ -39,10 +39,15 @@ struct FrameGuess {
   // kFrame: the grammar checked enough (a body that decodes, the next
   // frame's prefix) for this frame to confirm its start alone, whole or not.
   bool sure = false;
+  // kFrame: its header passed checks that chance seldom does (not enough
+  // to confirm it alone); an earliest start whose first frame is strong
+  // keeps its place on a denser_wins tie.
+  bool strong = false;
   static FrameGuess no() { return {}; }
   static FrameGuess needMore(uint64_t need = 0) { return {kNeedMore, 0, need, false}; }
   static FrameGuess frame(uint64_t size) { return {kFrame, size, 0, false}; }
   static FrameGuess sureFrame(uint64_t size) { return {kFrame, size, 0, true}; }
+  static FrameGuess strongFrame(uint64_t size) { return {kFrame, size, 0, false, true}; }
 };
 
 // A protocol's grammar. guess() judges a frame start at data[at] (data[at-1]
@@ -72,7 +77,8 @@ struct ResyncRules {
   bool longest_to_end = false;
   // When the earliest start is confirmed, take instead a start between it
   // and its chain's end whose chain meets that end in more frames (or as
-  // many, when bytes were passed over before the earliest), or whose chain
+  // many, when bytes were passed over before the earliest and its first
+  // frame is not FrameGuess::strong), or whose chain
   // stays plausible across that end with two frames more than the
   // earliest's (computed backwards, one guess a position, over at most
   // `denser_within_bytes`). After a gap the bytes first seen are most
