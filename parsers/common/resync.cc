@@ -93,7 +93,11 @@ Resync::Step Resync::longestToEnd(const FrameGrammar& grammar, Bytes data) {
 
 size_t Resync::denserWithin(const FrameGrammar& grammar, Bytes data, const Open& first) const {
   const size_t end = first.chain_end;
-  if (first.frames < 2 || end > data.size() || end - first.at > rules_.denser_within_bytes) return first.at;
+  if (first.frames == 0 || end > data.size() || end - first.at > rules_.denser_within_bytes) return first.at;
+  // A start the grammar is sure of stands (a greeting's zero filler reads
+  // as many small frames).
+  const FrameGuess head = grammar.guess(data, first.at);
+  if (head.sure) return first.at;
   // For the chain from each position, backwards: whether every frame is
   // plausible up to `end` (a frame across it, or one needing more bytes,
   // ends the look), how many frames it completes by then, and whether it
@@ -134,7 +138,7 @@ size_t Resync::denserWithin(const FrameGrammar& grammar, Bytes data, const Open&
   // frame's header is strong evidence). Starts inside the
   // earliest's header are left out: they read its size as flags, which
   // small frames make look valid far too often.
-  const bool after_junk = (first.at > 0 || passed_over_) && !grammar.guess(data, first.at).strong;
+  const bool after_junk = (first.at > 0 || passed_over_) && !head.strong;
   // A chain that does not meet it (it runs on across the end) needs two
   // frames more: it replaces the earliest chain on weaker evidence.
   if (any.frames >= first_frames + 2 && any.frames > exact.frames) return any_at;

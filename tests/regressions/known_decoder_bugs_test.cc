@@ -143,6 +143,7 @@ TEST(KnownDecoderBugs, ZmtpResyncTakesTheDenserChainInsideAFalseFrame) {
                         "ZmtpResyncTakesTheDenserChainInsideAFalseFrame-3.0-b",
                         "ZmtpResyncTakesTheDenserChainInsideAFalseFrame-3.1",
                         "ZmtpResyncTakesTheDenserChainAcrossAFalseChainsEnd-3.1",
+                        "ZmtpResyncTakesTheDenserChainInsideAFalseFrameAtTheEnd-3.1",
                         "ZmtpResyncKeepsTheMessagesAfterACutResponse-3.1"}) {
     SCOPED_TRACE(c);
     expectReplayHoldsFrozen(c);
@@ -178,6 +179,18 @@ TEST(KnownDecoderBugs, ZmtpCurveResyncTakesOnlyMessageFrames) {
 // must not win (ResyncRules::denser_tie_from).
 TEST(KnownDecoderBugs, ZmtpResyncTieKeepsAStartWhoseSizeReadsAsFlags) {
   expectReplayHoldsFrozen("ZmtpResyncTieKeepsAStartWhoseSizeReadsAsFlags-3.0");
+}
+
+// ZMTP guards (they passed before the fix, and failed on versions of it):
+// the zeros of a long header's size read as a run of empty messages must
+// not give a false start two cheap frames; a real long frame after bytes
+// passed over keeps its place against a false frame in its payload landing
+// on its end (FrameGuess::strong).
+TEST(KnownDecoderBugs, ZmtpResyncGuardsLongHeaders) {
+  for (const char* c : {"ZmtpResyncRunOfZerosConfirmsNothingAlone-3.1", "ZmtpResyncTieKeepsALongHeader-3.1"}) {
+    SCOPED_TRACE(c);
+    expectReplayHoldsFrozen(c);
+  }
 }
 
 // Pulsar joined mid-stream: the client's SUBSCRIBE is in question (one
