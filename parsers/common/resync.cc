@@ -6,6 +6,7 @@ namespace l7 {
 
 void Resync::start() {
   active_ = true;
+  passed_over_ = false;
   scanned_ = 0;
   seen_size_ = 0;
   due_ = UINT64_MAX;
@@ -90,6 +91,61 @@ Resync::Step Resync::longestToEnd(const FrameGrammar& grammar, Bytes data) {
   return step;
 }
 
+size_t Resync::denserWithin(const FrameGrammar& grammar, Bytes data, const Open& first) const {
+  const size_t end = first.chain_end;
+  if (first.frames == 0 || end > data.size() || end - first.at > rules_.denser_within_bytes) return first.at;
+  // A start the grammar is sure of stands (a greeting's zero filler reads
+  // as many small frames).
+  const FrameGuess head = grammar.guess(data, first.at);
+  if (head.sure) return first.at;
+  // For the chain from each position, backwards: whether every frame is
+  // plausible up to `end` (a frame across it, or one needing more bytes,
+  // ends the look), how many frames it completes by then, and whether it
+  // lands on `end` exactly.
+  struct Reach {
+    uint32_t frames = 0;
+    bool ok = false;
+    bool exact = false;
+  };
+  std::vector<Reach> reach(end - first.at + 1);
+  reach.back() = {0, true, true};
+  Reach exact, any;  // the later starts with the most frames (the earliest of them)
+  size_t exact_at = first.at, any_at = first.at;
+  for (size_t i = end; i-- > first.at;) {
+    const FrameGuess g = grammar.guess(data, i);
+    Reach r;
+    if (g.verdict == FrameGuess::kNeedMore || (g.verdict == FrameGuess::kFrame && g.size > end - i)) {
+      r.ok = true;
+    } else if (g.verdict == FrameGuess::kFrame && g.size > 0) {
+      const Reach& n = reach[i + static_cast<size_t>(g.size) - first.at];
+      if (n.ok) r = {n.frames + 1, true, n.exact};
+    }
+    reach[i - first.at] = r;
+    if (!r.ok || r.frames == 0 || i < first.at + rules_.denser_tie_from) continue;
+    if (r.exact && r.frames >= exact.frames) {
+      exact = r;
+      exact_at = i;
+    }
+    if (r.frames >= any.frames) {
+      any = r;
+      any_at = i;
+    }
+  }
+  const uint32_t first_frames = reach.front().frames;
+  // A later chain that meets the earliest's end in more frames wins; so does
+  // one as dense when bytes were passed over before the earliest start (it
+  // is then inside what the gap cut as likely as not, unless its first
+  // frame's header is strong evidence). Starts inside the
+  // earliest's header are left out: they read its size as flags, which
+  // small frames make look valid far too often.
+  const bool after_junk = (first.at > 0 || passed_over_) && !head.strong;
+  // A chain that does not meet it (it runs on across the end) needs two
+  // frames more: it replaces the earliest chain on weaker evidence.
+  if (any.frames >= first_frames + 2 && any.frames > exact.frames) return any_at;
+  if (exact.frames > first_frames || (after_junk && exact.frames > 0 && exact.frames == first_frames)) return exact_at;
+  return first.at;
+}
+
 Resync::Step Resync::find(const FrameGrammar& grammar, Bytes data, bool at_end) {
   if (at_end && rules_.longest_to_end) return longestToEnd(grammar, data);
   if (data.size() < seen_size_) {
@@ -138,17 +194,19 @@ Resync::Step Resync::find(const FrameGrammar& grammar, Bytes data, bool at_end) 
     step.kind = Step::kNothing;
     step.offset = data.size();
     start();
+    passed_over_ = data.size() > 0;
     return step;
   }
   const Open& first = open_.front();
   if (first.need == 0) {
     step.kind = Step::kFound;
-    step.offset = first.at;
+    step.offset = rules_.denser_wins ? denserWithin(grammar, data, first) : first.at;
     stop();
     return step;
   }
   step.kind = Step::kWait;
   step.offset = first.at;
+  passed_over_ = passed_over_ || first.at > 0;
   rebase(first.at);
   seen_size_ = data.size() - step.offset;
   // With room for more starts, every new byte is one to judge.

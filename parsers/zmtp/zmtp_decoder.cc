@@ -23,6 +23,9 @@ constexpr uint64_t kWholeFrameBytes = 64 * 1024;
 // this much is held: classification is then made with what is known.
 constexpr size_t kMaxWaitBytes = 64 * 1024;
 constexpr uint64_t kNoResume = UINT64_MAX;
+// Resynchronizing, more empty messages in a row than this read as a run
+// of zeros inside a payload, not as messages.
+constexpr size_t kMaxEmptyRun = 2 * 16;
 
 enum class Mechanism : uint8_t { kUnknown, kNull, kPlain, kCurve, kOther };
 
@@ -249,7 +252,7 @@ class ZmtpDecoder final : public Decoder {
         break;
       }
       if (resync_[d].active()) {
-        const Resync::Step step = resync_[d].find(Grammar(*this, false), tail.subspan(pos), /*at_end=*/false);
+        const Resync::Step step = resync_[d].find(Grammar(*this, s.mechanism, false), tail.subspan(pos), /*at_end=*/false);
         if (step.offset > 0 || step.kind == Resync::Step::kNothing) markLost(s, result);
         pos += step.offset;
         if (step.kind == Resync::Step::kWait) {
@@ -404,13 +407,18 @@ class ZmtpDecoder final : public Decoder {
     // Data frames are a flags byte and a size: random bytes pass that
     // often, so a start needs a chain of three (greetings, long headers
     // and commands with a known name are checked far more strictly).
-    return ResyncRules{3, limits.max_buffered_bytes};
+    ResyncRules rules{3, limits.max_buffered_bytes};
+    rules.denser_wins = true;
+    rules.denser_tie_from = 2;  // flags and a short size
+    return rules;
   }
 
   // ZMTP's grammar for the shared resynchronization engine.
   struct Grammar final : FrameGrammar {
-    // `at_end`: nothing follows the data (an empty message may end it).
-    Grammar(const ZmtpDecoder& decoder, bool at_end) : self(decoder), at_end(at_end) {}
+    // `mechanism`: the side's, from its greeting. `at_end`: nothing follows
+    // the data (an empty message may end it).
+    Grammar(const ZmtpDecoder& decoder, Mechanism mechanism, bool at_end)
+        : self(decoder), mechanism(mechanism), at_end(at_end) {}
     FrameGuess guess(Bytes data, size_t at) const noexcept override {
       const Bytes b = data.subspan(at);
       if (b.empty()) return FrameGuess::needMore(1);
@@ -437,8 +445,10 @@ class ZmtpDecoder final : public Decoder {
         case Check::kOk: break;
       }
       if (h.size > self.limits_.max_message_bytes) return FrameGuess::no();
-      // libzmq writes a long size only above 255.
+      // libzmq writes a long size only above 255; the high bytes of a size
+      // within the cap are zeros, which chance seldom gives.
       if (h.header_bytes == 9 && h.size < 256) return FrameGuess::no();
+      const bool strong = h.header_bytes == 9;
       if (h.command()) {
         if (h.size == 0) return FrameGuess::no();
         if (b.size() < h.header_bytes + 1u) return FrameGuess::needMore(h.header_bytes + 1);
@@ -453,17 +463,43 @@ class ZmtpDecoder final : public Decoder {
         if (!allAlpha(name)) return FrameGuess::no();
         return knownCommand(name) ? FrameGuess::sureFrame(h.total()) : FrameGuess::frame(h.total());
       }
-      // Runs of zero bytes inside payloads read as chains of empty final
-      // frames: an empty message is taken only when no other follows it
-      // (two empty messages in a row are rare, zero runs are not).
+      // CURVE: after the handshake every data frame is a MESSAGE in libzmq's
+      // form (flags 0, the frame's own flags boxed), and that prefix is
+      // checked enough to confirm a start alone, whatever the mechanism.
+      const bool curve = mechanism == Mechanism::kCurve;
+      if (curve && h.more()) return FrameGuess::no();
+      if (h.size >= kCurveMessage.size() && (curve || mechanism == Mechanism::kUnknown)) {
+        if (b.size() < h.header_bytes + kCurveMessage.size()) return FrameGuess::needMore(h.header_bytes + kCurveMessage.size());
+        if (asText(b.subspan(h.header_bytes, kCurveMessage.size())) == kCurveMessage) return FrameGuess::sureFrame(h.total());
+      }
+      if (curve) return FrameGuess::no();
+      if (strong) return FrameGuess::strongFrame(h.total());
+      // Runs of zero bytes (in payloads, and in long headers' sizes) read as
+      // chains of empty final frames, so a run of empty messages is judged
+      // together with the frame that follows it, as one frame of the chain:
+      // a run confirms nothing by itself. A long run is none.
       if (h.size == 0 && !h.more()) {
-        if (b.size() == 2 && at_end) return FrameGuess::frame(2);
-        if (b.size() < 4) return FrameGuess::needMore(4);
-        if (b[2] == 0 && b[3] == 0) return FrameGuess::no();
+        size_t run = 2;
+        while (run + 1 < b.size() && b[run] == 0 && b[run + 1] == 0) {
+          run += 2;
+          if (run > kMaxEmptyRun) return FrameGuess::no();
+        }
+        if (run + 1 < b.size() || (run < b.size() && b[run] != 0)) {
+          const FrameGuess next = guess(data, at + run);  // not an empty final frame: no deeper
+          switch (next.verdict) {
+            case FrameGuess::kNo: return FrameGuess::no();
+            case FrameGuess::kNeedMore: return FrameGuess::needMore(next.need == 0 ? 0 : run + next.need);
+            case FrameGuess::kFrame: break;
+          }
+          return next.sure ? FrameGuess::sureFrame(run + next.size) : FrameGuess::frame(run + next.size);
+        }
+        if (at_end && run == b.size()) return FrameGuess::frame(run);
+        return FrameGuess::needMore(run + 2);
       }
       return FrameGuess::frame(h.total());
     }
     const ZmtpDecoder& self;
+    Mechanism mechanism;
     bool at_end;
   };
 
@@ -478,7 +514,7 @@ class ZmtpDecoder final : public Decoder {
     const int d = static_cast<int>(dir);
     size_t pos = 0;
     if (resync_[d].active()) {
-      const Resync::Step step = resync_[d].find(Grammar(*this, true), tail, /*at_end=*/true);
+      const Resync::Step step = resync_[d].find(Grammar(*this, sides_[d].mechanism, true), tail, /*at_end=*/true);
       if (step.offset > 0 || step.kind != Resync::Step::kFound) {
         sides_[d].lost = true;
         sides_[d].at_start = false;

@@ -66,6 +66,34 @@ TEST(Resync, AtTheEndOneFrameEndingExactlyThereConfirms) {
   EXPECT_EQ(s.offset, 2u);
 }
 
+ResyncRules denserWins() {
+  ResyncRules rules;
+  rules.denser_wins = true;
+  return rules;
+}
+
+TEST(Resync, DenserWinsTakesTheLaterChainThatMeetsTheEarliestsEndInMoreFrames) {
+  // L5 at 0 ends at 7, where L0 confirms it; L0L0 at 3 reaches 7 too.
+  Resync plain;
+  plain.start();
+  EXPECT_EQ(findIn(plain, "L5xL0L0L0").offset, 0u);
+  Resync r(denserWins());
+  r.start();
+  const Resync::Step s = findIn(r, "L5xL0L0L0");
+  EXPECT_EQ(s.kind, Resync::Step::kFound);
+  EXPECT_EQ(s.offset, 3u);
+}
+
+TEST(Resync, DenserWinsTakesAChainAsDenseOnlyAfterBytesPassedOver) {
+  // L3 and the L0 inside it both reach 6 in one frame.
+  Resync at_start(denserWins());
+  at_start.start();
+  EXPECT_EQ(findIn(at_start, "L3xL0L0").offset, 0u);
+  Resync after_junk(denserWins());
+  after_junk.start();
+  EXPECT_EQ(findIn(after_junk, "?L3xL0L0").offset, 4u);
+}
+
 TEST(Resync, NothingPlausibleIsAllPassedOver) {
   Resync r;
   r.start();

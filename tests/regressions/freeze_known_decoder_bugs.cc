@@ -50,6 +50,12 @@ SynthOptions withDrop(SynthOptions o, bool handshake = false) {
   return o;
 }
 
+// A ZMTP gap case the resynchronization property found (no handshake).
+KnownCase zmtpGap(const char* file, const char* version, uint64_t seed, uint64_t plan_seed, size_t count,
+                  Segmentation segmentation, size_t mss, LinkType link) {
+  return {file, withDrop(joinedCase("zmtp", version, seed, plan_seed, count, segmentation, mss, link, 0)), false, true};
+}
+
 std::vector<KnownCase> knownCases() {
   SynthOptions two_connections = joinedCase("kafka", "JoinGroup v8", 110604905090181225ull, 0, 10, Segmentation::kWhole,
                                             1, LinkType::kLinuxSll2, 5);
@@ -98,6 +104,34 @@ std::vector<KnownCase> knownCases() {
       {"ZmtpGapsLoseOnlyWhatTheyTouch-3.0-c",
        withDrop(joinedCase("zmtp", "3.0", 1488490503415502ull, 0, 10, Segmentation::kOneByte, 1, LinkType::kEthernet, 0)),
        false, true},
+      zmtpGap("ZmtpResyncTakesTheDenserChainInsideAFalseFrame-3.0-a",
+              "3.0", 8065691491ull, 5835508205ull, 21, Segmentation::kOneByte, 1, LinkType::kRawIp),
+      zmtpGap("ZmtpResyncTakesTheDenserChainInsideAFalseFrame-3.0-b",
+              "3.0", 57787574934638ull, 29785212509826ull, 10, Segmentation::kRandom, 64, LinkType::kLinuxSll2),
+      zmtpGap("ZmtpResyncTakesTheDenserChainInsideAFalseFrame-3.1",
+              "3.1", 137624875247733442ull, 114982432124308002ull, 21, Segmentation::kRandom, 64, LinkType::kNull),
+      zmtpGap("ZmtpResyncTakesTheDenserChainAcrossAFalseChainsEnd-3.1",
+              "3.1", 283226397282642255ull, 263749104500992373ull, 17, Segmentation::kRandom, 57, LinkType::kEthernet),
+      zmtpGap("ZmtpResyncTakesTheDenserChainInsideAFalseFrameAtTheEnd-3.1",
+              "3.1", 239291ull, 157147ull, 13, Segmentation::kWhole, 253, LinkType::kNull),
+      zmtpGap("ZmtpResyncReadsEmptyMessagesInARow-3.0-a",
+              "3.0", 590946059979789923ull, 974636466951786ull, 13, Segmentation::kWhole, 138, LinkType::kLinuxSll),
+      zmtpGap("ZmtpResyncReadsEmptyMessagesInARow-3.0-b",
+              "3.0", 32880337012814374ull, 173102972414761903ull, 30, Segmentation::kCoalesced, 881, LinkType::kRawIp),
+      zmtpGap("ZmtpCurveResyncTakesOnlyMessageFrames-3.0-a",
+              "3.0", 9069329080947667265ull, 389126243921150660ull, 34, Segmentation::kWhole, 548, LinkType::kNull),
+      zmtpGap("ZmtpCurveResyncTakesOnlyMessageFrames-3.0-b",
+              "3.0", 334685461ull, 888971733ull, 14, Segmentation::kRandom, 49, LinkType::kRawIp),
+      zmtpGap("ZmtpResyncKeepsTheMessagesAfterACutResponse-3.1",
+              "3.1", 198943685332960ull, 184844260928182ull, 17, Segmentation::kCoalesced, 661, LinkType::kLinuxSll),
+      zmtpGap("ZmtpResyncTieKeepsAStartWhoseSizeReadsAsFlags-3.0",
+              "3.0", 53884072832886ull, 69578708515080ull, 23, Segmentation::kRandom, 64, LinkType::kRawIp),
+      zmtpGap("ZmtpCurveResyncIgnoresZeroRunsInNonces-3.1",
+              "3.1", 19359482950630ull, 16786636262239ull, 28, Segmentation::kWhole, 667, LinkType::kRawIp),
+      zmtpGap("ZmtpResyncRunOfZerosConfirmsNothingAlone-3.1",
+              "3.1", 19555248380ull, 8919692477ull, 17, Segmentation::kCoalesced, 457, LinkType::kLinuxSll2),
+      zmtpGap("ZmtpResyncTieKeepsALongHeader-3.1",
+              "3.1", 15067300201330ull, 8017267869046ull, 21, Segmentation::kRandom, 64, LinkType::kRawIp),
       {"PulsarBrokerCommandsWaitForTheTopicInTheClientsBytesInQuestion",
        joinedCase("pulsar", "17", 62848, 0, 7, Segmentation::kWhole, 1, LinkType::kEthernet, 2), false, false},
       {"KafkaResyncDoesNotWaitOnAFalseRequestHeader-handshake-fetch-v4",

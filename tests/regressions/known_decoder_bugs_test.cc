@@ -130,6 +130,69 @@ TEST(KnownDecoderBugs, ZmtpGapsLoseOnlyWhatTheyTouch) {
   }
 }
 
+// ZMTP resynchronizing after a loss that cut a frame (the gap property,
+// about once in 6,000 cases): a false frame read in the rest of the cut
+// frame ended exactly on a real boundary and confirmed through real frames,
+// swallowing the real messages that began inside it (REQ/REP responses
+// too), or its chain ran on through false frames inside a real long
+// header. The start between it and its chain's end that reaches that end
+// in more frames (as many after bytes passed over), or runs across it with
+// two more, is taken (ResyncRules::denser_wins).
+TEST(KnownDecoderBugs, ZmtpResyncTakesTheDenserChainInsideAFalseFrame) {
+  for (const char* c : {"ZmtpResyncTakesTheDenserChainInsideAFalseFrame-3.0-a",
+                        "ZmtpResyncTakesTheDenserChainInsideAFalseFrame-3.0-b",
+                        "ZmtpResyncTakesTheDenserChainInsideAFalseFrame-3.1",
+                        "ZmtpResyncTakesTheDenserChainAcrossAFalseChainsEnd-3.1",
+                        "ZmtpResyncTakesTheDenserChainInsideAFalseFrameAtTheEnd-3.1",
+                        "ZmtpResyncKeepsTheMessagesAfterACutResponse-3.1"}) {
+    SCOPED_TRACE(c);
+    expectReplayHoldsFrozen(c);
+  }
+}
+
+// ZMTP: two empty messages in a row were refused as a frame start (a guard
+// against zero runs in payloads), so the real chain through them failed
+// and the messages before them were lost; a run of empty messages now reads
+// as one frame of a chain.
+TEST(KnownDecoderBugs, ZmtpResyncReadsEmptyMessagesInARow) {
+  for (const char* c : {"ZmtpResyncReadsEmptyMessagesInARow-3.0-a", "ZmtpResyncReadsEmptyMessagesInARow-3.0-b"}) {
+    SCOPED_TRACE(c);
+    expectReplayHoldsFrozen(c);
+  }
+}
+
+// ZMTP CURVE: after the handshake every data frame is libzmq's MESSAGE;
+// false chains in the boxes were taken. The nonce case is a guard (it
+// passed before): the zeros of a MESSAGE nonce read as a run of empty
+// messages must not confirm a false start.
+TEST(KnownDecoderBugs, ZmtpCurveResyncTakesOnlyMessageFrames) {
+  for (const char* c : {"ZmtpCurveResyncTakesOnlyMessageFrames-3.0-a", "ZmtpCurveResyncTakesOnlyMessageFrames-3.0-b",
+                        "ZmtpCurveResyncIgnoresZeroRunsInNonces-3.1"}) {
+    SCOPED_TRACE(c);
+    expectReplayHoldsFrozen(c);
+  }
+}
+
+// ZMTP: guards the tie rule of denser_wins. A real CANCEL ("00 01 00")
+// after a loss: the start one byte into it reads its size as flags (an
+// empty MORE frame) and reaches the same boundary in as many frames; it
+// must not win (ResyncRules::denser_tie_from).
+TEST(KnownDecoderBugs, ZmtpResyncTieKeepsAStartWhoseSizeReadsAsFlags) {
+  expectReplayHoldsFrozen("ZmtpResyncTieKeepsAStartWhoseSizeReadsAsFlags-3.0");
+}
+
+// ZMTP guards (they passed before the fix, and failed on versions of it):
+// the zeros of a long header's size read as a run of empty messages must
+// not give a false start two cheap frames; a real long frame after bytes
+// passed over keeps its place against a false frame in its payload landing
+// on its end (FrameGuess::strong).
+TEST(KnownDecoderBugs, ZmtpResyncGuardsLongHeaders) {
+  for (const char* c : {"ZmtpResyncRunOfZerosConfirmsNothingAlone-3.1", "ZmtpResyncTieKeepsALongHeader-3.1"}) {
+    SCOPED_TRACE(c);
+    expectReplayHoldsFrozen(c);
+  }
+}
+
 // Pulsar joined mid-stream: the client's SUBSCRIBE is in question (one
 // frame, its confirmation not yet come) when the broker's
 // REACHED_END_OF_TOPIC for that consumer is decoded; it must wait for the

@@ -39,10 +39,15 @@ struct FrameGuess {
   // kFrame: the grammar checked enough (a body that decodes, the next
   // frame's prefix) for this frame to confirm its start alone, whole or not.
   bool sure = false;
+  // kFrame: its header passed checks that chance seldom does (not enough
+  // to confirm it alone); an earliest start whose first frame is strong
+  // keeps its place on a denser_wins tie.
+  bool strong = false;
   static FrameGuess no() { return {}; }
   static FrameGuess needMore(uint64_t need = 0) { return {kNeedMore, 0, need, false}; }
   static FrameGuess frame(uint64_t size) { return {kFrame, size, 0, false}; }
   static FrameGuess sureFrame(uint64_t size) { return {kFrame, size, 0, true}; }
+  static FrameGuess strongFrame(uint64_t size) { return {kFrame, size, 0, false, true}; }
 };
 
 // A protocol's grammar. guess() judges a frame start at data[at] (data[at-1]
@@ -70,6 +75,22 @@ struct ResyncRules {
   // instead of the earliest confirmed one: a false chain inside a payload
   // seldom lands exactly on the end, the real traffic always does.
   bool longest_to_end = false;
+  // When the earliest start is confirmed, take instead a start between it
+  // and its chain's end whose chain meets that end in more frames (or as
+  // many, when bytes were passed over before the earliest and its first
+  // frame is not FrameGuess::strong), or whose chain
+  // stays plausible across that end with two frames more than the
+  // earliest's (computed backwards, one guess a position, over at most
+  // `denser_within_bytes`). After a gap the bytes first seen are most
+  // likely the rest of the frame the gap cut: a false frame read there can
+  // end on a real boundary (or inside a real header) and confirm, swallowing
+  // the real frames that begin inside it, which cover the same bytes in
+  // more, smaller steps.
+  bool denser_wins = false;
+  uint32_t denser_within_bytes = 64u << 10;
+  // Only later starts at least this far from the earliest are looked at
+  // (the protocol's shortest frame header).
+  uint32_t denser_tie_from = 1;
 };
 
 class Resync {
@@ -110,10 +131,12 @@ class Resync {
   enum class Judged : uint8_t { kFailed, kOpen, kConfirmed };
   Judged judge(const FrameGrammar& grammar, Bytes data, bool at_end, Open& e) const;
   Step longestToEnd(const FrameGrammar& grammar, Bytes data);
+  size_t denserWithin(const FrameGrammar& grammar, Bytes data, const Open& first) const;
   void rebase(size_t front);
 
   ResyncRules rules_;
   bool active_ = false;
+  bool passed_over_ = false; // bytes were passed over since start()
   size_t scanned_ = 0;       // starts before it are failed or in open_
   size_t seen_size_ = 0;     // the data size of the last call
   uint64_t due_ = UINT64_MAX;  // smallest need among open_
