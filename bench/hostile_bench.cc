@@ -23,6 +23,7 @@
 #include "l7/registry.h"
 #include "synth/kafka_messages.h"
 #include "synth/kafka_wire.h"
+#include "synth/openwire_wire.h"
 
 namespace {
 
@@ -281,6 +282,26 @@ void BM_Hostile_Pulsar_FalseFrameClaimsBeforePings(benchmark::State& state) {
   });
 }
 
+// OpenWire joined after its WireFormatInfos (ActiveMQ's defaults: tight,
+// size-prefixed): size prefixes claiming a Response, each before a real
+// Response.
+void BM_Hostile_OpenWire_FalseSizeClaimsBeforeResponses(benchmark::State& state) {
+  runHostile(state, "openwire", [](size_t size) {
+    l7::openwire::wire::SenderCache cache;
+    l7::openwire::wire::Command response;
+    response.type = l7::openwire::kResponseType;
+    response.correlation_id = 7;
+    const std::string valid = l7::openwire::wire::Writer(l7::openwire::kActiveMqDefaults, cache).command(response);
+    auto header = [](uint64_t claim) {
+      std::string h = Wire().i32(static_cast<int32_t>(claim)).str();
+      h.push_back('\x1e');  // Response
+      h.append(3, '\0');
+      return h;
+    };
+    return claimsBeforeValidFrames(61616, size, header, 4, valid, 1);  // lands inside a size prefix
+  });
+}
+
 // NATS joined mid-stream: MSG control lines each claiming a payload of a
 // quarter of the stream (at most just under the 4 MiB buffering cap), each
 // followed by a valid PING. The first claim is waited for; once its bytes
@@ -411,5 +432,6 @@ BENCHMARK(BM_Hostile_Ipv4_DuplicateFragmentsOfANearlyWholeDatagram)->Apply(sizes
 BENCHMARK(BM_Hostile_Amqp_FalseMethodClaimsBeforeHeartbeats)->Apply(sizes);
 BENCHMARK(BM_Hostile_Zmtp_FalseLongFramesBeforeShortOnes)->Apply(sizes);
 BENCHMARK(BM_Hostile_Pulsar_FalseFrameClaimsBeforePings)->Apply(sizes);
+BENCHMARK(BM_Hostile_OpenWire_FalseSizeClaimsBeforeResponses)->Apply(sizes);
 
 }  // namespace

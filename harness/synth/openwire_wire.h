@@ -69,7 +69,11 @@ class Writer {
     for (int i = n - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
     return out;
   }
-  static std::string utf(std::string_view s) { return be(s.size(), 2) + std::string(s); }
+  static std::string utf(std::string_view s) {
+    std::string out = be(s.size(), 2);
+    out.append(s);  // not be() + std::string(s): GCC 12 warns falsely (-Wrestrict) on string&& + string&&
+    return out;
+  }
 
   // MarshallingSupport's primitive map of strings.
   static std::string stringMap(const std::vector<std::pair<std::string, std::string>>& entries) {
