@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "connection_driver.h"
+#include "bench_measure.h"
 #include "l7/registry.h"
 #include "synth/openwire_wire.h"
 
@@ -64,12 +64,7 @@ Conversation sends(bool tight, bool prefix, bool cache, size_t n, size_t body) {
 }
 
 void run(benchmark::State& state, const Conversation& c, size_t piece) {
-  const l7::DecoderInfo* openwire = l7::findDecoder("openwire");
-  size_t records = 0;
-  for (auto _ : state) records += l7bench::driveConnection(openwire, c.wire, piece);
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * c.total));
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * c.messages));
-  state.counters["records"] = static_cast<double>(records) / static_cast<double>(state.iterations());
+  l7bench::measureConnection(state, l7::findDecoder("openwire"), c.wire, c.total, c.messages, piece);
 }
 
 void BM_OpenWire_TightCachedSends(benchmark::State& state) {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "connection_driver.h"
+#include "bench_measure.h"
 #include "l7/registry.h"
 #include "synth/zmtp_wire.h"
 
@@ -56,12 +56,7 @@ Conversation reqRep(size_t n, size_t body) {
 }
 
 void run(benchmark::State& state, const Conversation& c, size_t piece) {
-  const l7::DecoderInfo* zmtp = l7::findDecoder("zmtp");
-  size_t records = 0;
-  for (auto _ : state) records += l7bench::driveConnection(zmtp, c.wire, piece);
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * c.total));
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * c.messages));
-  state.counters["records"] = static_cast<double>(records) / static_cast<double>(state.iterations());
+  l7bench::measureConnection(state, l7::findDecoder("zmtp"), c.wire, c.total, c.messages, piece);
 }
 
 void BM_Zmtp_ReqRepSmall(benchmark::State& state) {

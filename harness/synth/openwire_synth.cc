@@ -25,12 +25,7 @@ namespace owire = l7::openwire::wire;
 constexpr Direction kC = Direction::kToServer;
 constexpr Direction kS = Direction::kToClient;
 
-std::string word(Rng& rng, size_t n) {
-  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789._-";
-  std::string s;
-  for (size_t i = 0; i < n; ++i) s.push_back(kAlphabet[rng.below(sizeof(kAlphabet) - 1)]);
-  return s;
-}
+std::string word(Rng& rng, size_t n) { return rng.text(n, "abcdefghijklmnopqrstuvwxyz0123456789._-"); }
 
 struct Builder {
   ModelConversation& conv;

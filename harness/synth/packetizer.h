@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "capture/frame_builder.h"
@@ -55,6 +56,13 @@ class Rng {
   explicit Rng(uint64_t seed) : state_(seed) {}
   uint64_t next();
   uint64_t below(uint64_t n) { return n == 0 ? 0 : next() % n; }
+  // `n` characters drawn from `alphabet`.
+  std::string text(size_t n, std::string_view alphabet) {
+    std::string s;
+    s.reserve(n);
+    for (size_t i = 0; i < n; ++i) s.push_back(alphabet[below(alphabet.size())]);
+    return s;
+  }
 
  private:
   uint64_t state_;

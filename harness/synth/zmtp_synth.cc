@@ -28,12 +28,7 @@ std::string randomBytes(Rng& rng, size_t n) {
   return s;
 }
 
-std::string text(Rng& rng, size_t n) {
-  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789 .:-_{}\"";
-  std::string s;
-  for (size_t i = 0; i < n; ++i) s.push_back(kAlphabet[rng.below(sizeof(kAlphabet) - 1)]);
-  return s;
-}
+std::string text(Rng& rng, size_t n) { return rng.text(n, "abcdefghijklmnopqrstuvwxyz0123456789 .:-_{}\""); }
 
 struct SocketPair {
   const char* client;
