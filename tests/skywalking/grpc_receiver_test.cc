@@ -351,15 +351,21 @@ TEST(GrpcReceiver, QuietStreamEndsWithDeadlineExceededAfterTheIdleTimeout) {
   EXPECT_EQ(server.receiver().stats().idle_timeouts, 1u);
 }
 
+// Streams `a` and `b` held open (a segment written on each), then a call
+// on a new connection: what the receiver answers it.
+grpc::Status thirdBesideTwoOpen(GrpcServer& server, RawCall& a, RawCall& b) {
+  EXPECT_TRUE(a.write(bytesOf(segment("a"))));
+  EXPECT_TRUE(b.write(bytesOf(segment("b"))));
+  EXPECT_TRUE(eventually([&] { return server.receiver().activeCalls() == 2; }));
+  return collect(server.channel(), {segment("c")});
+}
+
 TEST(GrpcReceiver, CallsOverTheStreamCapAreResourceExhausted) {
   GrpcReceiverOptions options;
   options.max_streams = 2;
   GrpcServer server(options);
   RawCall a(server.channel(), kCollect), b(server.channel(), kCollect);
-  ASSERT_TRUE(a.write(bytesOf(segment("a"))));
-  ASSERT_TRUE(b.write(bytesOf(segment("b"))));
-  ASSERT_TRUE(eventually([&] { return server.receiver().activeCalls() == 2; }));
-  const grpc::Status refused = collect(server.channel(), {segment("c")});
+  const grpc::Status refused = thirdBesideTwoOpen(server, a, b);
   EXPECT_EQ(refused.error_code(), StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_NE(refused.error_message().find("too many calls"), std::string::npos) << refused.error_message();
   EXPECT_TRUE(a.finish().ok());
@@ -395,10 +401,7 @@ TEST(GrpcReceiver, ConnectionsOverAnAddressShareAreResourceExhaustedOthersAreSer
   options.max_connections_per_address = 2;
   GrpcServer server(options);
   RawCall a(server.channel(), kCollect), b(server.channel(), kCollect);
-  ASSERT_TRUE(a.write(bytesOf(segment("a"))));
-  ASSERT_TRUE(b.write(bytesOf(segment("b"))));
-  ASSERT_TRUE(eventually([&] { return server.receiver().activeCalls() == 2; }));
-  const grpc::Status refused = collect(server.channel(), {segment("c")});
+  const grpc::Status refused = thirdBesideTwoOpen(server, a, b);
   EXPECT_EQ(refused.error_code(), StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_NE(refused.error_message().find("per address"), std::string::npos) << refused.error_message();
   EXPECT_TRUE(collect(server.channel("[::1]"), {segment("v6")}).ok());
