@@ -2,7 +2,7 @@
 // WireFormatInfo negotiation, every size-prefix x encoding combination at
 // any segmentation, the boolean stream's three length forms, the marshal
 // cache, pairing from either side, caps and hostile sizes, resynchronization,
-// versions 1 and 3 to 9 in their marshallers' layouts written by hand,
+// versions 1 to 9 in their marshallers' layouts written by hand,
 // DeepFlow's captures against their .result files.
 #include <gtest/gtest.h>
 
@@ -715,8 +715,8 @@ std::vector<Write> connection(uint32_t negotiated, uint32_t layout) {
 }
 }  // namespace handwritten
 
-TEST(OpenWireVersions, VersionsOneAndThreeToNineReadTheirMarshallersLayouts) {
-  for (const uint32_t v : {1u, 3u, 4u, 5u, 6u, 7u, 8u, 9u}) {
+TEST(OpenWireVersions, VersionsOneToNineReadTheirMarshallersLayouts) {
+  for (uint32_t v = 1; v <= 9; ++v) {
     const std::vector<Record> r = run(handwritten::connection(v, v));
     ASSERT_EQ(parseFailures(r), 0u) << "version " << v << "\n" << l7test::toJsonLines(r);
     ASSERT_EQ(r.size(), 4u) << l7test::toJsonLines(r);
