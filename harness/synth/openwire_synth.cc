@@ -1,4 +1,4 @@
-// OpenWire conversations (versions 11 and 12): both WireFormatInfos with
+// OpenWire conversations (versions 1 to 12): both WireFormatInfos with
 // random wishes (tight or loose, the size prefix or not, the cache on or off
 // with a small CacheSize so indexes wrap and evict), then a client's session
 // as ActiveMQ's JMS client runs it, the broker's dispatches among it.
@@ -244,7 +244,7 @@ bool openwireCarriesState(const ModelConversation&, size_t) { return true; }
 }  // namespace
 
 Generator openwireGenerator() {
-  Generator g{"openwire", "OpenWire", l7::L7Protocol::kOpenWire, {"12", "11"}, generateOpenWire,
+  Generator g{"openwire", "OpenWire", l7::L7Protocol::kOpenWire, {"12", "11", "10", "9", "8", "7", "6", "5", "4", "3", "2", "1"}, generateOpenWire,
               openwireRecordShowsVersion};
   g.pairs_by_id = true;
   g.joinable = openwireJoinable;

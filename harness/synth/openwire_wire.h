@@ -181,7 +181,7 @@ class Writer {
 
   void fields(uint8_t type, const Command& c, bool top) {
     for (const Field& f : typeInfo(type).fields) {
-      if (f.since > s_.version) continue;
+      if (!marshalledIn(f, s_.version)) continue;
       switch (f.kind) {
         case FieldKind::kByte: data_.push_back('\x04'); break;
         case FieldKind::kMagic: data_ += "ActiveMQ"; break;

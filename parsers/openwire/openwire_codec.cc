@@ -276,7 +276,7 @@ class Walker {
 
   bool fields(std::span<const Field> list, int depth, bool capture, std::string_view& name) {
     for (const Field& field : list) {
-      if (field.since > s_.version) continue;
+      if (!marshalledIn(field, s_.version)) continue;
       if (!spend()) return false;
       switch (field.kind) {
         case FieldKind::kByte:

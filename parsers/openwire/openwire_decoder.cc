@@ -415,7 +415,7 @@ std::unique_ptr<Decoder> createOpenWire(const DecoderLimits& limits) {
 }
 
 constexpr uint16_t kOpenWirePorts[] = {61616};
-constexpr std::string_view kOpenWireVersions[] = {"11", "12"};
+constexpr std::string_view kOpenWireVersions[] = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"};
 
 }  // namespace
 

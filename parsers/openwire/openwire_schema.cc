@@ -78,10 +78,10 @@ constexpr Field kConsumerControl[] = {OW_BASE,
                                       {K::kBool, R::kNone, 2}};
 constexpr Field kConnectionControl[] = {OW_BASE,    {K::kBool}, {K::kBool}, {K::kBool}, {K::kBool}, {K::kBool},
                                         {K::kString, R::kNone, 6}, {K::kString, R::kNone, 6},
-                                        {K::kBool, R::kNone, 6},   {K::kByteArray, R::kNone, 8}};
-constexpr Field kProducerAck[] = {OW_BASE, {K::kNested}, {K::kInt}};
+                                        {K::kBool, R::kNone, 6},   {K::kByteArray, R::kNone, 6}};
+constexpr Field kProducerAck[] = {OW_BASE, {K::kNested, R::kNone, 3}, {K::kInt, R::kNone, 3}};
 constexpr Field kMessagePull[] = {OW_BASE,   {K::kCached}, {K::kCached, R::kDestination},
-                                  {K::kLong}, {K::kString, R::kNone, 3}, {K::kNested, R::kNone, 3}};
+                                  {K::kLong}, {K::kString, R::kNone, 3}, {K::kNested, R::kNone, 4}};
 constexpr Field kMessageDispatch[] = {OW_BASE, {K::kCached}, {K::kCached, R::kDestination}, {K::kNested, R::kMessage},
                                       {K::kInt}};
 constexpr Field kMessageAck[] = {OW_BASE,    {K::kCached, R::kDestination}, {K::kCached}, {K::kCached},
@@ -96,7 +96,8 @@ constexpr Field kMessageAck[] = {OW_BASE,    {K::kCached, R::kDestination}, {K::
       {K::kBool, R::kNone, 2}, {K::kNestedArray, R::kNone, 3}, {K::kLong, R::kNone, 3}, {K::kLong, R::kNone, 3}, \
       {K::kBool, R::kNone, 10}
 constexpr Field kMessage[] = {OW_MESSAGE};
-constexpr Field kBlobMessage[] = {OW_MESSAGE, {K::kString}, {K::kString}, {K::kBool}};
+constexpr Field kBlobMessage[] = {OW_MESSAGE, {K::kString, R::kNone, 3}, {K::kString, R::kNone, 3},
+                                  {K::kBool, R::kNone, 3}};
 #undef OW_MESSAGE
 
 constexpr Field kResponse[] = {OW_BASE, {K::kInt, R::kCorrelationId}};
@@ -108,13 +109,17 @@ constexpr Field kDiscoveryEvent[] = {{K::kString}, {K::kString}};
 constexpr Field kJournalTopicAck[] = {{K::kNested}, {K::kNested}, {K::kLong}, {K::kString}, {K::kString}, {K::kNested}};
 constexpr Field kJournalQueueAck[] = {{K::kNested}, {K::kNested}};
 constexpr Field kJournalTransaction[] = {{K::kNested}, {K::kByte}, {K::kBool}};
-constexpr Field kSubscriptionInfo[] = {{K::kString}, {K::kCached}, {K::kString}, {K::kString},
-                                       {K::kNested, R::kNone, 3}};
+constexpr Field kSubscriptionInfo[] = {{K::kString}, {K::kCached},           {K::kString},
+                                       {K::kString}, {K::kNested, R::kNone, 3}, {K::kBool, R::kNone, 11}};
 constexpr Field kPartialCommand[] = {{K::kInt, R::kCommandId}, {K::kByteArray}};
 constexpr Field kReplayCommand[] = {OW_BASE, {K::kInt}, {K::kInt}};
 constexpr Field kMessageDispatchNotification[] = {OW_BASE, {K::kCached}, {K::kCached, R::kDestination}, {K::kLong},
                                                   {K::kNested}};
-constexpr Field kNetworkBridgeFilter[] = {{K::kCached}, {K::kInt}};
+// Versions 1 to 9: networkTTL, networkBrokerId; 10 on: networkBrokerId, messageTTL, consumerTTL.
+constexpr Field kNetworkBridgeFilter[] = {{K::kInt, R::kNone, 1, 9},
+                                          {K::kCached},
+                                          {K::kInt, R::kNone, 10},
+                                          {K::kInt, R::kNone, 10}};
 #undef OW_BASE
 
 using C = Category;

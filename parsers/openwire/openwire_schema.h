@@ -44,8 +44,14 @@ enum class FieldRole : uint8_t {
 struct Field {
   FieldKind kind;
   FieldRole role = FieldRole::kNone;
-  uint8_t since = 1;  // first OpenWire version that marshals it
+  uint8_t since = 1;    // first OpenWire version that marshals it
+  uint8_t until = 255;  // last one (a field a later version dropped or moved)
 };
+
+// Whether a negotiated version marshals the field.
+constexpr bool marshalledIn(const Field& f, uint32_t version) noexcept {
+  return f.since <= version && version <= f.until;
+}
 
 // How a top-level command of the type is recorded.
 enum class Category : uint8_t {

@@ -2,6 +2,7 @@
 // WireFormatInfo negotiation, every size-prefix x encoding combination at
 // any segmentation, the boolean stream's three length forms, the marshal
 // cache, pairing from either side, caps and hostile sizes, resynchronization,
+// versions 1 to 9 in their marshallers' layouts written by hand,
 // DeepFlow's captures against their .result files.
 #include <gtest/gtest.h>
 
@@ -665,6 +666,70 @@ TEST(OpenWireCache, ACommandWalkedAgainFindsTheCacheAsItWas) {
   const std::vector<Record> replayed = l7h::synth::replayFrames(synthesized, ok);
   ASSERT_TRUE(ok);
   EXPECT_EQ(l7h::synth::lines(replayed), l7h::synth::lines(synthesized.expected));
+}
+
+
+// Commands written by hand in the loose layout of ActiveMQ's own v1 and v9
+// marshallers (ConnectionInfoMarshaller, ProducerInfoMarshaller), not by the
+// synthesizer's writer that shares the decoder's tables: the version gates
+// must take exactly these fields, and one version's layout under the other's
+// handshake must not fit its size prefix.
+namespace handwritten {
+std::string flag(bool b) { return std::string(1, b ? '\x01' : '\x00'); }
+std::string str(std::string_view v) { return flag(true) + Writer::utf(v); }
+std::string nested(uint8_t type, const std::string& fields) {
+  return flag(true) + std::string(1, static_cast<char>(type)) + fields;
+}
+std::string framed(uint8_t type, uint32_t command_id, bool response_required, const std::string& fields) {
+  const std::string body =
+      std::string(1, static_cast<char>(type)) + Writer::be(command_id, 4) + flag(response_required) + fields;
+  return Writer::be(body.size(), 4) + body;
+}
+// connectionId, clientId, password, userName, brokerPath, brokerMasterConnector,
+// manageable; from 2 clientMaster; from 6 faultTolerant, failoverReconnect;
+// from 8 clientIp.
+std::string connectionInfo(uint32_t version) {
+  std::string f = nested(120, str("ID:conn-1")) + str("client-1") + flag(false) + flag(false) + flag(false) +
+                  flag(false) + flag(true);
+  if (version >= 2) f += flag(false);
+  if (version >= 6) f += flag(false) + flag(false);
+  if (version >= 8) f += str("10.0.0.7");
+  return framed(3, 1, true, f);
+}
+// producerId, destination, brokerPath; from 2 dispatchAsync; from 3 windowSize.
+std::string producerInfo(uint32_t version) {
+  std::string f = nested(kProducerIdType, str("ID:conn-1") + Writer::be(1, 8) + Writer::be(1, 8)) +
+                  nested(kQueueType, str("orders")) + flag(false);
+  if (version >= 2) f += flag(false);
+  if (version >= 3) f += Writer::be(1000, 4);
+  return framed(6, 2, true, f);
+}
+std::string response(uint32_t command_id, uint32_t correlation_id) {
+  return framed(kResponseType, command_id, false, Writer::be(correlation_id, 4));
+}
+std::vector<Write> connection(uint32_t negotiated, uint32_t layout) {
+  const WireSettings s = settingsOf(false, true, false, negotiated);
+  return {{kC2S, wire::wireFormatInfo(negotiated, s), 1}, {kS2C, wire::wireFormatInfo(negotiated, s), 2},
+          {kC2S, connectionInfo(layout), 3},               {kS2C, response(1, 1), 4},
+          {kC2S, producerInfo(layout), 5},                 {kS2C, response(2, 2), 6}};
+}
+}  // namespace handwritten
+
+TEST(OpenWireVersions, VersionsOneToNineReadTheirMarshallersLayouts) {
+  for (uint32_t v = 1; v <= 9; ++v) {
+    const std::vector<Record> r = run(handwritten::connection(v, v));
+    ASSERT_EQ(parseFailures(r), 0u) << "version " << v << "\n" << l7test::toJsonLines(r);
+    ASSERT_EQ(r.size(), 4u) << l7test::toJsonLines(r);
+    EXPECT_EQ(get(r, "ConnectionInfo").f.version, std::to_string(v));
+    EXPECT_EQ(get(r, "ConnectionInfo").f.response_status, ResponseStatus::kOk);
+    EXPECT_EQ(get(r, "ProducerInfo").f.request_resource, "orders");
+    EXPECT_EQ(get(r, "ProducerInfo").f.response_status, ResponseStatus::kOk);
+  }
+}
+
+TEST(OpenWireVersions, OneVersionsLayoutUnderTheOthersHandshakeIsMalformed) {
+  EXPECT_EQ(parseFailures(run(handwritten::connection(9, 1))), 2u);
+  EXPECT_EQ(parseFailures(run(handwritten::connection(1, 9))), 2u);
 }
 
 }  // namespace
