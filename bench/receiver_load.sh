@@ -46,6 +46,7 @@ trap 'stop_server; rm -rf "$tmp"' EXIT
 start_server() {
   local pattern=$1
   shift
+  : >"$tmp/serve.err"  # before the job: its own redirection may come after the first sed
   "$bin" serve "$@" -o /dev/null 2>"$tmp/serve.err" &
   pid=$!
   port=

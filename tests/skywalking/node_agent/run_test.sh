@@ -62,6 +62,9 @@ stop_server() {
 }
 trap 'stop_server >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 
+# Created here, not by the background job's redirection: the child opens it
+# after the fork, and the first sed below could run before it exists.
+: >"$tmp/serve.err"
 "$bin" serve --no-http --grpc 127.0.0.1:0 --auth-token "$token" -o "$tmp/records.jsonl" 2>"$tmp/serve.err" &
 pid=$!
 port=
