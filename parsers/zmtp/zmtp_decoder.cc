@@ -252,14 +252,12 @@ class ZmtpDecoder final : public Decoder {
         break;
       }
       if (resync_[d].active()) {
-        const Resync::Step step = resync_[d].find(Grammar(*this, s.mechanism, false), tail.subspan(pos), /*at_end=*/false);
-        if (step.offset > 0 || step.kind == Resync::Step::kNothing) markLost(s, result);
-        pos += step.offset;
-        if (step.kind == Resync::Step::kWait) {
-          result.needed = static_cast<uint32_t>(std::min<uint64_t>(step.need, limits_.max_buffered_bytes));
-          break;
-        }
-        if (step.kind == Resync::Step::kNothing) break;
+        // Bytes passed over by the search are lost to this side.
+        const size_t before = pos;
+        const bool found = resyncStep(resync_[d], Grammar(*this, s.mechanism, false), tail, pos,
+                                      limits_.max_buffered_bytes, result.needed);
+        if (pos > before) markLost(s, result);
+        if (!found) break;
         s.at_start = false;
       }
       const Bytes rest = tail.subspan(pos);
@@ -514,13 +512,12 @@ class ZmtpDecoder final : public Decoder {
     const int d = static_cast<int>(dir);
     size_t pos = 0;
     if (resync_[d].active()) {
-      const Resync::Step step = resync_[d].find(Grammar(*this, sides_[d].mechanism, true), tail, /*at_end=*/true);
-      if (step.offset > 0 || step.kind != Resync::Step::kFound) {
+      const bool found = resyncAtEnd(resync_[d], Grammar(*this, sides_[d].mechanism, true), tail, pos);
+      if (!found || pos > 0) {
         sides_[d].lost = true;
         sides_[d].at_start = false;
       }
-      if (step.kind != Resync::Step::kFound) return tail.size();
-      pos = step.offset;
+      if (!found) return tail.size();
     }
     flushing_[d] = true;
     if (pos < tail.size()) {
