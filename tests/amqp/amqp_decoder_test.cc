@@ -9,6 +9,7 @@
 #include "amqp/amqp_wire.h"
 #include "session/replay.h"
 #include "support/conversation.h"
+#include "support/deepflow_corpus.h"
 
 namespace l7::amqp {
 namespace {
@@ -454,11 +455,8 @@ TEST(AmqpResync, AConnectionJoinedMidStreamIsDecodedFromItsNextFrames) {
 // with its .result lines (one line per frame before merging; we fold each
 // -Ok into its request's record and take one record per body).
 TEST(AmqpDeepFlow, AgreesWithResultFiles) {
-  const std::filesystem::path dir = std::filesystem::path(L7_SHARED_CORPUS) / "amqp";
-  if (!std::filesystem::is_directory(dir)) {
-    std::printf("DeepFlow AMQP corpus not found at %s: skipping\n", dir.c_str());
-    GTEST_SKIP();
-  }
+  const std::filesystem::path dir = l7test::deepflowCaptures("amqp");
+  if (dir.empty()) GTEST_SKIP();
   size_t compared = 0;
   for (const char* name : {"amqp1", "amqp2"}) {
     std::ifstream in(dir / (std::string(name) + ".result"));

@@ -12,6 +12,7 @@
 #include "kafka/kafka_decoder.h"
 #include "kafka/kafka_errors.h"
 #include "kafka/kafka_records.h"
+#include "support/deepflow_corpus.h"
 #include "synth/kafka_messages.h"
 #include "session/replay.h"
 #include "support/conversation.h"
@@ -1064,11 +1065,8 @@ std::map<std::string, std::string> debugFields(const std::string& line) {
 // (see spec/l7_flow_log.md); every capture here has one partition, so the
 // values coincide.
 TEST(KafkaDeepFlow, AgreesWithResultFiles) {
-  const std::filesystem::path dir = std::filesystem::path(L7_SHARED_CORPUS) / "kafka";
-  if (!std::filesystem::is_directory(dir)) {
-    std::printf("DeepFlow Kafka corpus not found at %s: skipping\n", dir.c_str());
-    GTEST_SKIP();
-  }
+  const std::filesystem::path dir = l7test::deepflowCaptures("kafka");
+  if (dir.empty()) GTEST_SKIP();
   size_t compared = 0, captures = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".pcap") continue;

@@ -11,6 +11,7 @@
 #include "session/ordered_output.h"
 #include "session/replay.h"
 #include "support/conversation.h"
+#include "support/deepflow_corpus.h"
 
 namespace l7::mqtt {
 namespace {
@@ -933,11 +934,8 @@ TEST(MqttCaps, PropertyCountOverTheCapIsStatus6) {
 // agree with its .result lines (which print each packet before merging; we
 // fold each response into its request's record).
 TEST(MqttDeepFlow, AgreesWithResultFiles) {
-  const std::filesystem::path dir = std::filesystem::path(L7_SHARED_CORPUS) / "mqtt";
-  if (!std::filesystem::is_directory(dir)) {
-    std::printf("DeepFlow MQTT corpus not found at %s: skipping\n", dir.c_str());
-    GTEST_SKIP();
-  }
+  const std::filesystem::path dir = l7test::deepflowCaptures("mqtt");
+  if (dir.empty()) GTEST_SKIP();
   size_t compared = 0;
   for (const char* name : {"mqtt_connect", "mqtt_pub"}) {
     std::ifstream in(dir / (std::string(name) + ".result"));

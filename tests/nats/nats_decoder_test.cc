@@ -17,6 +17,7 @@
 #include "session/ordered_output.h"
 #include "session/replay.h"
 #include "support/conversation.h"
+#include "support/deepflow_corpus.h"
 
 namespace l7::nats {
 namespace {
@@ -463,11 +464,8 @@ TEST(NatsCaps, HeaderBlockThatCannotBeBufferedIsNoLongerDroppedSilently) {
 // before merging, so its Response lines (CONNECT, PONG) are folded into our
 // session records; everything else maps one to one, in order.
 TEST(NatsDeepFlow, AgreesWithResultFiles) {
-  const std::filesystem::path dir = std::filesystem::path(L7_SHARED_CORPUS) / "nats";
-  if (!std::filesystem::is_directory(dir)) {
-    std::printf("DeepFlow NATS corpus not found at %s: skipping\n", dir.c_str());
-    GTEST_SKIP();
-  }
+  const std::filesystem::path dir = l7test::deepflowCaptures("nats");
+  if (dir.empty()) GTEST_SKIP();
   const std::regex variant(R"re(message: (\w+)\()re");
   const std::regex msg_type(R"re(msg_type: (\w+))re");
   const std::regex subject(R"re(subject: "([^"]*)")re");

@@ -15,6 +15,7 @@
 #include "openwire/openwire_decoder.h"
 #include "session/replay.h"
 #include "support/conversation.h"
+#include "support/deepflow_corpus.h"
 #include "support/synth_replay.h"
 #include "synth/openwire_wire.h"
 
@@ -465,11 +466,8 @@ TEST(OpenWireResync, AConnectionJoinedAfterItsHandshakeIsReadWithActiveMqsDefaul
 // messages (it writes one line per command; a request and its Response
 // are one record here).
 TEST(OpenWireDeepFlow, AgreesWithResultFiles) {
-  const std::filesystem::path dir = std::filesystem::path(L7_SHARED_CORPUS) / "openwire";
-  if (!std::filesystem::is_directory(dir)) {
-    std::printf("DeepFlow OpenWire corpus not found at %s: skipping\n", dir.c_str());
-    GTEST_SKIP();
-  }
+  const std::filesystem::path dir = l7test::deepflowCaptures("openwire");
+  if (dir.empty()) GTEST_SKIP();
   size_t captures = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".pcap") continue;

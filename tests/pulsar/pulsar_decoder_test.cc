@@ -11,6 +11,7 @@
 #include "pulsar/pulsar_proto.h"
 #include "session/replay.h"
 #include "support/conversation.h"
+#include "support/deepflow_corpus.h"
 #include "synth/pulsar_wire.h"
 
 namespace l7::pulsar {
@@ -394,11 +395,8 @@ TEST(PulsarProbe, NamesTheSenderOfAWholeFirstCommand) {
 // with the same request id, version, domain and topic, DeepFlow's lines
 // being one per message before merging.
 TEST(PulsarDeepFlow, AgreesWithTheResultFile) {
-  const std::filesystem::path dir = std::filesystem::path(L7_SHARED_CORPUS) / "pulsar";
-  if (!std::filesystem::is_directory(dir)) {
-    std::printf("DeepFlow Pulsar corpus not found at %s: skipping\n", dir.c_str());
-    GTEST_SKIP();
-  }
+  const std::filesystem::path dir = l7test::deepflowCaptures("pulsar");
+  if (dir.empty()) GTEST_SKIP();
   std::ifstream in(dir / "pulsar-producer.result");
   ASSERT_TRUE(in);
   l7h::ReplayOptions options;

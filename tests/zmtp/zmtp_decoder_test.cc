@@ -9,6 +9,7 @@
 
 #include "session/replay.h"
 #include "support/conversation.h"
+#include "support/deepflow_corpus.h"
 #include "synth/zmtp_wire.h"
 #include "zmtp/zmtp_decoder.h"
 
@@ -520,11 +521,8 @@ TEST(ZmtpSegmentation, EverySplitGivesTheSameRecords) {
 // records: socket types, subscriptions, and the frame sizes of every
 // message, which DeepFlow gives per frame and we per message (summed).
 TEST(ZmtpDeepFlow, AgreesWithResultFiles) {
-  const std::filesystem::path dir = std::filesystem::path(L7_SHARED_CORPUS) / "zmtp";
-  if (!std::filesystem::is_directory(dir)) {
-    std::printf("DeepFlow ZMTP corpus not found at %s: skipping\n", dir.c_str());
-    GTEST_SKIP();
-  }
+  const std::filesystem::path dir = l7test::deepflowCaptures("zmtp");
+  if (dir.empty()) GTEST_SKIP();
   size_t compared = 0;
   for (const char* name : {"zmtp_null", "zmtp_subscribe_one", "zmtp_subscribe_all"}) {
     SCOPED_TRACE(name);
