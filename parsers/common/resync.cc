@@ -49,7 +49,9 @@ Resync::Judged Resync::judge(const FrameGrammar& grammar, Bytes data, bool at_en
   // The chain ends exactly where the data does.
   if (at_end) return e.frames > 0 ? Judged::kConfirmed : Judged::kFailed;
   e.need = data.size() + 1;
-  return Judged::kOpen;
+  // Its next frame's first byte would be past what may be held from the
+  // start (a whole frame larger than the hold came in one piece).
+  return e.need - e.at > rules_.max_hold_bytes ? Judged::kFailed : Judged::kOpen;
 }
 
 void Resync::rebase(size_t front) {

@@ -111,6 +111,23 @@ TEST(Resync, AStartNeedingMoreThanTheHoldCapIsNotWaitedFor) {
   EXPECT_EQ(s.offset, 4u);
 }
 
+// A whole frame longer than the hold, come in one piece, ends a chain of
+// one exactly at the data's end: waiting for the next frame would hold more
+// than the cap, so that start is not kept in question (the fuzz target
+// found a decoder tail past its buffering cap this way).
+TEST(Resync, AWholeFrameLongerThanTheHoldCapDoesNotKeepItsStartOpen) {
+  Resync r(ResyncRules{2, 5});
+  r.start();
+  const Resync::Step s = findIn(r, "L9abcdefghi");
+  EXPECT_EQ(s.kind, Resync::Step::kNothing);
+  EXPECT_EQ(s.offset, 11u);
+  Resync wide(ResyncRules{2, 64});
+  wide.start();
+  const Resync::Step w = findIn(wide, "L9abcdefghi");
+  ASSERT_EQ(w.kind, Resync::Step::kWait);  // within the hold it is waited for
+  EXPECT_EQ(w.offset, 0u);
+}
+
 // At most kMaxOpen starts are in question; the scan pauses behind them, and
 // asks for the data size that decides the earliest.
 TEST(Resync, StartsInQuestionAreBoundedAndTheScanPausesBehindThem) {
