@@ -20,7 +20,8 @@ constexpr uint32_t kLaneRequestReply = 1;
 // body passed over unseen, so a large message is never buffered.
 constexpr uint64_t kWholeFrameBytes = 64 * 1024;
 // A side whose messages wait for the peer's socket type stops waiting when
-// this much is held: classification is then made with what is known.
+// this much is held (or the buffering cap, if lower): classification is
+// then made with what is known.
 constexpr size_t kMaxWaitBytes = 64 * 1024;
 constexpr uint64_t kNoResume = UINT64_MAX;
 // Resynchronizing, more empty messages in a row than this read as a run
@@ -533,7 +534,8 @@ class ZmtpDecoder final : public Decoder {
   // for it unless it can no longer come (or this side holds too much).
   bool waitsForPeer(Direction dir, size_t held) const {
     const int d = static_cast<int>(dir);
-    return !flushing_[d] && !sides_[1 - d].settled() && held <= kMaxWaitBytes;
+    return !flushing_[d] && !sides_[1 - d].settled() &&
+           held <= std::min<uint64_t>(kMaxWaitBytes, limits_.max_buffered_bytes);
   }
 
   Message base(MessageKind kind, uint64_t pos, uint64_t wire, std::string type) const {
