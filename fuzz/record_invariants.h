@@ -5,8 +5,9 @@
 // directly, every record; the JSON line the production writer makes of it
 // is parsed back (valid JSON, the contract's keys in order, equal-length
 // attribute arrays, the same response_status) only for the first record of
-// an input and for records with a string the writer must escape (a control
-// byte, '"', '\\' or non-ASCII), which is where the writer can go wrong.
+// an input and for each record with a kind of string the writer must escape
+// (a control byte, '"', '\\', UTF-8 or bytes that are not) that the input has
+// not shown yet, which is where the writer can go wrong.
 // The parser lives in record_invariants.cc, which fuzz/CMakeLists.txt
 // compiles without coverage instrumentation, so its branches neither slow
 // libFuzzer down nor steer it towards the oracle instead of the decoder.
@@ -38,6 +39,7 @@ class RecordChecker {
  private:
   size_t records_ = 0;
   size_t parsed_ = 0;
+  unsigned escapes_seen_ = 0;  // kinds of escape already parsed back (record_invariants.cc)
   std::string line_;
 };
 

@@ -43,9 +43,9 @@ TEST(RecordInvariantsDeathTest, AbortOnEachViolation) {
 }
 
 // The per-input checker parses the JSON line of the first record and of
-// records with a string the writer must escape, and checks the fields of
-// every record directly.
-TEST(RecordInvariants, CheckerParsesTheFirstRecordAndThoseThatNeedEscaping) {
+// each record with a kind of escape the input has not shown yet, and checks
+// the fields of every record directly.
+TEST(RecordInvariants, CheckerParsesTheFirstRecordAndEachNewKindOfEscape) {
   l7fuzz::RecordChecker check;
   l7::Record plain;
   plain.f.request_type = "PUB";
@@ -56,12 +56,18 @@ TEST(RecordInvariants, CheckerParsesTheFirstRecordAndThoseThatNeedEscaping) {
     l7::Record r = plain;
     r.f.request_resource = text;
     check(r);
+    check(r);  // the same kind again: fields only
   }
+  EXPECT_EQ(check.parsed(), 6u);
   l7::Record attr = plain;
   attr.f.attributes = {{"group_id", "g\x01"}};
-  check(attr);
-  EXPECT_EQ(check.parsed(), 7u);
-  EXPECT_EQ(check.checked(), 8u);
+  check(attr);  // a control byte, already seen in a field
+  EXPECT_EQ(check.parsed(), 6u);
+  EXPECT_EQ(check.checked(), 13u);
+  l7fuzz::RecordChecker next_input;
+  next_input(plain);
+  next_input(attr);  // a new input has seen no escape yet
+  EXPECT_EQ(next_input.parsed(), 2u);
 }
 
 TEST(RecordInvariantsDeathTest, CheckerAbortsOnFieldsOutsideTheirEnums) {
