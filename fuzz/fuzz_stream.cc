@@ -20,6 +20,14 @@
 #ifndef L7_FUZZ_PROTOCOL
 #error "L7_FUZZ_PROTOCOL must name a registered protocol"
 #endif
+#ifndef L7_FUZZ_MAX_LEN
+#error "L7_FUZZ_MAX_LEN must be the max_len of the target's .options"
+#endif
+
+namespace {
+constexpr uint32_t kMaxLen = L7_FUZZ_MAX_LEN;
+static_assert(kMaxLen >= 512, "caps of a quarter of max_len must still hold a protocol's header");
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 #ifdef L7_FUZZ_TEMPLATE
@@ -28,12 +36,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const l7::DecoderInfo* decoder = l7::findDecoder(L7_FUZZ_PROTOCOL);
 #endif
   if (decoder == nullptr) std::abort();
-  // Caps well under max_len (4096, fuzz_<proto>.options), so an input of
-  // real bytes reaches every "too large" path.
+  // Caps well under max_len (L7_FUZZ_MAX_LEN, from the target's .options),
+  // so an input of real bytes reaches every "too large" path.
   l7h::ReplayOptions options;
-  options.limits.max_buffered_bytes = 2048;
+  options.limits.max_buffered_bytes = kMaxLen / 2;
   options.limits.max_message_bytes = 1 << 20;
-  options.limits.max_line_bytes = 512;
+  options.limits.max_line_bytes = kMaxLen / 4;
   options.limits.max_array_count = 1000;
   options.limits.max_pending = 64;
   options.max_pending_per_connection = 64;
