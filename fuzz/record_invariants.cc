@@ -90,12 +90,19 @@ class RecordShape {
 bool validStatus(int64_t s) { return s == 0 || (s >= 2 && s <= 6); }
 
 // The kinds of bytes the JSON writer escapes or validates, as bits: '"',
-// '\\', other control bytes, a UTF-8 lead byte, and bytes that cannot start
-// a UTF-8 sequence. Each takes its own path through the writer.
+// '\\', other control bytes, UTF-8 sequences, and bytes that are not UTF-8
+// (a stray continuation byte, or one no sequence starts with). Each takes
+// its own path through the writer.
 unsigned escapeClasses(std::string_view s) {
   unsigned classes = 0;
+  int continuation = 0;  // bytes a UTF-8 lead byte still announces
   for (const char ch : s) {
     const auto b = static_cast<unsigned char>(ch);
+    if (b >= 0x80 && b <= 0xbf && continuation > 0) {
+      --continuation;
+      continue;
+    }
+    continuation = 0;
     if (b == '"') {
       classes |= 1u;
     } else if (b == '\\') {
@@ -104,6 +111,7 @@ unsigned escapeClasses(std::string_view s) {
       classes |= 4u;
     } else if (b >= 0xc2 && b <= 0xf4) {
       classes |= 8u;
+      continuation = b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : 1;
     } else if (b >= 0x80) {
       classes |= 16u;
     }
