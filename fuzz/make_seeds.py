@@ -170,7 +170,7 @@ def chunk(direction, action, payload=b""):
 
 
 # The hostile seeds keep the length they were designed at (issue 14), not
-# the targets' max_len (4096 since issue 20).
+# the targets' max_len (1024 to 4096, each target's .options).
 HOSTILE_SIZE = 65536
 
 
