@@ -38,10 +38,10 @@ uint64_t Rng::next() {
 
 Packetizer::Packetizer(const Conversation& conversation, const PacketPlan& plan) : conv_(conversation), plan_(plan) {}
 
-size_t Packetizer::write(l7::Direction dir, std::string bytes, int64_t ts_us) {
-  const int d = static_cast<int>(dir);
-  writes_.push_back(Write{dir, std::move(bytes), ts_us, sent_[d]});
-  sent_[d] += writes_.back().bytes.size();
+size_t Packetizer::write(l7::Direction dir, std::string_view bytes, int64_t ts_us) {
+  std::string& stream = streams_[static_cast<int>(dir)];
+  writes_.push_back(Write{dir, bytes.size(), ts_us, stream.size()});
+  stream += bytes;
   return writes_.size() - 1;
 }
 
@@ -56,33 +56,40 @@ std::vector<uint8_t> Packetizer::frame(const Packet& p, uint32_t ack) const {
   spec.seq = isn + 1 + static_cast<uint32_t>(p.offset);
   spec.ack = ack;
   spec.flags = p.flags;
-  spec.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(p.payload.data()), p.payload.size());
+  if (p.size > 0) {
+    const std::string& stream = streams_[static_cast<int>(p.dir)];
+    spec.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(stream.data()) + p.offset, p.size);
+  }
   return buildTcpFrame(spec);
 }
 
-std::vector<CapturedFrame> Packetizer::finish() {
+void Packetizer::place() {
+  placed_ = true;
   Rng rng(plan_.seed);
-  std::vector<Packet> packets;
+  std::vector<Packet>& packets = packets_;
+  packets.clear();
+  dropped_.clear();
   // 1. Cut the writes into packets.
   for (size_t i = 0; i < writes_.size(); ++i) {
     const Write& w = writes_[i];
-    if (w.bytes.empty()) continue;
-    std::string bytes = w.bytes;
+    if (w.size == 0) continue;
+    // A side's writes are consecutive in its stream: coalesced ones are
+    // one longer range.
+    size_t size = w.size;
     size_t last = i;
     if (plan_.segmentation == Segmentation::kCoalesced) {
       // Following writes of the same side go out with this one.
-      while (last + 1 < writes_.size() && writes_[last + 1].dir == w.dir &&
-             bytes.size() + writes_[last + 1].bytes.size() <= plan_.mss) {
-        bytes += writes_[++last].bytes;
+      while (last + 1 < writes_.size() && writes_[last + 1].dir == w.dir && size + writes_[last + 1].size <= plan_.mss) {
+        size += writes_[++last].size;
       }
     }
     size_t pos = 0;
     int64_t ts = w.ts_us;
-    while (pos < bytes.size()) {
-      size_t n = std::min(plan_.mss, bytes.size() - pos);
+    while (pos < size) {
+      size_t n = std::min(plan_.mss, size - pos);
       if (plan_.segmentation == Segmentation::kOneByte) n = 1;
       if (plan_.segmentation == Segmentation::kRandom) n = std::min<size_t>(n, 1 + rng.below(std::min<size_t>(plan_.mss, 64)));
-      packets.push_back(Packet{w.dir, w.offset + pos, bytes.substr(pos, n), static_cast<uint8_t>(kPsh | kAck), ts});
+      packets.push_back(Packet{w.dir, w.offset + pos, n, static_cast<uint8_t>(kPsh | kAck), ts});
       pos += n;
       ++ts;  // later pieces of one write leave a microsecond apart
     }
@@ -143,10 +150,10 @@ std::vector<CapturedFrame> Packetizer::finish() {
     const Packet& p = packets[k];
     const int d = static_cast<int>(p.dir);
     if (p.dropped) {
-      dropped[d].emplace_back(p.offset, p.offset + p.payload.size());
-      dropped_.push_back(Dropped{p.dir, p.offset, p.offset + p.payload.size()});
-    } else if (!p.payload.empty()) {
-      carriers[d].push_back(Carrier{p.offset, p.offset + p.payload.size(), k});
+      dropped[d].emplace_back(p.offset, p.offset + p.size);
+      dropped_.push_back(Dropped{p.dir, p.offset, p.offset + p.size});
+    } else if (p.size > 0) {
+      carriers[d].push_back(Carrier{p.offset, p.offset + p.size, k});
     }
   }
   for (auto& c : carriers) {
@@ -170,11 +177,15 @@ std::vector<CapturedFrame> Packetizer::finish() {
     }
     if (best != SIZE_MAX) placements_[i].ts_us = packets[best].ts_us;
     for (const auto& [from, to] : dropped[d]) {
-      if (from < w.offset + w.bytes.size() && w.offset < to) placements_[i].lost = true;
+      if (from < w.offset + w.size && w.offset < to) placements_[i].lost = true;
     }
-    if (best == SIZE_MAX && !w.bytes.empty()) placements_[i].lost = true;
+    if (best == SIZE_MAX && w.size > 0) placements_[i].lost = true;
   }
+}
 
+std::vector<CapturedFrame> Packetizer::finish() {
+  if (!placed_) place();
+  const std::vector<Packet>& packets = packets_;
   // 4. Frames: handshake, data (acks follow what the peer sent so far), FIN.
   std::vector<CapturedFrame> frames;
   const int64_t start = writes_.empty() ? 0 : writes_.front().ts_us;
@@ -185,23 +196,23 @@ std::vector<CapturedFrame> Packetizer::finish() {
     return peer_isn + 1 + static_cast<uint32_t>(delivered[peer]);
   };
   if (plan_.handshake) {
-    Packet syn{l7::Direction::kToServer, static_cast<uint64_t>(-1), "", kSyn, start - 3};
-    Packet synack{l7::Direction::kToClient, static_cast<uint64_t>(-1), "", static_cast<uint8_t>(kSyn | kAck), start - 2};
-    Packet ack{l7::Direction::kToServer, 0, "", kAck, start - 1};
+    Packet syn{l7::Direction::kToServer, static_cast<uint64_t>(-1), 0, kSyn, start - 3};
+    Packet synack{l7::Direction::kToClient, static_cast<uint64_t>(-1), 0, static_cast<uint8_t>(kSyn | kAck), start - 2};
+    Packet ack{l7::Direction::kToServer, 0, 0, kAck, start - 1};
     frames.push_back({syn.ts_us, frame(syn, 0)});
     frames.push_back({synack.ts_us, frame(synack, conv_.client_isn + 1)});
     frames.push_back({ack.ts_us, frame(ack, conv_.server_isn + 1)});
   }
   for (const Packet& p : packets) {
     const int d = static_cast<int>(p.dir);
-    if (!p.retransmission) delivered[d] = std::max<uint64_t>(delivered[d], p.offset + p.payload.size());
+    if (!p.retransmission) delivered[d] = std::max<uint64_t>(delivered[d], p.offset + p.size);
     if (p.dropped) continue;
     frames.push_back({p.ts_us, frame(p, ackFor(p.dir))});
   }
   if (plan_.close) {
     const int64_t end = (packets.empty() ? start : packets.back().ts_us) + 1;
-    Packet fin_c{l7::Direction::kToServer, sent_[0], "", static_cast<uint8_t>(kFin | kAck), end};
-    Packet fin_s{l7::Direction::kToClient, sent_[1], "", static_cast<uint8_t>(kFin | kAck), end + 1};
+    Packet fin_c{l7::Direction::kToServer, streams_[0].size(), 0, static_cast<uint8_t>(kFin | kAck), end};
+    Packet fin_s{l7::Direction::kToClient, streams_[1].size(), 0, static_cast<uint8_t>(kFin | kAck), end + 1};
     frames.push_back({fin_c.ts_us, frame(fin_c, ackFor(fin_c.dir))});
     frames.push_back({fin_s.ts_us, frame(fin_s, ackFor(fin_s.dir) + 1)});
   }

@@ -72,11 +72,16 @@ class Packetizer {
  public:
   Packetizer(const Conversation& conversation, const PacketPlan& plan);
   // Returns the write's index (for placements()).
-  size_t write(l7::Direction dir, std::string bytes, int64_t ts_us);
-  // Builds the frames; after it, placements() is valid.
+  size_t write(l7::Direction dir, std::string_view bytes, int64_t ts_us);
+  // Cuts the writes into packets and places each write; after it,
+  // placements() and dropped() are valid. Frames are the costly part
+  // (headers, checksums): a caller that needs only where the messages fall
+  // stops here.
+  void place();
+  // place() (unless done) and the frames.
   std::vector<CapturedFrame> finish();
   const std::vector<Placement>& placements() const { return placements_; }
-  // After finish(): the stream bytes [from, to) of the dropped packet, if any.
+  // After place(): the stream bytes [from, to) of the dropped packet, if any.
   struct Dropped {
     l7::Direction dir;
     uint64_t from, to;
@@ -84,16 +89,17 @@ class Packetizer {
   const std::vector<Dropped>& dropped() const { return dropped_; }
 
  private:
+  // Writes and packets are ranges of their side's stream (streams_).
   struct Write {
     l7::Direction dir;
-    std::string bytes;
+    size_t size;
     int64_t ts_us;
     uint64_t offset;  // stream offset of the first byte
   };
   struct Packet {
     l7::Direction dir;
-    uint64_t offset;  // stream offset of payload[0]
-    std::string payload;
+    uint64_t offset;  // stream offset of the payload's first byte
+    size_t size;      // payload bytes
     uint8_t flags;
     int64_t ts_us;
     bool dropped = false;
@@ -104,7 +110,9 @@ class Packetizer {
   Conversation conv_;
   PacketPlan plan_;
   std::vector<Write> writes_;
-  uint64_t sent_[2] = {0, 0};
+  std::string streams_[2];  // each side's bytes, in write order
+  std::vector<Packet> packets_;
+  bool placed_ = false;
   std::vector<Placement> placements_;
   std::vector<Dropped> dropped_;
 };

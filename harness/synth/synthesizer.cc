@@ -69,6 +69,7 @@ bool buildModel(const SynthOptions& options, Model& model, std::string& error) {
     conv.endpoints.server.port = 0;
     conv.endpoints.client_isn = static_cast<uint32_t>(rng.next());
     conv.endpoints.server_isn = static_cast<uint32_t>(rng.next());
+    conv.messages.reserve(options.messages + options.messages / 4 + 8);  // exchanges stay whole: a few more
     g->generate(rng, model.version, options.messages, conv);
     if (options.join_at > 0) joinMidStream(*g, model.version, options.join_at, conv);
     model.conversations.push_back(std::move(conv));
@@ -119,17 +120,18 @@ void flowColumns(const Generator& g, const Conversation& c, uint64_t flow_id, l7
   r.l7_protocol_str = std::string(g.l7_name);
 }
 
-}  // namespace
-
-Synthesized synthesize(const Model& model, const SynthOptions& options) {
-  return synthesize(*findGenerator(model.protocol), model, options);
-}
-
-Synthesized synthesize(const Generator& generator, const Model& model, const SynthOptions& options) {
+// synthesize(), and with `with_frames` false synthesizeExpected().
+Synthesized synthesizeAs(const Generator& generator, const Model& model, const SynthOptions& options, bool with_frames) {
   Synthesized out;
   out.link = options.plan.link;
   const Generator* g = &generator;
-  std::vector<std::pair<ExpectedKey, l7::Record>> keyed;
+  // Records are sorted through their keys (a Record is large to move).
+  std::vector<l7::Record> records;
+  std::vector<std::pair<ExpectedKey, size_t>> keyed;
+  size_t messages = 0;
+  for (const ModelConversation& conv : model.conversations) messages += conv.messages.size();
+  records.reserve(messages);
+  keyed.reserve(messages);
   std::vector<std::pair<int64_t, CapturedFrame>> frames;
   const int64_t kMessageSpacingUs = options.message_spacing_us;
   // Conversations overlap in time: each starts a little after the previous.
@@ -143,8 +145,13 @@ Synthesized synthesize(const Generator& generator, const Model& model, const Syn
     for (size_t i = 0; i < conv.messages.size(); ++i) {
       packetizer.write(conv.messages[i].dir, conv.messages[i].bytes, start + static_cast<int64_t>(i) * kMessageSpacingUs);
     }
-    for (CapturedFrame& f : packetizer.finish()) frames.emplace_back(f.ts_us, std::move(f));
+    if (with_frames) {
+      for (CapturedFrame& f : packetizer.finish()) frames.emplace_back(f.ts_us, std::move(f));
+    } else {
+      packetizer.place();
+    }
     const auto& placed = packetizer.placements();
+    out.placements.push_back(placed);
 
     // Expected records, by the contract's session rules.
     const uint64_t flow_id = k + 1;
@@ -167,8 +174,9 @@ Synthesized synthesize(const Generator& generator, const Model& model, const Syn
       return r;
     };
     auto emit = [&](size_t first_index, l7::Record&& r) {
-      keyed.push_back({ExpectedKey{r.start_time_us, conv.endpoints.client, conv.endpoints.server, first_index},
-                       std::move(r)});
+      keyed.emplace_back(ExpectedKey{r.start_time_us, conv.endpoints.client, conv.endpoints.server, first_index},
+                         records.size());
+      records.push_back(std::move(r));
     };
     for (size_t i = 0; i < conv.messages.size(); ++i) {
       const ModelMessage& m = conv.messages[i];
@@ -233,8 +241,22 @@ Synthesized synthesize(const Generator& generator, const Model& model, const Syn
   for (auto& [ts, f] : frames) out.frames.push_back(std::move(f));
   std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   out.expected.reserve(keyed.size());
-  for (auto& [key, r] : keyed) out.expected.push_back(std::move(r));
+  for (const auto& [key, i] : keyed) out.expected.push_back(std::move(records[i]));
   return out;
+}
+
+}  // namespace
+
+Synthesized synthesize(const Model& model, const SynthOptions& options) {
+  return synthesize(*findGenerator(model.protocol), model, options);
+}
+
+Synthesized synthesize(const Generator& generator, const Model& model, const SynthOptions& options) {
+  return synthesizeAs(generator, model, options, true);
+}
+
+Synthesized synthesizeExpected(const Model& model, const SynthOptions& options) {
+  return synthesizeAs(*findGenerator(model.protocol), model, options, false);
 }
 
 }  // namespace l7h::synth

@@ -117,6 +117,7 @@ const Generator* findGenerator(std::string_view protocol);
 struct Synthesized {
   std::vector<CapturedFrame> frames;
   std::vector<l7::Record> expected;
+  std::vector<std::vector<Placement>> placements;
   LinkType link = LinkType::kEthernet;
 };
 
@@ -130,5 +131,9 @@ Synthesized synthesize(const Model& model, const SynthOptions& options);
 // The same with a generator outside generators() (a test's own, e.g. the
 // template decoder's).
 Synthesized synthesize(const Generator& g, const Model& model, const SynthOptions& options);
+// The same without frames (empty): placements and expected records only, for
+// a caller that feeds the messages' bytes itself at their placements (the
+// round-trip fuzz target); building frames costs more than the rest.
+Synthesized synthesizeExpected(const Model& model, const SynthOptions& options);
 
 }  // namespace l7h::synth
