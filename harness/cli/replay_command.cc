@@ -145,8 +145,13 @@ int replayCommand(Args args) {
       status = 1;
     }
   } else {
+    // Without metrics, a JSON Lines writer takes the lines the replay
+    // serialized as records completed (no Record held for ordering).
+    const bool lines = writer->takesJsonLines() && !want_metrics;
+    const LineCallback on_line = [&](std::string_view line) { writer->writeLine(line); };
     for (const auto& file : files) {
-      ReplayResult result = replayCapture(file, options, on_record);
+      ReplayResult result =
+          lines ? replayCaptureLines(file, options, on_line) : replayCapture(file, options, on_record);
       if (!quiet) {
         if (files.size() > 1) std::fprintf(stderr, "%s:\n", file.c_str());
         result.stats.print(stderr);

@@ -116,8 +116,13 @@ class Progress {
   std::chrono::steady_clock::time_point last_{};
 };
 
-ReplayResult run(PcapInput& source, const ReplayOptions& options, const RecordCallback& on_record,
-                 const std::atomic<bool>* stop) {
+// Where records go: `on_line` when set, else `on_record`.
+struct Delivery {
+  const RecordCallback* on_record = nullptr;
+  const LineCallback* on_line = nullptr;
+};
+
+ReplayResult run(PcapInput& source, const ReplayOptions& options, Delivery delivery, const std::atomic<bool>* stop) {
   ReplayResult result;
   std::optional<MemoryBudget> own_budget;
   MemoryBudget* budget = options.budget;
@@ -126,7 +131,13 @@ ReplayResult run(PcapInput& source, const ReplayOptions& options, const RecordCa
   const uint64_t flushed_before = budget->taken(MemoryStep::kFlushPending);
   const uint64_t dropped_before = budget->taken(MemoryStep::kDropTails);
   const uint64_t dropped_bytes_before = budget->droppedBytes();
-  SessionBuilder builder(options, on_record, budget);
+  std::optional<SessionBuilder> built;
+  if (delivery.on_line != nullptr) {
+    built.emplace(options, *delivery.on_line, budget);
+  } else {
+    built.emplace(options, *delivery.on_record, budget);
+  }
+  SessionBuilder& builder = *built;
   std::optional<ResegmentingSink> resegmenter;
   StreamSink* sink = &builder;
   if (options.resegment_max > 0) {
@@ -182,14 +193,14 @@ ReplayResult run(PcapInput& source, const ReplayOptions& options, const RecordCa
 namespace {
 
 ReplayResult runOrFail(std::unique_ptr<PcapInput> source, const std::string& error, const ReplayOptions& options,
-                       const RecordCallback& on_record, const std::atomic<bool>* stop) {
+                       Delivery delivery, const std::atomic<bool>* stop) {
   if (!source) {
     ReplayResult r;
     r.ok = false;
     r.error = error;
     return r;
   }
-  return run(*source, options, on_record, stop);
+  return run(*source, options, delivery, stop);
 }
 
 }  // namespace
@@ -197,21 +208,27 @@ ReplayResult runOrFail(std::unique_ptr<PcapInput> source, const std::string& err
 ReplayResult replayCapture(const std::string& path, const ReplayOptions& options, const RecordCallback& on_record) {
   std::string error;
   auto source = PcapInput::openFile(path, error, options.bpf_filter);
-  return runOrFail(std::move(source), error, options, on_record, nullptr);
+  return runOrFail(std::move(source), error, options, Delivery{&on_record, nullptr}, nullptr);
+}
+
+ReplayResult replayCaptureLines(const std::string& path, const ReplayOptions& options, const LineCallback& on_line) {
+  std::string error;
+  auto source = PcapInput::openFile(path, error, options.bpf_filter);
+  return runOrFail(std::move(source), error, options, Delivery{nullptr, &on_line}, nullptr);
 }
 
 ReplayResult replayCaptureBytes(std::span<const uint8_t> capture, const ReplayOptions& options,
                                 const RecordCallback& on_record) {
   std::string error;
   auto source = PcapInput::openMemory(capture, error);
-  return runOrFail(std::move(source), error, options, on_record, nullptr);
+  return runOrFail(std::move(source), error, options, Delivery{&on_record, nullptr}, nullptr);
 }
 
 ReplayResult replayLive(const std::string& interface, const std::string& bpf_filter, const ReplayOptions& options,
                         const RecordCallback& on_record, const std::atomic<bool>& stop) {
   std::string error;
   auto source = PcapInput::openLive(interface, bpf_filter, error);
-  return runOrFail(std::move(source), error, options, on_record, &stop);
+  return runOrFail(std::move(source), error, options, Delivery{&on_record, nullptr}, &stop);
 }
 
 std::vector<l7::Record> replayCaptureToVector(const std::string& path, const ReplayOptions& options,

@@ -10,6 +10,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "l7/decoder.h"
@@ -75,6 +76,10 @@ long peakRssKb();
 
 // Receives records in the contract's output order.
 using RecordCallback = std::function<void(const l7::Record&)>;
+// Receives each record's JSON line (l7/record_json.h, with its '\n'), in
+// the same order. Cheaper than records for a JSON Lines writer: records are
+// serialized as they complete and held for ordering as text.
+using LineCallback = std::function<void(std::string_view line)>;
 
 struct ReplayResult {
   bool ok = true;
@@ -83,6 +88,8 @@ struct ReplayResult {
 };
 
 ReplayResult replayCapture(const std::string& path, const ReplayOptions& options, const RecordCallback& on_record);
+
+ReplayResult replayCaptureLines(const std::string& path, const ReplayOptions& options, const LineCallback& on_line);
 
 // The same for a capture file held in memory (fuzzers, tests).
 ReplayResult replayCaptureBytes(std::span<const uint8_t> capture, const ReplayOptions& options,

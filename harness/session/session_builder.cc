@@ -25,6 +25,15 @@ bool hasPort(const l7::DecoderInfo& d, uint16_t port) {
 
 SessionBuilder::SessionBuilder(const ReplayOptions& options, RecordCallback on_record, MemoryBudget* budget)
     : options_(options), budget_(budget), output_(std::move(on_record), budget, options.max_held_records) {
+  init();
+}
+
+SessionBuilder::SessionBuilder(const ReplayOptions& options, LineCallback on_line, MemoryBudget* budget)
+    : options_(options), budget_(budget), output_(AsJsonLines{}, std::move(on_line), budget, options.max_held_records) {
+  init();
+}
+
+void SessionBuilder::init() {
   output_.setPressureHook([this] { advanceWatermark(); });
   decoders_ = options_.decoders.empty() ? l7::allDecoders() : options_.decoders;
   if (!options_.force_protocol.empty()) {

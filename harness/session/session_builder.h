@@ -31,6 +31,8 @@ namespace l7h {
 class SessionBuilder final : public StreamSink {
  public:
   SessionBuilder(const ReplayOptions& options, RecordCallback on_record, MemoryBudget* budget = nullptr);
+  // Records leave as JSON lines (OrderedOutput, AsJsonLines).
+  SessionBuilder(const ReplayOptions& options, LineCallback on_line, MemoryBudget* budget = nullptr);
   ~SessionBuilder() override;
 
   void onOpen(const ConnectionInfo& info) override;
@@ -113,6 +115,7 @@ class SessionBuilder final : public StreamSink {
   void advanceWatermark();
   // Tells the budget what `st` holds while its protocol is unknown.
   void syncHeld(ConnState& st);
+  void init();
 
   const ReplayOptions& options_;
   MemoryBudget* budget_;

@@ -88,9 +88,9 @@ size_t utf8SequenceLength(std::string_view s, size_t i) {
   return 0;
 }
 
-// The writer puts bytes through a raw cursor into a scratch buffer sized for
-// the worst case (every string byte escaped to \u00XX), then appends the
-// finished line once: no per-field capacity checks or reallocation.
+// The writer puts bytes through a raw cursor into a buffer sized for the
+// worst case (every string byte escaped to \u00XX): no per-field capacity
+// checks or reallocation.
 struct Cursor {
   char* p;
   void put(char c) { *p++ = c; }
@@ -170,7 +170,7 @@ void putOptional(const std::optional<T>& v, Cursor& c) {
 // `{"key":` / `,"key":` prefixes are built once, each in a fixed 32-byte
 // slot: copying a constant 32 bytes compiles to two vector stores instead of
 // a call to memcpy per key (the cursor then advances by the real length;
-// the scratch buffer keeps slack for the overshoot).
+// the buffer keeps slack for the overshoot).
 struct KeyPrefix {
   char bytes[32];
   size_t size;
@@ -222,7 +222,9 @@ class FieldWriter {
   size_t index_ = 0;
 };
 
-size_t worstCaseSize(const Record& r) {
+}  // namespace
+
+size_t recordJsonBound(const Record& r) {
   const L7Fields& f = r.f;
   size_t text = r.ip4_0.size() + r.ip4_1.size() + r.ip6_0.size() + r.ip6_1.size() + r.l7_protocol_str.size() +
                 f.version.size() + f.request_type.size() + f.request_domain.size() + f.request_resource.size() +
@@ -237,8 +239,6 @@ size_t worstCaseSize(const Record& r) {
   return 4096 + 6 * (text + attrs);
 }
 
-}  // namespace
-
 void appendJsonString(std::string_view text, std::string& out) {
   const size_t at = out.size();
   out.resize(at + 2 + 6 * text.size());
@@ -249,9 +249,14 @@ void appendJsonString(std::string_view text, std::string& out) {
 
 void appendRecordJson(const Record& r, std::string& out) {
   thread_local std::vector<char> scratch;
-  const size_t need = worstCaseSize(r);
+  const size_t need = recordJsonBound(r);
   if (scratch.size() < need) scratch.resize(need);
-  Cursor c{scratch.data()};
+  const char* end = writeRecordJson(r, scratch.data());
+  out.append(scratch.data(), static_cast<size_t>(end - scratch.data()));
+}
+
+char* writeRecordJson(const Record& r, char* out) {
+  Cursor c{out};
   FieldWriter w(c);
   const L7Fields& f = r.f;
   w.num(r.end_time_us / 1000000);
@@ -328,7 +333,7 @@ void appendRecordJson(const Record& r, std::string& out) {
   c.put(']');
   w.str(f.events);
   c.put("}\n");
-  out.append(scratch.data(), static_cast<size_t>(c.p - scratch.data()));
+  return c.p;
 }
 
 }  // namespace l7
