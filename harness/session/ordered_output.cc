@@ -111,7 +111,8 @@ void OrderedOutput::push(const RecordSortKey& key, l7::Record&& record) {
 
 void OrderedOutput::releaseTop() {
   std::pop_heap(heap_.begin(), heap_.end(), Later{&meta_});
-  const uint32_t slot = heap_.back().slot;
+  releasing_ = heap_.back();
+  const uint32_t slot = releasing_.slot;
   heap_.pop_back();
   SlotMeta& m = meta_[slot];
   if (lines_mode_) {

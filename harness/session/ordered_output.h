@@ -65,6 +65,11 @@ class OrderedOutput {
   // Memory relief: releases every held record now; returns how many.
   uint64_t releaseAllEarly();
   size_t held() const { return heap_.size(); }
+  // During a callback: the sort key of the record being released.
+  RecordSortKey releasingKey() const {
+    return RecordSortKey{releasing_.start_time_us, meta_[releasing_.slot].client, meta_[releasing_.slot].server,
+                         releasing_.seen_order};
+  }
   uint64_t released() const { return released_; }
   uint64_t releasedEarly() const { return released_early_; }
 
@@ -110,6 +115,7 @@ class OrderedOutput {
   uint64_t accounted_slots_ = 0;  // the slots, their metadata and the heap's items, as counted
   std::vector<SlotMeta> meta_;    // by slot
   std::vector<Item> heap_;        // a binary min-heap under Later
+  Item releasing_{};
   // A deque: it grows one block at a time (no doubling of a vector of
   // ~900-byte records, which both jumps the footprint and moves them all).
   std::deque<l7::Record> slots_;  // records mode

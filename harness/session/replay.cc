@@ -13,11 +13,11 @@
 #include "capture/memory_budget.h"
 #include "capture/pcap_input.h"
 #include "capture/tcp_flows.h"
+#include "session/replay_internal.h"
 #include "session/resegmenting_sink.h"
 #include "session/session_builder.h"
 
 namespace l7h {
-namespace {
 
 CaptureOptions captureOptionsFrom(const ReplayOptions& o, MemoryBudget* budget) {
   CaptureOptions c;
@@ -56,8 +56,7 @@ void fillStats(ReplayStats& s, const CaptureStats& c, const SessionBuilder& b) {
   s.messages_per_protocol = b.messagesPerProtocol();
 }
 
-// The budget's degrade steps (capture/memory_budget.h), in their order,
-// each only while the sum is still over the low mark.
+// Each step only while the sum is still over the low mark.
 void relieveMemory(MemoryBudget& budget, SessionBuilder& builder, PacketPipeline& pipeline, int64_t now_us) {
   budget.took(MemoryStep::kReleaseHeld, builder.releaseHeldEarly());
   if (!budget.aboveLowMark()) return;
@@ -89,6 +88,8 @@ void relieveMemory(MemoryBudget& budget, SessionBuilder& builder, PacketPipeline
   budget.took(MemoryStep::kReleaseHeld, builder.releaseHeldEarly());
 }
 
+namespace {
+
 // A one-line progress report on stderr, only when it is a terminal, at most
 // a few times per second.
 class Progress {
@@ -116,11 +117,7 @@ class Progress {
   std::chrono::steady_clock::time_point last_{};
 };
 
-// Where records go: `on_line` when set, else `on_record`.
-struct Delivery {
-  const RecordCallback* on_record = nullptr;
-  const LineCallback* on_line = nullptr;
-};
+using Delivery = ReplayDelivery;
 
 ReplayResult run(PcapInput& source, const ReplayOptions& options, Delivery delivery, const std::atomic<bool>* stop) {
   ReplayResult result;
@@ -199,6 +196,9 @@ ReplayResult runOrFail(std::unique_ptr<PcapInput> source, const std::string& err
     r.ok = false;
     r.error = error;
     return r;
+  }
+  if (options.threads > 1 && stop == nullptr && options.resegment_max == 0) {
+    return runSharded(*source, options, delivery);
   }
   return run(*source, options, delivery, stop);
 }

@@ -42,6 +42,15 @@ struct ReplayOptions {
   std::string force_protocol;                 // "nats": skip probing, decode every TCP connection as this
   std::string bpf_filter;                     // replayCapture: only the packets this BPF filter matches
   bool progress = false;                      // progress line on stderr (when it is a terminal)
+  // Threads for a capture file (not a live capture): above 1, one reads
+  // packets and joins IP fragments, `threads` workers each reassemble and
+  // decode the connections hashed to them (a connection's two directions
+  // hash alike), and the calling thread merges their records back into the
+  // single-thread order (session/shard_merge.h). The output is the same
+  // byte for byte, except where a cap is hit: the memory limit, the
+  // connection table and the held-record cap are divided between the
+  // workers, so each reaches its share on its own.
+  uint32_t threads = 1;
   // Test hook: re-split every delivered TCP payload before decoding, to prove
   // that output does not depend on segmentation. 0 = off, 1 = one byte at a
   // time, N > 1 = random pieces of 1..N bytes from `resegment_seed`.

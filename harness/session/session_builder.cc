@@ -320,7 +320,7 @@ void SessionBuilder::deliver(ConnState& st, const HeldChunk& chunk) {
                 l7::Bytes(chunk.bytes));
 }
 
-void SessionBuilder::advanceWatermark() {
+int64_t SessionBuilder::advanceWatermark() {
   events_since_watermark_ = 0;
   int64_t watermark = clock_us_;
   if (watermark_floor_) watermark = std::min(watermark, watermark_floor_());
@@ -332,6 +332,7 @@ void SessionBuilder::advanceWatermark() {
     }
   }
   output_.releaseBefore(watermark);
+  return watermark;
 }
 
 void SessionBuilder::finish() {

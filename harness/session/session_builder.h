@@ -48,6 +48,11 @@ class SessionBuilder final : public StreamSink {
   // TCP layer's out-of-order buffer) hold records back until then.
   void setWatermarkFloor(std::function<int64_t()> floor) { watermark_floor_ = std::move(floor); }
 
+  // Releases every held record no later record can precede, and returns
+  // that bound: every record released later starts at or after it.
+  int64_t releaseToWatermark() { return advanceWatermark(); }
+  RecordSortKey releasingKey() const { return output_.releasingKey(); }
+
   ConnectionCounters counters() const;  // summed over protocols
   uint64_t unclassifiedConnections() const { return unclassified_; }
   std::vector<std::pair<std::string, uint64_t>> messagesPerProtocol() const;
@@ -112,7 +117,7 @@ class SessionBuilder final : public StreamSink {
     return side == st.client_side ? l7::Direction::kToServer : l7::Direction::kToClient;
   }
   void deliver(ConnState& st, const HeldChunk& chunk);
-  void advanceWatermark();
+  int64_t advanceWatermark();
   // Tells the budget what `st` holds while its protocol is unknown.
   void syncHeld(ConnState& st);
   void init();

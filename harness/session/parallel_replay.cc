@@ -1,0 +1,414 @@
+// replay --threads N: one reader, N workers, one merge (replay.h, threads).
+//
+// The calling thread reads packets, keeps the monotonic capture clock and
+// joins IP fragments (so all of a datagram's pieces meet in one place), and
+// hands each TCP segment to the worker its connection hashes to (both
+// directions hash alike). Every worker also gets the clock
+// of each packet that went elsewhere, in packet order, so session timeouts,
+// timeout sweeps and idle closes happen at the same capture times as in a
+// single thread. A worker is the single-thread pipeline for its
+// connections (PacketPipeline, SessionBuilder); after each batch it hands
+// back the records it released, in order, with its watermark.
+//
+// Between hand-overs the calling thread also merges (session/shard_merge.h)
+// and delivers, so the callbacks run where they would without threads. Two things are global in
+// a single thread and are restored here:
+//   - flow_id numbers connections in the order they opened. A worker names
+//     a connection by the index of the packet that opened it; the merge
+//     gives it its rank among all workers' openings. A record leaves only
+//     when every worker's watermark is past its start, so every worker has
+//     then handed back the openings of all packets before it.
+//   - seen order breaks ties only within one four-tuple, which one worker
+//     holds whole; its own count orders them as a single thread would.
+#include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "capture/packet_layers.h"
+#include "session/replay_internal.h"
+#include "session/shard_merge.h"
+
+namespace l7h {
+namespace {
+
+// Packets read between hand-overs: every worker gets a batch then (its
+// segments and the other packets' clock), so no worker's watermark lags.
+constexpr size_t kBatchPackets = 512;
+// Batches queued per worker before the reader waits for it.
+constexpr size_t kQueuedBatches = 8;
+
+struct InItem {
+  ConnId id_if_opened = 0;  // the packet's index (from 1): the id of a connection it opens
+  int64_t ts_us = 0;
+  bool segment = false;     // else only the clock of a packet that went elsewhere
+  TcpSegment seg;           // payload: payload_len bytes at payload_offset of the batch
+  size_t payload_offset = 0;
+  size_t payload_len = 0;
+};
+
+struct Batch {
+  std::vector<InItem> items;
+  std::vector<uint8_t> bytes;
+  bool last = false;
+};
+
+// A released record: its JSON line, or the record itself.
+struct Out {
+  std::string line;
+  std::unique_ptr<l7::Record> record;
+};
+using Released = std::vector<std::pair<RecordSortKey, Out>>;
+
+// Wakes the merging thread when a worker handed something back or took a batch.
+class Signal {
+ public:
+  void notify() {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      ++events_;
+    }
+    cv_.notify_all();
+  }
+  uint64_t events() {
+    std::lock_guard<std::mutex> lock(m_);
+    return events_;
+  }
+  void waitPast(uint64_t seen) {
+    std::unique_lock<std::mutex> lock(m_);
+    cv_.wait_for(lock, std::chrono::milliseconds(5), [&] { return events_ != seen; });
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  uint64_t events_ = 0;
+};
+
+class Worker {
+ public:
+  Worker(const ReplayOptions& options, bool lines, Signal& signal)
+      : options_(options), lines_(lines), signal_(signal) {}
+
+  bool tryPush(Batch& batch) {
+    {
+      std::lock_guard<std::mutex> lock(queue_m_);
+      if (queue_.size() >= kQueuedBatches) return false;
+      queue_.push_back(std::move(batch));
+    }
+    queue_cv_.notify_one();
+    return true;
+  }
+
+  // What the worker handed back since the last call.
+  struct Handed {
+    Released released;
+    std::vector<ConnId> opened;
+    int64_t watermark = INT64_MIN;
+    bool done = false;
+    ReplayStats stats;
+  };
+  void take(Handed& h) {
+    std::lock_guard<std::mutex> lock(out_m_);
+    h.released.swap(out_.released);
+    out_.released.clear();
+    h.opened.swap(out_.opened);
+    out_.opened.clear();
+    h.watermark = out_.watermark;
+    h.done = out_.done;
+    if (out_.done) h.stats = out_.stats;
+  }
+
+  void run() {
+    MemoryBudget budget(options_.memory_limit_bytes);
+    options_.budget = &budget;
+    Released local;
+    std::vector<ConnId> opened;
+    std::optional<SessionBuilder> builder;
+    if (lines_) {
+      builder.emplace(options_, LineCallback([&](std::string_view line) {
+                        local.emplace_back(builder->releasingKey(), Out{std::string(line), nullptr});
+                      }),
+                      &budget);
+    } else {
+      builder.emplace(options_, RecordCallback([&](const l7::Record& r) {
+                        local.emplace_back(builder->releasingKey(), Out{{}, std::make_unique<l7::Record>(r)});
+                      }),
+                      &budget);
+    }
+    CaptureStats capture_stats;
+    PacketPipeline pipeline(*builder, captureOptionsFrom(options_, &budget), capture_stats);
+    builder->setWatermarkFloor([&pipeline] { return pipeline.earliestHeldTs(); });
+    uint64_t relief_floor = 0;
+    for (;;) {
+      Batch batch = pop();
+      for (InItem& item : batch.items) {
+        if (item.segment) {
+          item.seg.payload = std::span<const uint8_t>(batch.bytes.data() + item.payload_offset, item.payload_len);
+          const uint64_t before = capture_stats.connections;
+          pipeline.onSegment(item.seg, item.id_if_opened);
+          if (capture_stats.connections != before) opened.push_back(item.id_if_opened);
+        } else {
+          pipeline.onClock(item.ts_us);
+        }
+        if (budget.over() && budget.used() > relief_floor) {
+          relieveMemory(budget, *builder, pipeline, item.ts_us);
+          relief_floor = budget.aboveLowMark() ? budget.used() + budget.limit() / 16 : 0;
+        }
+      }
+      if (batch.last) break;
+      hand(local, opened, builder->releaseToWatermark(), nullptr);
+    }
+    pipeline.finish();
+    builder->finish();
+    ReplayStats stats;
+    fillStats(stats, capture_stats, *builder);
+    stats.held_released_early = builder->heldReleasedEarly();
+    stats.pending_flushed_for_memory = budget.taken(MemoryStep::kFlushPending);
+    stats.tails_dropped_for_memory = budget.taken(MemoryStep::kDropTails);
+    stats.tail_bytes_dropped_for_memory = budget.droppedBytes();
+    stats.memory_accounted_peak = budget.peak();
+    hand(local, opened, INT64_MAX, &stats);
+  }
+
+ private:
+  Batch pop() {
+    std::unique_lock<std::mutex> lock(queue_m_);
+    queue_cv_.wait(lock, [&] { return !queue_.empty(); });
+    Batch b = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    signal_.notify();  // room for the reader
+    return b;
+  }
+
+  void hand(Released& released, std::vector<ConnId>& opened, int64_t watermark, const ReplayStats* final_stats) {
+    {
+      std::lock_guard<std::mutex> lock(out_m_);
+      if (out_.released.empty()) {
+        out_.released.swap(released);
+      } else {
+        for (auto& r : released) out_.released.push_back(std::move(r));
+      }
+      released.clear();
+      out_.opened.insert(out_.opened.end(), opened.begin(), opened.end());
+      opened.clear();
+      out_.watermark = watermark;
+      if (final_stats != nullptr) {
+        out_.done = true;
+        out_.stats = *final_stats;
+      }
+    }
+    signal_.notify();
+  }
+
+  ReplayOptions options_;  // this worker's share of the caps; SessionBuilder keeps a reference
+  bool lines_;
+  Signal& signal_;
+  std::mutex queue_m_;
+  std::condition_variable queue_cv_;
+  std::deque<Batch> queue_;
+  std::mutex out_m_;
+  Handed out_;
+};
+
+uint64_t endpointHash(const IpAddress& ip, uint16_t port) {
+  uint64_t h = 1469598103934665603ull;
+  const size_t len = ip.v4 ? 4 : 16;
+  for (size_t i = 0; i < len; ++i) h = (h ^ ip.bytes[i]) * 1099511628211ull;
+  return (h ^ port) * 1099511628211ull;
+}
+
+// The same worker for both directions: the endpoints' hashes are summed.
+size_t shardOf(const TcpSegment& s, size_t shards) {
+  uint64_t h = endpointHash(s.src, s.sport) + endpointHash(s.dst, s.dport);
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  return static_cast<size_t>(h % shards);
+}
+
+// The calling thread's side: takes what workers handed back, merges, gives
+// each record its global flow_id and delivers it.
+class Merge {
+ public:
+  Merge(std::vector<std::unique_ptr<Worker>>& workers, ReplayDelivery delivery)
+      : workers_(workers), delivery_(delivery), merge_(workers.size()), opened_(workers.size()),
+        done_(workers.size(), false), stats_(workers.size()) {}
+
+  void collect() {
+    for (size_t w = 0; w < workers_.size(); ++w) {
+      if (done_[w]) continue;
+      workers_[w]->take(handed_);
+      for (auto& [key, out] : handed_.released) merge_.add(w, key, std::move(out));
+      opened_[w].insert(opened_[w].end(), handed_.opened.begin(), handed_.opened.end());
+      if (handed_.done) {
+        merge_.finish(w);
+        done_[w] = true;
+        stats_[w] = handed_.stats;
+      } else {
+        merge_.setWatermark(w, handed_.watermark);
+      }
+    }
+    merge_.emit([this](Out& out) { deliver(out); });
+  }
+  bool allDone() const { return std::find(done_.begin(), done_.end(), false) == done_.end(); }
+  const std::vector<ReplayStats>& stats() const { return stats_; }
+
+ private:
+  // The connection opened at packet `id` is the rank-th to open.
+  uint64_t rank(ConnId id) const {
+    uint64_t r = 0;
+    for (const auto& o : opened_) r += static_cast<uint64_t>(std::upper_bound(o.begin(), o.end(), id) - o.begin());
+    return r;
+  }
+
+  void deliver(Out& out) {
+    if (out.record) {
+      out.record->flow_id = rank(out.record->flow_id);
+      (*delivery_.on_record)(*out.record);
+      return;
+    }
+    // The line was written with the worker's id: its flow_id is rewritten
+    // (the fourth key, ahead of every string field).
+    static constexpr std::string_view kKey = "\"flow_id\":";
+    const std::string& line = out.line;
+    const size_t at = line.find(kKey);
+    if (at == std::string::npos) {
+      (*delivery_.on_line)(line);
+      return;
+    }
+    const size_t digits = at + kKey.size();
+    size_t end = digits;
+    ConnId id = 0;
+    const auto parsed = std::from_chars(line.data() + digits, line.data() + line.size(), id);
+    end = static_cast<size_t>(parsed.ptr - line.data());
+    char number[24];
+    const auto written = std::to_chars(number, number + sizeof number, rank(id));
+    scratch_.assign(line, 0, digits);
+    scratch_.append(number, written.ptr);
+    scratch_.append(line, end, std::string::npos);
+    (*delivery_.on_line)(scratch_);
+  }
+
+  std::vector<std::unique_ptr<Worker>>& workers_;
+  ReplayDelivery delivery_;
+  ShardMerge<Out> merge_;
+  std::vector<std::vector<ConnId>> opened_;  // per worker, ascending
+  std::vector<bool> done_;
+  std::vector<ReplayStats> stats_;
+  Worker::Handed handed_;
+  std::string scratch_;
+};
+
+}  // namespace
+
+ReplayResult runSharded(PcapInput& source, const ReplayOptions& options, ReplayDelivery delivery) {
+  const size_t n = options.threads;
+  // Each worker's share of the caps, as check --threads shares the budget.
+  ReplayOptions share = options;
+  share.threads = 1;
+  share.budget = nullptr;
+  share.progress = false;
+  share.memory_limit_bytes = std::max<uint64_t>(options.memory_limit_bytes / n, uint64_t{16} << 20);
+  share.max_connections = std::max<uint32_t>(options.max_connections / static_cast<uint32_t>(n), 1);
+  share.max_held_records = std::max<uint32_t>(options.max_held_records / static_cast<uint32_t>(n), 1);
+
+  Signal signal;
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (size_t i = 0; i < n; ++i) workers.push_back(std::make_unique<Worker>(share, delivery.on_line != nullptr, signal));
+  std::vector<std::thread> threads;
+  for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
+  Merge merge(workers, delivery);
+
+  std::vector<Batch> batches(n);
+  auto handOver = [&](bool last) {
+    for (size_t i = 0; i < n; ++i) {
+      batches[i].last = last;
+      for (;;) {
+        const uint64_t seen = signal.events();
+        if (workers[i]->tryPush(batches[i])) break;
+        merge.collect();  // while this worker catches up
+        signal.waitPast(seen);
+      }
+      batches[i] = Batch{};
+    }
+    merge.collect();
+  };
+
+  ReplayResult result;
+  LayerCounters layer_counters;
+  PacketLayers layers(layer_counters, nullptr);  // fragments are bounded by its own caps
+  std::vector<int64_t> last_clock(n, INT64_MIN);
+  int64_t clock = INT64_MIN;
+  uint64_t index = 0, bytes = 0;
+  RawPacket packet;
+  for (;;) {
+    const int got = source.next(packet);
+    if (got < 0) {
+      result.ok = false;
+      result.error = source.error();
+      break;
+    }
+    if (got == 0) break;
+    RawPacket p = packet;
+    if (p.ts_us < clock) p.ts_us = clock;  // the monotonic clock, as PacketPipeline::onPacket keeps it
+    clock = p.ts_us;
+    ++index;
+    bytes += p.wirelen;
+    TcpSegment seg;
+    size_t target = n;
+    if (layers.decode(p, seg) == DecodeOutcome::kTcp) {
+      target = shardOf(seg, n);
+      Batch& b = batches[target];
+      InItem item;
+      item.id_if_opened = index;
+      item.ts_us = clock;
+      item.segment = true;
+      item.seg = seg;
+      item.seg.payload = {};
+      item.payload_offset = b.bytes.size();
+      item.payload_len = seg.payload.size();
+      b.bytes.insert(b.bytes.end(), seg.payload.begin(), seg.payload.end());
+      b.items.push_back(item);
+      last_clock[target] = clock;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (i == target || last_clock[i] == clock) continue;
+      InItem tick;
+      tick.ts_us = clock;
+      batches[i].items.push_back(tick);
+      last_clock[i] = clock;
+    }
+    if (index % kBatchPackets == 0) handOver(false);
+  }
+  handOver(true);
+  while (!merge.allDone()) {
+    const uint64_t seen = signal.events();
+    merge.collect();
+    if (!merge.allDone()) signal.waitPast(seen);
+  }
+  for (auto& t : threads) t.join();
+  merge.collect();
+
+  ReplayStats& st = result.stats;
+  uint64_t peaks = 0;
+  for (const ReplayStats& s : merge.stats()) {
+    st.add(s);
+    peaks += s.memory_accounted_peak;
+  }
+  st.memory_accounted_peak = peaks;  // an upper bound: the workers' peaks need not coincide
+  st.packets = index;
+  st.bytes = bytes;
+  st.non_tcp_packets = layer_counters.non_tcp;
+  st.bad_packets = layer_counters.malformed;
+  st.truncated_packets = layer_counters.truncated;
+  st.ip_fragments = layer_counters.fragments;
+  st.reassembled_datagrams = layer_counters.reassembled;
+  return result;
+}
+
+}  // namespace l7h
