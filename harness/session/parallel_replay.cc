@@ -102,6 +102,16 @@ class Worker {
     queue_cv_.notify_one();
     return true;
   }
+  // An empty batch for the reader to fill: one this worker is done with
+  // when there is one (its vectors keep their capacity: no allocation and
+  // no fresh pages per hand-over).
+  Batch emptyBatch() {
+    std::lock_guard<std::mutex> lock(queue_m_);
+    if (spent_.empty()) return Batch{};
+    Batch b = std::move(spent_.back());
+    spent_.pop_back();
+    return b;
+  }
 
   // What the worker handed back since the last call.
   struct Handed {
@@ -161,6 +171,7 @@ class Worker {
       }
       if (batch.last) break;
       hand(local, opened, builder->releaseToWatermark(), nullptr);
+      recycle(std::move(batch));
     }
     pipeline.finish();
     builder->finish();
@@ -183,6 +194,13 @@ class Worker {
     lock.unlock();
     signal_.notify();  // room for the reader
     return b;
+  }
+
+  void recycle(Batch&& batch) {
+    batch.items.clear();
+    batch.bytes.clear();
+    std::lock_guard<std::mutex> lock(queue_m_);
+    if (spent_.size() < 2) spent_.push_back(std::move(batch));
   }
 
   void hand(Released& released, std::vector<ConnId>& opened, int64_t watermark, const ReplayStats* final_stats) {
@@ -211,6 +229,7 @@ class Worker {
   std::mutex queue_m_;
   std::condition_variable queue_cv_;
   std::deque<Batch> queue_;
+  std::vector<Batch> spent_;
   std::mutex out_m_;
   Handed out_;
 };
@@ -334,7 +353,7 @@ ReplayResult runSharded(PcapInput& source, const ReplayOptions& options, ReplayD
         merge.collect();  // while this worker catches up
         signal.waitPast(seen);
       }
-      batches[i] = Batch{};
+      batches[i] = workers[i]->emptyBatch();
     }
     merge.collect();
   };
