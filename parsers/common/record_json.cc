@@ -114,6 +114,18 @@ constexpr std::array<bool, 256> kPlainByte = [] {
   return t;
 }();
 
+// Whether all eight bytes of `w` are plain (kPlainByte): none has its high
+// bit set, is below 0x20, or is '"' or '\\' (exact bit tests, after "Bit
+// Twiddling Hacks": haszero and hasless).
+constexpr bool allPlain(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHigh = 0x8080808080808080ull;
+  const auto has_zero = [](uint64_t v) { return ((v - kOnes) & ~v & kHigh) != 0; };
+  if ((w & kHigh) != 0) return false;
+  if (((w - kOnes * 0x20) & ~w & kHigh) != 0) return false;  // a byte below 0x20
+  return !has_zero(w ^ (kOnes * '"')) && !has_zero(w ^ (kOnes * '\\'));
+}
+
 void putJsonString(std::string_view text, Cursor& c) {
   c.put('"');
   // Copy while scanning: record strings are short (addresses, topics, ids),
@@ -122,6 +134,17 @@ void putJsonString(std::string_view text, Cursor& c) {
   const size_t n = text.size();
   size_t i = 0;
   while (i < n) {
+    // Eight plain bytes at a time while there are (the cursor's buffer has
+    // room for 6 bytes per input byte, so the 8-byte store cannot overrun).
+    while (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, src + i, 8);
+      if (!allPlain(w)) break;
+      std::memcpy(c.p, &w, 8);
+      c.p += 8;
+      i += 8;
+    }
+    if (i == n) break;
     const uint8_t b = src[i];
     if (kPlainByte[b]) {
       *c.p++ = static_cast<char>(b);
@@ -315,8 +338,18 @@ char* writeRecordJson(const Record& r, char* out) {
     order = large.data();
   }
   std::iota(order, order + n, uint16_t{0});
-  std::stable_sort(order, order + n,
-                   [&](uint16_t a, uint16_t b) { return attrs[a].name < attrs[b].name; });
+  const auto by_name = [&](uint16_t a, uint16_t b) { return attrs[a].name < attrs[b].name; };
+  if (n <= small.size()) {
+    // Insertion sort (stable): std::stable_sort allocates a buffer per call.
+    for (size_t i = 1; i < n; ++i) {
+      const uint16_t v = order[i];
+      size_t j = i;
+      for (; j > 0 && by_name(v, order[j - 1]); --j) order[j] = order[j - 1];
+      order[j] = v;
+    }
+  } else {
+    std::stable_sort(order, order + n, by_name);
+  }
   w.key();
   c.put('[');
   for (size_t i = 0; i < n; ++i) {
