@@ -77,12 +77,13 @@ int replayCommand(Args args) {
   p.option("--max-connections", &max_connections, "N", "connection table size (default 100000)", 1, 100'000'000);
   p.option("--memory-limit", &memory_limit, "SIZE", kMemoryLimitHelp);
   p.option("--threads", &threads, "N",
-           "workers for capture FILEs (default: every core; 1: one thread does everything). The\n"
-           "connections are divided between the workers by a hash of their addresses and ports; the\n"
-           "records are merged back into the contract's order, byte for byte what one thread writes.\n"
-           "Only where a cap is reached can the output differ: --memory-limit, --max-connections and\n"
-           "the held-record cap are divided between the workers, each reaching its share on its own.\n"
-           "Live capture (-i) always uses one thread",
+           "workers for capture FILEs (default: every core; 1: one thread does everything). This\n"
+           "                           thread reads packets; each connection is decoded by the worker its\n"
+           "                           addresses and ports hash to; records are merged back into the contract's\n"
+           "                           order, byte for byte what one thread writes. Only where a cap is reached can\n"
+           "                           the output differ: --memory-limit, --max-connections and the held-record cap\n"
+           "                           are divided between the workers, each reaching its share on its own.\n"
+           "                           Live capture (-i) uses one thread",
            1, 256);
   p.flag("-q", &quiet, "no counters on stderr");
   p.examples(
