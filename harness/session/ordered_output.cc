@@ -71,9 +71,18 @@ void OrderedOutput::push(const RecordSortKey& key, l7::Record&& record) {
   }
   uint32_t bytes = 0;
   if (lines_mode_) {
+    // Serialized into scratch first, so a line that outgrows its slot's
+    // string gets exactly its size (appending would double the capacity:
+    // held lines would take about a third more memory).
+    scratch_.resize(std::max(scratch_.size(), l7::recordJsonBound(record)));
+    const size_t size = static_cast<size_t>(l7::writeRecordJson(record, scratch_.data()) - scratch_.data());
     std::string& line = lines_[slot];
-    line.clear();
-    l7::appendRecordJson(record, line);
+    if (size > line.capacity()) {
+      std::string().swap(line);
+      line.reserve(size);
+    }
+    line.assign(scratch_.data(), size);
+    if (scratch_.size() > (1u << 20)) std::vector<char>().swap(scratch_);  // a huge record's bound is not kept
     bytes = static_cast<uint32_t>(stringHeap(line));
   } else {
     if (budget_ != nullptr) bytes = static_cast<uint32_t>(recordHeapBytes(record));

@@ -124,6 +124,7 @@ class OrderedOutput {
   // budget until the string is freed.
   std::deque<std::string> lines_;
   static constexpr size_t kKeepLineCapacity = 4096;
+  std::vector<char> scratch_;  // a line is written here first (recordJsonBound bytes)
   size_t slotCount() const { return lines_mode_ ? lines_.size() : slots_.size(); }
   std::vector<uint32_t> free_slots_;
   uint64_t released_ = 0;
