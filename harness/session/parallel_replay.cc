@@ -40,6 +40,9 @@ namespace {
 constexpr size_t kBatchPackets = 512;
 // Batches queued per worker before the reader waits for it.
 constexpr size_t kQueuedBatches = 8;
+// Batches between a worker's own walks for a fresh watermark (4096 packets,
+// as SessionBuilder advances it every 4096 events).
+constexpr uint64_t kFreshWatermarkEvery = 8;
 
 struct InItem {
   ConnId id_if_opened = 0;  // the packet's index (from 1): the id of a connection it opens
@@ -153,6 +156,7 @@ class Worker {
     PacketPipeline pipeline(*builder, captureOptionsFrom(options_, &budget), capture_stats);
     builder->setWatermarkFloor([&pipeline] { return pipeline.earliestHeldTs(); });
     uint64_t relief_floor = 0;
+    uint64_t batches = 0;
     for (;;) {
       Batch batch = pop();
       for (InItem& item : batch.items) {
@@ -170,7 +174,11 @@ class Worker {
         }
       }
       if (batch.last) break;
-      hand(local, opened, builder->releaseToWatermark(), nullptr);
+      // A fresh watermark costs a walk over this worker's connections: every
+      // few batches; between them the builder's own periodic one is handed.
+      const int64_t watermark =
+          ++batches % kFreshWatermarkEvery == 0 ? builder->releaseToWatermark() : builder->lastWatermark();
+      hand(local, opened, watermark, nullptr);
       recycle(std::move(batch));
     }
     pipeline.finish();

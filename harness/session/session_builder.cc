@@ -332,6 +332,7 @@ int64_t SessionBuilder::advanceWatermark() {
     }
   }
   output_.releaseBefore(watermark);
+  last_watermark_ = std::max(last_watermark_, watermark);
   return watermark;
 }
 

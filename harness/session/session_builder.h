@@ -15,6 +15,7 @@
 // gap on both directions, so the decoder resynchronizes on the first bytes.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -51,6 +52,10 @@ class SessionBuilder final : public StreamSink {
   // Releases every held record no later record can precede, and returns
   // that bound: every record released later starts at or after it.
   int64_t releaseToWatermark() { return advanceWatermark(); }
+  // The bound the last release computed (this layer releases on its own
+  // every few thousand events and at each timeout sweep): still true, as
+  // no record can start before a bound once computed. INT64_MIN before any.
+  int64_t lastWatermark() const { return last_watermark_; }
   RecordSortKey releasingKey() const { return output_.releasingKey(); }
 
   ConnectionCounters counters() const;  // summed over protocols
@@ -134,6 +139,7 @@ class SessionBuilder final : public StreamSink {
   int64_t clock_us_ = 0;
   int64_t last_sweep_us_ = 0;
   uint64_t events_since_watermark_ = 0;
+  int64_t last_watermark_ = INT64_MIN;
   std::function<int64_t()> watermark_floor_;
 };
 
