@@ -59,9 +59,14 @@ struct Batch {
   bool last = false;
 };
 
-// A released record: its JSON line, or the record itself.
+// A released record: its JSON line, or the record itself. A worker's lines
+// travel in one chunk per hand-over (no allocation per line, none freed on
+// another thread); the merge keeps a worker's chunks in order and frees
+// each after its last line left, the worker's lines leaving in their order.
 struct Out {
-  std::string line;
+  size_t offset = 0;  // of the line in its chunk
+  uint32_t size = 0;
+  bool ends_chunk = false;
   std::unique_ptr<l7::Record> record;
 };
 using Released = std::vector<std::pair<RecordSortKey, Out>>;
@@ -119,6 +124,7 @@ class Worker {
   // What the worker handed back since the last call.
   struct Handed {
     Released released;
+    std::vector<std::unique_ptr<std::string>> chunks;  // the lines of `released`, oldest first
     std::vector<ConnId> opened;
     int64_t watermark = INT64_MIN;
     bool done = false;
@@ -128,6 +134,8 @@ class Worker {
     std::lock_guard<std::mutex> lock(out_m_);
     h.released.swap(out_.released);
     out_.released.clear();
+    h.chunks.swap(out_.chunks);
+    out_.chunks.clear();
     h.opened.swap(out_.opened);
     out_.opened.clear();
     h.watermark = out_.watermark;
@@ -139,16 +147,19 @@ class Worker {
     MemoryBudget budget(options_.memory_limit_bytes);
     options_.budget = &budget;
     Released local;
+    std::string chunk;
     std::vector<ConnId> opened;
     std::optional<SessionBuilder> builder;
     if (lines_) {
       builder.emplace(options_, LineCallback([&](std::string_view line) {
-                        local.emplace_back(builder->releasingKey(), Out{std::string(line), nullptr});
+                        local.emplace_back(builder->releasingKey(),
+                                           Out{chunk.size(), static_cast<uint32_t>(line.size()), false, nullptr});
+                        chunk.append(line);
                       }),
                       &budget);
     } else {
       builder.emplace(options_, RecordCallback([&](const l7::Record& r) {
-                        local.emplace_back(builder->releasingKey(), Out{{}, std::make_unique<l7::Record>(r)});
+                        local.emplace_back(builder->releasingKey(), Out{0, 0, false, std::make_unique<l7::Record>(r)});
                       }),
                       &budget);
     }
@@ -178,7 +189,7 @@ class Worker {
       // few batches; between them the builder's own periodic one is handed.
       const int64_t watermark =
           ++batches % kFreshWatermarkEvery == 0 ? builder->releaseToWatermark() : builder->lastWatermark();
-      hand(local, opened, watermark, nullptr);
+      hand(local, chunk, opened, watermark, nullptr);
       recycle(std::move(batch));
     }
     pipeline.finish();
@@ -190,7 +201,7 @@ class Worker {
     stats.tails_dropped_for_memory = budget.taken(MemoryStep::kDropTails);
     stats.tail_bytes_dropped_for_memory = budget.droppedBytes();
     stats.memory_accounted_peak = budget.peak();
-    hand(local, opened, INT64_MAX, &stats);
+    hand(local, chunk, opened, INT64_MAX, &stats);
   }
 
  private:
@@ -211,9 +222,18 @@ class Worker {
     if (spent_.size() < 2) spent_.push_back(std::move(batch));
   }
 
-  void hand(Released& released, std::vector<ConnId>& opened, int64_t watermark, const ReplayStats* final_stats) {
+  void hand(Released& released, std::string& chunk, std::vector<ConnId>& opened, int64_t watermark,
+            const ReplayStats* final_stats) {
+    std::unique_ptr<std::string> moved;
+    if (!chunk.empty()) {
+      released.back().second.ends_chunk = true;
+      moved = std::make_unique<std::string>();
+      moved->swap(chunk);
+      chunk.reserve(moved->capacity());
+    }
     {
       std::lock_guard<std::mutex> lock(out_m_);
+      if (moved) out_.chunks.push_back(std::move(moved));
       if (out_.released.empty()) {
         out_.released.swap(released);
       } else {
@@ -263,14 +283,15 @@ size_t shardOf(const TcpSegment& s, size_t shards) {
 class Merge {
  public:
   Merge(std::vector<std::unique_ptr<Worker>>& workers, ReplayDelivery delivery)
-      : workers_(workers), delivery_(delivery), merge_(workers.size()), opened_(workers.size()),
+      : workers_(workers), delivery_(delivery), merge_(workers.size()), chunks_(workers.size()), opened_(workers.size()),
         done_(workers.size(), false), stats_(workers.size()) {}
 
   void collect() {
     for (size_t w = 0; w < workers_.size(); ++w) {
       if (done_[w]) continue;
       workers_[w]->take(handed_);
-      for (auto& [key, out] : handed_.released) merge_.add(w, key, std::move(out));
+      for (auto& [key, out] : handed_.released) merge_.add(w, key, Lined{w, std::move(out)});
+      for (auto& c : handed_.chunks) chunks_[w].push_back(std::move(c));
       opened_[w].insert(opened_[w].end(), handed_.opened.begin(), handed_.opened.end());
       if (handed_.done) {
         merge_.finish(w);
@@ -280,7 +301,7 @@ class Merge {
         merge_.setWatermark(w, handed_.watermark);
       }
     }
-    merge_.emit([this](Out& out) { deliver(out); });
+    merge_.emit([this](Lined& l) { deliver(l.worker, l.out); });
   }
   bool allDone() const { return std::find(done_.begin(), done_.end(), false) == done_.end(); }
   const std::vector<ReplayStats>& stats() const { return stats_; }
@@ -293,18 +314,22 @@ class Merge {
     return r;
   }
 
-  void deliver(Out& out) {
+  void deliver(size_t worker, Out& out) {
     if (out.record) {
       out.record->flow_id = rank(out.record->flow_id);
       (*delivery_.on_record)(*out.record);
       return;
     }
+    deliverLine(std::string_view(chunks_[worker].front()->data() + out.offset, out.size));
+    if (out.ends_chunk) chunks_[worker].pop_front();
+  }
+
+  void deliverLine(std::string_view line) {
     // The line was written with the worker's id: its flow_id is rewritten
     // (the fourth key, ahead of every string field).
     static constexpr std::string_view kKey = "\"flow_id\":";
-    const std::string& line = out.line;
     const size_t at = line.find(kKey);
-    if (at == std::string::npos) {
+    if (at == std::string_view::npos) {
       (*delivery_.on_line)(line);
       return;
     }
@@ -315,15 +340,20 @@ class Merge {
     end = static_cast<size_t>(parsed.ptr - line.data());
     char number[24];
     const auto written = std::to_chars(number, number + sizeof number, rank(id));
-    scratch_.assign(line, 0, digits);
+    scratch_.assign(line.substr(0, digits));
     scratch_.append(number, written.ptr);
-    scratch_.append(line, end, std::string::npos);
+    scratch_.append(line.substr(end));
     (*delivery_.on_line)(scratch_);
   }
 
   std::vector<std::unique_ptr<Worker>>& workers_;
   ReplayDelivery delivery_;
-  ShardMerge<Out> merge_;
+  struct Lined {
+    size_t worker;
+    Out out;
+  };
+  ShardMerge<Lined> merge_;
+  std::vector<std::deque<std::unique_ptr<std::string>>> chunks_;  // per worker, oldest first
   std::vector<std::vector<ConnId>> opened_;  // per worker, ascending
   std::vector<bool> done_;
   std::vector<ReplayStats> stats_;

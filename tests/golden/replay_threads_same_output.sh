@@ -3,7 +3,8 @@
 # records back: its output must be byte for byte what one thread writes, on
 # every corpus capture and on synthesized captures with many connections at
 # once (both directions' segments reordered, retransmitted, lost; joined
-# mid-stream; IPv6; session timeouts firing).
+# mid-stream; IPv6; session timeouts firing), as JSON Lines, as the table
+# and with --metrics.
 set -uo pipefail
 L7=${1:?usage: replay_threads_same_output.sh L7CONFORM ROOT}
 ROOT=${2:?usage: replay_threads_same_output.sh L7CONFORM ROOT}
@@ -47,6 +48,18 @@ done
 synth kafka6 --protocol kafka --connections 200 --count 10 --ipv6 --no-handshake --join-at 3 --drop-one --seed 4 &&
   same "$out/kafka6.pcap"
 synth mqtt1 --protocol mqtt --connections 100 --count 10 --segmentation one-byte --seed 5 && same "$out/mqtt1.pcap"
+
+# Records rather than lines (the table writer, and --metrics beside JSON Lines).
+synth mixed --protocol amqp --connections 300 --count 10 --segmentation coalesced --seed 6 &&
+  same "$out/mixed.pcap" --format table
+for t in 1 4; do
+  "$L7" replay -q --threads $t --metrics "$out/metrics$t.json" -o "$out/records$t.jsonl" "$out/mixed.pcap" ||
+    { echo "FAIL: --metrics --threads $t"; failed=1; }
+done
+if ! cmp -s "$out/metrics1.json" "$out/metrics4.json" || ! cmp -s "$out/records1.jsonl" "$out/records4.jsonl"; then
+  echo "DIFFERENT: --metrics with --threads 1 and --threads 4"
+  failed=1
+fi
 
 if ((failed)); then
   echo "replay --threads changes the output"
