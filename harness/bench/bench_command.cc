@@ -413,9 +413,13 @@ int benchCommand(Args args) {
     std::ofstream out(write_path, std::ios::trunc);
     out << "# Benchmark results\n\n"
         << "Machine: " << machineDescription() << ".\n\n"
-        << "Reproduce: `./run bench" << (quick ? " --quick" : "") << " --write bench/RESULTS.md` (Release build; "
+        << "Reproduce: `./run bench"
+        << (quick ? std::string(" --quick")
+                  : " --messages " + std::to_string(messages) + " --concurrent " + std::to_string(concurrent) +
+                        " --corpus-reps " + std::to_string(corpus_reps))
+        << " --threads " << threads << " --write bench/RESULTS.md` (Release build; "
         << "each figure is one run of a fresh child process; peak RSS is the child's VmHWM; replays use "
-        << "--session-timeout " << session_timeout_s << " --threads " << threads << "; CPU s is the replay's user + "
+        << "--session-timeout " << session_timeout_s << "; CPU s is the replay's user + "
         << "system time over all its threads).\n\n"
         << table.str();
     if (!kept.empty()) out << "\n" << kept;

@@ -36,10 +36,12 @@ namespace l7h {
 namespace {
 
 // Packets read between hand-overs: every worker gets a batch then (its
-// segments and the other packets' clock), so no worker's watermark lags.
+// segments and the other packets' clock), so no worker's watermark lags;
+// sooner when the payloads copied since the last reach kBatchBytes.
 constexpr size_t kBatchPackets = 512;
+constexpr size_t kBatchBytes = 1 << 20;
 // Batches queued per worker before the reader waits for it.
-constexpr size_t kQueuedBatches = 8;
+constexpr size_t kQueuedBatches = 4;
 // Batches between a worker's own walks for a fresh watermark (4096 packets,
 // as SessionBuilder advances it every 4096 events).
 constexpr uint64_t kFreshWatermarkEvery = 8;
@@ -402,6 +404,7 @@ ReplayResult runSharded(PcapInput& source, const ReplayOptions& options, ReplayD
   std::vector<int64_t> last_clock(n, INT64_MIN);
   int64_t clock = INT64_MIN;
   uint64_t index = 0, bytes = 0;
+  size_t batched_bytes = 0;
   RawPacket packet;
   for (;;) {
     const int got = source.next(packet);
@@ -430,6 +433,7 @@ ReplayResult runSharded(PcapInput& source, const ReplayOptions& options, ReplayD
       item.payload_offset = b.bytes.size();
       item.payload_len = seg.payload.size();
       b.bytes.insert(b.bytes.end(), seg.payload.begin(), seg.payload.end());
+      batched_bytes += seg.payload.size();
       b.items.push_back(item);
       last_clock[target] = clock;
     }
@@ -440,7 +444,10 @@ ReplayResult runSharded(PcapInput& source, const ReplayOptions& options, ReplayD
       batches[i].items.push_back(tick);
       last_clock[i] = clock;
     }
-    if (index % kBatchPackets == 0) handOver(false);
+    if (index % kBatchPackets == 0 || batched_bytes >= kBatchBytes) {
+      handOver(false);
+      batched_bytes = 0;
+    }
   }
   handOver(true);
   while (!merge.allDone()) {
