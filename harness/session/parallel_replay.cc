@@ -221,7 +221,9 @@ class Worker {
     batch.items.clear();
     batch.bytes.clear();
     std::lock_guard<std::mutex> lock(queue_m_);
-    if (spent_.size() < 2) spent_.push_back(std::move(batch));
+    // As many as can be out at once (queued, being filled, being read), so
+    // the reader never starts a batch from fresh pages.
+    if (spent_.size() < kQueuedBatches + 2) spent_.push_back(std::move(batch));
   }
 
   void hand(Released& released, std::string& chunk, std::vector<ConnId>& opened, int64_t watermark,
