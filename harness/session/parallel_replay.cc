@@ -467,13 +467,15 @@ ReplayResult runSharded(PcapInput& source, const ReplayOptions& options, ReplayD
     peaks += s.memory_accounted_peak;
   }
   st.memory_accounted_peak = peaks;  // an upper bound: the workers' peaks need not coincide
-  st.packets = index;
-  st.bytes = bytes;
-  st.non_tcp_packets = layer_counters.non_tcp;
-  st.bad_packets = layer_counters.malformed;
-  st.truncated_packets = layer_counters.truncated;
-  st.ip_fragments = layer_counters.fragments;
-  st.reassembled_datagrams = layer_counters.reassembled;
+  CaptureStats read;
+  read.packets = index;
+  read.bytes = bytes;
+  read.non_tcp = layer_counters.non_tcp;
+  read.bad_packets = layer_counters.malformed;
+  read.truncated = layer_counters.truncated;
+  read.fragments = layer_counters.fragments;
+  read.reassembled_datagrams = layer_counters.reassembled;
+  fillPacketStats(st, read);
   return result;
 }
 

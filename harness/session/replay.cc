@@ -28,7 +28,7 @@ CaptureOptions captureOptionsFrom(const ReplayOptions& o, MemoryBudget* budget) 
   return c;
 }
 
-void fillStats(ReplayStats& s, const CaptureStats& c, const SessionBuilder& b) {
+void fillPacketStats(ReplayStats& s, const CaptureStats& c) {
   s.packets = c.packets;
   s.bytes = c.bytes;
   s.non_tcp_packets = c.non_tcp;
@@ -36,6 +36,10 @@ void fillStats(ReplayStats& s, const CaptureStats& c, const SessionBuilder& b) {
   s.ip_fragments = c.fragments;
   s.reassembled_datagrams = c.reassembled_datagrams;
   s.bad_packets = c.bad_packets;
+}
+
+void fillStats(ReplayStats& s, const CaptureStats& c, const SessionBuilder& b) {
+  fillPacketStats(s, c);
   s.connections = c.connections;
   s.evicted_connections = c.evicted;
   s.retransmitted_bytes = c.retransmitted_bytes;

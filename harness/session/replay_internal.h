@@ -20,6 +20,8 @@ struct ReplayDelivery {
 
 CaptureOptions captureOptionsFrom(const ReplayOptions& o, MemoryBudget* budget);
 void fillStats(ReplayStats& s, const CaptureStats& c, const SessionBuilder& b);
+// Only the packet layer's counters (what replay --threads counts in its reader).
+void fillPacketStats(ReplayStats& s, const CaptureStats& c);
 // The budget's degrade steps (capture/memory_budget.h), in their order.
 void relieveMemory(MemoryBudget& budget, SessionBuilder& builder, PacketPipeline& pipeline, int64_t now_us);
 
