@@ -13,16 +13,23 @@ trap 'rm -rf "$out"' EXIT
 failed=0
 compared=0
 
-# same CAPTURE [replay options]: --threads 1 against --threads 4 (and 3)
+# same CAPTURE [replay options]: --threads 1 against --threads 4 (and 3),
+# the records and the counters on stderr (but the process's peak RSS)
 same() {
   local capture=$1
   shift
-  "$L7" replay -q --threads 1 "$@" -o "$out/one" "$capture" || { echo "FAIL (exit $?): --threads 1 $* $capture"; failed=1; return; }
+  "$L7" replay --threads 1 "$@" -o "$out/one" "$capture" 2>"$out/one.err" ||
+    { echo "FAIL (exit $?): --threads 1 $* $capture"; failed=1; return; }
   for t in 4 3; do
-    "$L7" replay -q --threads $t "$@" -o "$out/many" "$capture" || { echo "FAIL (exit $?): --threads $t $* $capture"; failed=1; return; }
+    "$L7" replay --threads $t "$@" -o "$out/many" "$capture" 2>"$out/many.err" ||
+      { echo "FAIL (exit $?): --threads $t $* $capture"; failed=1; return; }
     if ! cmp -s "$out/one" "$out/many"; then
       echo "DIFFERENT: --threads 1 and --threads $t $* $capture"
       diff <(head -c 200000 "$out/one") <(head -c 200000 "$out/many") | head -5
+      failed=1
+    fi
+    if ! diff <(grep -v 'peak RSS' "$out/one.err") <(grep -v 'peak RSS' "$out/many.err"); then
+      echo "COUNTERS DIFFER: --threads 1 and --threads $t $* $capture"
       failed=1
     fi
   done
