@@ -308,6 +308,12 @@ class Merge {
     merge_.emit([this](Lined& l) { deliver(l.worker, l.out); });
   }
   bool allDone() const { return std::find(done_.begin(), done_.end(), false) == done_.end(); }
+  uint64_t delivered() const { return delivered_; }
+  uint64_t connections() const {
+    uint64_t n = 0;
+    for (const auto& o : opened_) n += o.size();
+    return n;
+  }
   const std::vector<ReplayStats>& stats() const { return stats_; }
 
  private:
@@ -319,6 +325,7 @@ class Merge {
   }
 
   void deliver(size_t worker, Out& out) {
+    ++delivered_;
     if (out.record) {
       out.record->flow_id = rank(out.record->flow_id);
       (*delivery_.on_record)(*out.record);
@@ -363,6 +370,7 @@ class Merge {
   std::vector<ReplayStats> stats_;
   Worker::Handed handed_;
   std::string scratch_;
+  uint64_t delivered_ = 0;
 };
 
 }  // namespace
@@ -401,6 +409,7 @@ ReplayResult runSharded(PcapInput& source, const ReplayOptions& options, ReplayD
   };
 
   ReplayResult result;
+  Progress progress(options.progress);
   LayerCounters layer_counters;
   PacketLayers layers(layer_counters, nullptr);  // fragments are bounded by its own caps
   std::vector<int64_t> last_clock(n, INT64_MIN);
@@ -446,6 +455,7 @@ ReplayResult runSharded(PcapInput& source, const ReplayOptions& options, ReplayD
       batches[i].items.push_back(tick);
       last_clock[i] = clock;
     }
+    if (progress.due()) progress.show(index, bytes, merge.connections(), merge.delivered());
     if (index % kBatchPackets == 0 || batched_bytes >= kBatchBytes) {
       handOver(false);
       batched_bytes = 0;

@@ -94,33 +94,6 @@ void relieveMemory(MemoryBudget& budget, SessionBuilder& builder, PacketPipeline
 
 namespace {
 
-// A one-line progress report on stderr, only when it is a terminal, at most
-// a few times per second.
-class Progress {
- public:
-  explicit Progress(bool enabled) : enabled_(enabled && ::isatty(STDERR_FILENO) != 0) {}
-  void tick(const CaptureStats& c, const SessionBuilder& b) {
-    if (!enabled_ || (++calls_ & 0x3FFF) != 0) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_ < std::chrono::milliseconds(250)) return;
-    last_ = now;
-    shown_ = true;
-    std::fprintf(stderr, "\r%llu packets, %.1f MB, %llu connections, %llu records   ",
-                 static_cast<unsigned long long>(c.packets), static_cast<double>(c.bytes) / 1e6,
-                 static_cast<unsigned long long>(c.connections),
-                 static_cast<unsigned long long>(b.counters().records));
-  }
-  ~Progress() {
-    if (shown_) std::fprintf(stderr, "\r\033[K");
-  }
-
- private:
-  bool enabled_;
-  bool shown_ = false;
-  uint64_t calls_ = 0;
-  std::chrono::steady_clock::time_point last_{};
-};
-
 using Delivery = ReplayDelivery;
 
 ReplayResult run(PcapInput& source, const ReplayOptions& options, Delivery delivery, const std::atomic<bool>* stop) {
@@ -175,7 +148,9 @@ ReplayResult run(PcapInput& source, const ReplayOptions& options, Delivery deliv
       // connections: wait until another sixteenth of the limit is taken.
       relief_floor = budget->aboveLowMark() ? budget->used() + budget->limit() / 16 : 0;
     }
-    progress.tick(capture_stats, builder);
+    if (progress.due()) {
+      progress.show(capture_stats.packets, capture_stats.bytes, capture_stats.connections, builder.counters().records);
+    }
   }
   pipeline.finish();
   builder.finish();
