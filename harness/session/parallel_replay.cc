@@ -62,9 +62,10 @@ struct Batch {
 };
 
 // A released record: its JSON line, or the record itself. A worker's lines
-// travel in one chunk per hand-over (no allocation per line, none freed on
-// another thread); the merge keeps a worker's chunks in order and frees
-// each after its last line left, the worker's lines leaving in their order.
+// travel in one chunk per hand-over (no allocation per line); the merge
+// keeps a worker's chunks in order and gives each back to its worker after
+// its last line left (the worker's lines leave in their order), so chunks
+// are reused rather than allocated on one thread and freed on another.
 struct Out {
   size_t offset = 0;  // of the line in its chunk
   uint32_t size = 0;
@@ -111,6 +112,12 @@ class Worker {
     }
     queue_cv_.notify_one();
     return true;
+  }
+  // A chunk the merge is done with, for this worker's next lines.
+  void giveBack(std::unique_ptr<std::string> chunk) {
+    chunk->clear();
+    std::lock_guard<std::mutex> lock(queue_m_);
+    if (spent_chunks_.size() < kQueuedBatches) spent_chunks_.push_back(std::move(chunk));
   }
   // An empty batch for the reader to fill: one this worker is done with
   // when there is one (its vectors keep their capacity: no allocation and
@@ -233,7 +240,11 @@ class Worker {
       released.back().second.ends_chunk = true;
       moved = std::make_unique<std::string>();
       moved->swap(chunk);
-      chunk.reserve(moved->capacity());
+      std::lock_guard<std::mutex> lock(queue_m_);
+      if (!spent_chunks_.empty()) {
+        chunk.swap(*spent_chunks_.back());
+        spent_chunks_.pop_back();
+      }
     }
     {
       std::lock_guard<std::mutex> lock(out_m_);
@@ -262,6 +273,7 @@ class Worker {
   std::condition_variable queue_cv_;
   std::deque<Batch> queue_;
   std::vector<Batch> spent_;
+  std::vector<std::unique_ptr<std::string>> spent_chunks_;
   std::mutex out_m_;
   Handed out_;
 };
@@ -332,7 +344,10 @@ class Merge {
       return;
     }
     deliverLine(std::string_view(chunks_[worker].front()->data() + out.offset, out.size));
-    if (out.ends_chunk) chunks_[worker].pop_front();
+    if (out.ends_chunk) {
+      workers_[worker]->giveBack(std::move(chunks_[worker].front()));
+      chunks_[worker].pop_front();
+    }
   }
 
   void deliverLine(std::string_view line) {
