@@ -3,16 +3,16 @@
 // The calling thread reads packets, keeps the monotonic capture clock and
 // joins IP fragments (so all of a datagram's pieces meet in one place), and
 // hands each TCP segment to the worker its connection hashes to (both
-// directions hash alike). Every worker also gets the clock
-// of each packet that went elsewhere, in packet order, so session timeouts,
-// timeout sweeps and idle closes happen at the same capture times as in a
-// single thread. A worker is the single-thread pipeline for its
-// connections (PacketPipeline, SessionBuilder); after each batch it hands
-// back the records it released, in order, with its watermark.
+// directions hash alike). Every worker also gets the clock of each packet
+// that went elsewhere, in packet order, so session timeouts, timeout sweeps
+// and idle closes happen at the same capture times as in a single thread.
+// A worker is the single-thread pipeline for its connections
+// (PacketPipeline, SessionBuilder); after each batch it hands back the
+// records it released, in order, with its watermark.
 //
 // Between hand-overs the calling thread also merges (session/shard_merge.h)
-// and delivers, so the callbacks run where they would without threads. Two things are global in
-// a single thread and are restored here:
+// and delivers, so the callbacks run where they would without threads. Two
+// things are global in a single thread and are restored here:
 //   - flow_id numbers connections in the order they opened. A worker names
 //     a connection by the index of the packet that opened it; the merge
 //     gives it its rank among all workers' openings. A record leaves only
