@@ -90,7 +90,8 @@ int replayCommand(Args args) {
       "  l7conform replay corpus/mqtt/v5-qos.pcap\n"
       "  l7conform replay --format table capture.pcapng\n"
       "  l7conform replay -i lo -f 'tcp port 4222' -o nats.jsonl\n"
-      "  l7conform replay --protocol nats --metrics m.json odd-port.pcap");
+      "  l7conform replay --protocol nats --metrics m.json odd-port.pcap\n"
+      "  l7conform replay --threads 1 -o one.jsonl big.pcap   # the same output as every core, on one");
   int code = 0;
   if (!p.parse(args, code)) return code;
   if (files.empty() == interface.empty()) {
