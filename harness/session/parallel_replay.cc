@@ -492,15 +492,13 @@ ReplayResult runSharded(PcapInput& source, const ReplayOptions& options, ReplayD
     peaks += s.memory_accounted_peak;
   }
   st.memory_accounted_peak = peaks;  // an upper bound: the workers' peaks need not coincide
-  CaptureStats read;
-  read.packets = index;
-  read.bytes = bytes;
-  read.non_tcp = layer_counters.non_tcp;
-  read.bad_packets = layer_counters.malformed;
-  read.truncated = layer_counters.truncated;
-  read.fragments = layer_counters.fragments;
-  read.reassembled_datagrams = layer_counters.reassembled;
-  fillPacketStats(st, read);
+  fillPacketStats(st, CaptureStats{.packets = index,
+                                   .bytes = bytes,
+                                   .non_tcp = layer_counters.non_tcp,
+                                   .truncated = layer_counters.truncated,
+                                   .fragments = layer_counters.fragments,
+                                   .reassembled_datagrams = layer_counters.reassembled,
+                                   .bad_packets = layer_counters.malformed});
   return result;
 }
 
