@@ -59,6 +59,14 @@ struct Batch {
   std::vector<InItem> items;
   std::vector<uint8_t> bytes;
   bool last = false;
+  // Room for a whole hand-over's worth at once: growing by doubling would
+  // map fresh pages and copy the bytes again at every step.
+  static Batch sized() {
+    Batch b;
+    b.items.reserve(kBatchPackets);
+    b.bytes.reserve(kBatchBytes + 64 * 1024);
+    return b;
+  }
 };
 
 // A released record: its JSON line, or the record itself. A worker's lines
@@ -124,7 +132,7 @@ class Worker {
   // no fresh pages per hand-over).
   Batch emptyBatch() {
     std::lock_guard<std::mutex> lock(queue_m_);
-    if (spent_.empty()) return Batch{};
+    if (spent_.empty()) return Batch::sized();
     Batch b = std::move(spent_.back());
     spent_.pop_back();
     return b;
@@ -408,7 +416,8 @@ ReplayResult runSharded(PcapInput& source, const ReplayOptions& options, ReplayD
   for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
   Merge merge(workers, delivery);
 
-  std::vector<Batch> batches(n);
+  std::vector<Batch> batches;
+  for (size_t i = 0; i < n; ++i) batches.push_back(Batch::sized());
   auto handOver = [&](bool last) {
     for (size_t i = 0; i < n; ++i) {
       batches[i].last = last;
