@@ -44,6 +44,7 @@ uint64_t counterOf(const std::string& text, const std::string& name);
 struct Measurement {
   bool ok = false;
   double seconds = 0;
+  double cpu_seconds = 0;  // the child's user + system time (all its threads)
   long peak_rss_kb = 0;
   std::string output;  // what the child printed on stderr
 };
@@ -80,6 +81,8 @@ Measurement runChild(const std::vector<std::string>& argv) {
   }
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   m.peak_rss_kb = polled_kb;
+  m.cpu_seconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                  static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   m.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
   std::ifstream in(err);
   std::stringstream s;
@@ -246,6 +249,7 @@ int benchCommand(Args args) {
   bool no_tshark = false, quick = false;
   std::string read_only;
   std::string memory_limit;
+  int64_t threads = std::clamp<int64_t>(std::thread::hardware_concurrency(), 1, 256);
   ArgParser p("bench", "[FILE...] [options]",
               "Measures the whole pipeline (records written to /dev/null) on each capture: packets/s, MB/s,\n"
               "records/s and peak RSS, against a bare libpcap read of the same file and tshark extracting\n"
@@ -267,6 +271,10 @@ int benchCommand(Args args) {
            "                           peak memory shows the bound rate x timeout rather than the whole capture)",
            1, 86400);
   p.option("--memory-limit", &memory_limit, "SIZE", "memory budget of the measured replays (replay --memory-limit; default 1G)");
+  p.option("--threads", &threads, "N",
+           "replay --threads of the measured replays (default: every core; the table's CPU column is\n"
+           "                           the replay's user + system time over all its threads)",
+           1, 256);
   p.flag("--no-tshark", &no_tshark, "skip the tshark baseline");
   p.flag("--quick", &quick, "a small run (50k messages, 10k connections) to try the command");
   p.option("--keep", &keep_dir, "DIR", "keep the synthesized captures in DIR");
@@ -355,7 +363,8 @@ int benchCommand(Args args) {
     r.packets = counterOf(r.baseline.output, "packets");
     r.bytes = counterOf(r.baseline.output, "bytes");
     r.pipeline = runChild({self, "replay", "-o", "/dev/null", "--session-timeout", std::to_string(session_timeout_s),
-                           "--memory-limit", std::to_string(memory_limit_bytes >> 10) + "K", file});
+                           "--memory-limit", std::to_string(memory_limit_bytes >> 10) + "K", "--threads",
+                           std::to_string(threads), file});
     r.records = counterOf(r.pipeline.output, "records");
     r.messages = counterOf(r.pipeline.output, "messages");
     if (tshark) {
@@ -368,9 +377,9 @@ int benchCommand(Args args) {
   }
 
   std::ostringstream table;
-  table << "| capture | packets | MB | records | pipeline pkt/s | pipeline MB/s | records/s | peak RSS MB | "
-           "libpcap MB/s | pipeline/libpcap | tshark MB/s | pipeline/tshark |\n"
-        << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  table << "| capture | packets | MB | records | pipeline pkt/s | pipeline MB/s | records/s | pipeline CPU s | "
+           "peak RSS MB | libpcap MB/s | pipeline/libpcap | tshark MB/s | pipeline/tshark |\n"
+        << "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : results) {
     const double mb = static_cast<double>(r.bytes) / 1e6;
     char line[512];
@@ -378,10 +387,10 @@ int benchCommand(Args args) {
     const double base_mbs = rate(mb, r.baseline.seconds);
     const double tshark_mbs = r.tshark.ok ? rate(mb, r.tshark.seconds) : 0;
     std::snprintf(line, sizeof line,
-                  "| %s | %llu | %.1f | %llu | %.0f | %.1f | %.0f | %.1f | %.1f | %.2fx slower | %s | %s |\n",
+                  "| %s | %llu | %.1f | %llu | %.0f | %.1f | %.0f | %.2f | %.1f | %.1f | %.2fx slower | %s | %s |\n",
                   r.name.c_str(), static_cast<unsigned long long>(r.packets), mb,
                   static_cast<unsigned long long>(r.records), rate(static_cast<double>(r.packets), r.pipeline.seconds),
-                  pipe_mbs, rate(static_cast<double>(r.records), r.pipeline.seconds),
+                  pipe_mbs, rate(static_cast<double>(r.records), r.pipeline.seconds), r.pipeline.cpu_seconds,
                   static_cast<double>(r.pipeline.peak_rss_kb) / 1024.0, base_mbs,
                   pipe_mbs > 0 ? base_mbs / pipe_mbs : 0.0,
                   r.tshark.ok ? std::to_string(tshark_mbs).substr(0, 6).c_str() : "-",
@@ -404,9 +413,14 @@ int benchCommand(Args args) {
     std::ofstream out(write_path, std::ios::trunc);
     out << "# Benchmark results\n\n"
         << "Machine: " << machineDescription() << ".\n\n"
-        << "Reproduce: `./run bench" << (quick ? " --quick" : "") << " --write bench/RESULTS.md` (Release build; "
+        << "Reproduce: `./run bench"
+        << (quick ? std::string(" --quick")
+                  : " --messages " + std::to_string(messages) + " --concurrent " + std::to_string(concurrent) +
+                        " --corpus-reps " + std::to_string(corpus_reps))
+        << " --threads " << threads << " --write bench/RESULTS.md` (Release build; "
         << "each figure is one run of a fresh child process; peak RSS is the child's VmHWM; replays use "
-        << "--session-timeout " << session_timeout_s << ").\n\n"
+        << "--session-timeout " << session_timeout_s << "; CPU s is the replay's user + "
+        << "system time over all its threads).\n\n"
         << table.str();
     if (!kept.empty()) out << "\n" << kept;
   }

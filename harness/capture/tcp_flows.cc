@@ -51,6 +51,14 @@ void PacketPipeline::onPacket(const RawPacket& raw) {
   if (packet.ts_us - last_idle_sweep_us_ >= kIdleSweepIntervalUs) expireIdle(packet.ts_us);
 }
 
+void PacketPipeline::onSegment(const TcpSegment& seg, ConnId id_if_opened) {
+  clock_us_ = seg.ts_us;
+  next_flow_id_ = id_if_opened;
+  sink_.onClock(seg.ts_us);
+  handleSegment(seg);
+  if (seg.ts_us - last_idle_sweep_us_ >= kIdleSweepIntervalUs) expireIdle(seg.ts_us);
+}
+
 void PacketPipeline::onClock(int64_t now_us) {
   sink_.onClock(now_us);
   if (now_us - last_idle_sweep_us_ >= kIdleSweepIntervalUs) expireIdle(now_us);

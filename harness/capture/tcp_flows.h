@@ -49,6 +49,10 @@ class PacketPipeline {
   PacketPipeline(StreamSink& sink, const CaptureOptions& options, CaptureStats& stats);
   ~PacketPipeline();
   void onPacket(const RawPacket& packet);
+  // A TCP segment another thread decoded from a packet (replay --threads):
+  // as onPacket from there on. `seg.ts_us` is already on the monotonic
+  // clock; a connection the segment opens gets `id_if_opened` as its id.
+  void onSegment(const TcpSegment& seg, ConnId id_if_opened);
   // Time passes without a packet (live capture, nothing arrived): idle
   // connections close and the sessions see the clock, as a packet would do.
   void onClock(int64_t now_us);

@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
+#include <vector>
 
 #include "l7/record_json.h"
 
@@ -14,7 +16,7 @@ class FileSink {
   ~FileSink() {
     if (owned_ && file_ != nullptr) std::fclose(file_);
   }
-  void put(const std::string& text) {
+  void put(std::string_view text) {
     if (ok_ && std::fwrite(text.data(), 1, text.size(), file_) != text.size()) failed();
   }
   void flush() {
@@ -36,11 +38,29 @@ class FileSink {
 
 class JsonLinesWriter final : public RecordWriter {
  public:
-  explicit JsonLinesWriter(std::unique_ptr<FileSink> sink) : sink_(std::move(sink)) { buffer_.reserve(kChunk * 2); }
+  explicit JsonLinesWriter(std::unique_ptr<FileSink> sink) : sink_(std::move(sink)), buffer_(kCapacity) {}
   ~JsonLinesWriter() override { flush(); }
   void write(const l7::Record& r) override {
-    l7::appendRecordJson(r, buffer_);
-    if (buffer_.size() >= kChunk) drain();
+    // Serialized straight into the output buffer (no line built elsewhere
+    // and copied), which goes out in one large write when it is full.
+    const size_t bound = l7::recordJsonBound(r);
+    if (used_ + bound > buffer_.size()) {
+      drain();
+      if (bound > buffer_.size()) buffer_.resize(bound);  // a record with huge fields
+    }
+    used_ = static_cast<size_t>(l7::writeRecordJson(r, buffer_.data() + used_) - buffer_.data());
+  }
+  bool takesJsonLines() const override { return true; }
+  void writeLine(std::string_view line) override {
+    if (used_ + line.size() > buffer_.size()) {
+      drain();
+      if (line.size() > buffer_.size()) {
+        sink_->put(line);
+        return;
+      }
+    }
+    std::memcpy(buffer_.data() + used_, line.data(), line.size());
+    used_ += line.size();
   }
   void flush() override {
     drain();
@@ -50,13 +70,21 @@ class JsonLinesWriter final : public RecordWriter {
   std::string error() const override { return sink_->error(); }
 
  private:
-  static constexpr size_t kChunk = 64 * 1024;
+  // Drained when the next record's bound (4 KiB plus 6 per text byte)
+  // does not fit: writes of nearly 512 KiB.
+  static constexpr size_t kCapacity = 512 * 1024;
   void drain() {
-    sink_->put(buffer_);
-    buffer_.clear();
+    sink_->put(std::string_view(buffer_.data(), used_));
+    used_ = 0;
+    // A buffer grown for one huge record goes back to its usual size.
+    if (buffer_.size() > kCapacity) {
+      buffer_.resize(kCapacity);
+      buffer_.shrink_to_fit();
+    }
   }
   std::unique_ptr<FileSink> sink_;
-  std::string buffer_;
+  std::vector<char> buffer_;  // sized once: a std::string's resize would zero-fill each record's bound
+  size_t used_ = 0;
 };
 
 // A fixed-width table of the columns people read first, like tshark's

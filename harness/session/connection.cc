@@ -50,6 +50,14 @@ void Connection::data(l7::Direction dir, uint64_t stream_offset, uint32_t tcp_se
     s.tail_offset = stream_offset;
     if (bytes.empty()) return;
   }
+  // Marks ascend in stream offset but not always in time: bytes the TCP
+  // layer held out of order arrive after the segment that filled the hole,
+  // with their older time.
+  if (s.marks.empty()) {
+    s.marks_out_of_time_order = false;
+  } else if (ts_us < s.marks[s.marks.size() - 1].ts_us) {
+    s.marks_out_of_time_order = true;
+  }
   s.marks.push_back(Mark{stream_offset, tcp_seq, ts_us});
 
   if (s.tail.empty()) {
@@ -468,7 +476,14 @@ int64_t Connection::earliestOpenStart() const {
   for (const Orphan& o : orphans_) earliest = std::min(earliest, o.record.start_time_us);
   for (const Side& s : sides_) {
     const bool holds = !s.tail.empty() || s.holds_from != l7::kHoldsNothing;
-    if (holds && !s.marks.empty()) earliest = std::min(earliest, s.marks.front().ts_us);
+    if (!holds || s.marks.empty()) continue;
+    if (s.marks_out_of_time_order) {
+      // A held message may start at any of them (a hole filled later than
+      // the bytes after it came): the earliest of all, not the first.
+      for (const Mark& m : s.marks) earliest = std::min(earliest, m.ts_us);
+    } else {
+      earliest = std::min(earliest, s.marks.front().ts_us);
+    }
   }
   return earliest;
 }

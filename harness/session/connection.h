@@ -203,6 +203,7 @@ class Connection final : public l7::MessageSink {
     uint64_t skip = 0;           // bytes still to drop unseen (oversized frame)
     uint64_t holds_from = l7::kHoldsNothing;  // first byte of the oldest message held open
     FrontQueue<Mark> marks;      // ascending stream offsets
+    bool marks_out_of_time_order = false;  // a mark is older than one before it
     bool started = false;
     bool ended = false;
     bool feeding = false;        // its feed loop is under way (a wake must not re-enter it)

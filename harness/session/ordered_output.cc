@@ -1,5 +1,9 @@
 #include "session/ordered_output.h"
 
+#include <algorithm>
+
+#include "l7/record_json.h"
+
 namespace l7h {
 namespace {
 
@@ -33,36 +37,68 @@ size_t recordFootprint(const l7::Record& r) { return sizeof(l7::Record) + record
 
 OrderedOutput::~OrderedOutput() {
   if (budget_ == nullptr) return;
-  while (!heap_.empty()) {
-    budget_->sub(MemoryHolder::kOrdering, heap_.top().heap_bytes);
-    heap_.pop();
-  }
+  // Held records' strings, and in lines mode the capacity free slots keep.
+  for (const SlotMeta& m : meta_) budget_->sub(MemoryHolder::kOrdering, m.heap_bytes);
   budget_->set(MemoryHolder::kOrdering, accounted_slots_, 0);
 }
 
 void OrderedOutput::accountSlots() {
   // The slots stay allocated between bursts (reused, not regrown): they
-  // count whether they hold a record or not, with the heap's items.
+  // count whether they hold a record or not, with their metadata, a heap
+  // item and a free-list entry each.
   if (budget_ != nullptr) {
     budget_->set(MemoryHolder::kOrdering, accounted_slots_,
-                 slots_.size() * (sizeof(l7::Record) + 16 + sizeof(Item) + sizeof(uint32_t)));
+                 slotCount() * ((lines_mode_ ? sizeof(std::string) : sizeof(l7::Record)) + 16 + sizeof(SlotMeta) +
+                                sizeof(Item) + sizeof(uint32_t)));
   }
 }
 
 void OrderedOutput::push(const RecordSortKey& key, l7::Record&& record) {
-  const auto bytes = static_cast<uint32_t>(budget_ != nullptr ? recordHeapBytes(record) : 0);
   uint32_t slot;
-  if (!free_slots_.empty()) {
+  const bool fresh = free_slots_.empty();
+  if (!fresh) {
     slot = free_slots_.back();
     free_slots_.pop_back();
-    slots_[slot] = std::move(record);
   } else {
-    slot = static_cast<uint32_t>(slots_.size());
-    slots_.push_back(std::move(record));
+    slot = static_cast<uint32_t>(slotCount());
+    if (lines_mode_) {
+      lines_.emplace_back();
+    } else {
+      slots_.emplace_back();
+    }
+    meta_.emplace_back();
     accountSlots();
   }
-  if (budget_ != nullptr) budget_->add(MemoryHolder::kOrdering, bytes);
-  heap_.push(Item{key, slot, bytes});
+  uint32_t bytes = 0;
+  if (lines_mode_) {
+    // Serialized into scratch first, so a line that outgrows its slot's
+    // string gets exactly its size (appending would double the capacity:
+    // held lines would take about a third more memory).
+    scratch_.resize(std::max(scratch_.size(), l7::recordJsonBound(record)));
+    const size_t size = static_cast<size_t>(l7::writeRecordJson(record, scratch_.data()) - scratch_.data());
+    std::string& line = lines_[slot];
+    if (size > line.capacity()) {
+      std::string().swap(line);
+      line.reserve(size);
+    }
+    line.assign(scratch_.data(), size);
+    if (scratch_.size() > (1u << 20)) std::vector<char>().swap(scratch_);  // a huge record's bound is not kept
+    bytes = static_cast<uint32_t>(stringHeap(line));
+  } else {
+    if (budget_ != nullptr) bytes = static_cast<uint32_t>(recordHeapBytes(record));
+    slots_[slot] = std::move(record);
+  }
+  if (budget_ != nullptr) {
+    // A reused line's earlier capacity was still counted.
+    budget_->sub(MemoryHolder::kOrdering, meta_[slot].heap_bytes);
+    budget_->add(MemoryHolder::kOrdering, bytes);
+  }
+  SlotMeta& m = meta_[slot];
+  m.client = key.client;
+  m.server = key.server;
+  m.heap_bytes = budget_ != nullptr ? bytes : 0;
+  heap_.push_back(Item{key.start_time_us, key.seen_order, slot});
+  std::push_heap(heap_.begin(), heap_.end(), Later{&meta_});
   ++pushes_since_pressure_;
   if (budget_ != nullptr && budget_->over()) {
     // The budget's first step, taken here rather than after the packet: a
@@ -83,21 +119,34 @@ void OrderedOutput::push(const RecordSortKey& key, l7::Record&& record) {
 }
 
 void OrderedOutput::releaseTop() {
-  const uint32_t slot = heap_.top().slot;
-  const uint32_t bytes = heap_.top().heap_bytes;
-  heap_.pop();
-  on_record_(slots_[slot]);
-  if (bytes > 0) {
-    // Free the record's strings now, not when the slot is reused.
-    slots_[slot] = l7::Record();
-    budget_->sub(MemoryHolder::kOrdering, bytes);
+  std::pop_heap(heap_.begin(), heap_.end(), Later{&meta_});
+  releasing_ = heap_.back();
+  const uint32_t slot = releasing_.slot;
+  heap_.pop_back();
+  SlotMeta& m = meta_[slot];
+  if (lines_mode_) {
+    std::string& line = lines_[slot];
+    on_line_(line);
+    if (line.capacity() > kKeepLineCapacity) {
+      std::string().swap(line);
+      if (budget_ != nullptr) budget_->sub(MemoryHolder::kOrdering, m.heap_bytes);
+      m.heap_bytes = 0;
+    }
+  } else {
+    on_record_(slots_[slot]);
+    if (m.heap_bytes > 0) {
+      // Free the record's strings now, not when the slot is reused.
+      slots_[slot] = l7::Record();
+      budget_->sub(MemoryHolder::kOrdering, m.heap_bytes);
+      m.heap_bytes = 0;
+    }
   }
   free_slots_.push_back(slot);
   ++released_;
 }
 
 void OrderedOutput::releaseBefore(int64_t watermark_us) {
-  while (!heap_.empty() && heap_.top().key.start_time_us < watermark_us) releaseTop();
+  while (!heap_.empty() && heap_.front().start_time_us < watermark_us) releaseTop();
 }
 
 void OrderedOutput::releaseAll() {
@@ -110,6 +159,12 @@ uint64_t OrderedOutput::releaseAllEarly() {
   released_early_ += n;
   // Memory is short: the slots go back too (they regrow if needed).
   std::deque<l7::Record>().swap(slots_);
+  if (budget_ != nullptr) {
+    for (const SlotMeta& m : meta_) budget_->sub(MemoryHolder::kOrdering, m.heap_bytes);
+  }
+  std::deque<std::string>().swap(lines_);
+  std::vector<SlotMeta>().swap(meta_);
+  std::vector<Item>().swap(heap_);
   std::vector<uint32_t>().swap(free_slots_);
   accountSlots();
   return n;

@@ -13,11 +13,11 @@
 #include "capture/memory_budget.h"
 #include "capture/pcap_input.h"
 #include "capture/tcp_flows.h"
+#include "session/replay_internal.h"
 #include "session/resegmenting_sink.h"
 #include "session/session_builder.h"
 
 namespace l7h {
-namespace {
 
 CaptureOptions captureOptionsFrom(const ReplayOptions& o, MemoryBudget* budget) {
   CaptureOptions c;
@@ -28,7 +28,7 @@ CaptureOptions captureOptionsFrom(const ReplayOptions& o, MemoryBudget* budget) 
   return c;
 }
 
-void fillStats(ReplayStats& s, const CaptureStats& c, const SessionBuilder& b) {
+void fillPacketStats(ReplayStats& s, const CaptureStats& c) {
   s.packets = c.packets;
   s.bytes = c.bytes;
   s.non_tcp_packets = c.non_tcp;
@@ -36,6 +36,10 @@ void fillStats(ReplayStats& s, const CaptureStats& c, const SessionBuilder& b) {
   s.ip_fragments = c.fragments;
   s.reassembled_datagrams = c.reassembled_datagrams;
   s.bad_packets = c.bad_packets;
+}
+
+void fillStats(ReplayStats& s, const CaptureStats& c, const SessionBuilder& b) {
+  fillPacketStats(s, c);
   s.connections = c.connections;
   s.evicted_connections = c.evicted;
   s.retransmitted_bytes = c.retransmitted_bytes;
@@ -56,8 +60,7 @@ void fillStats(ReplayStats& s, const CaptureStats& c, const SessionBuilder& b) {
   s.messages_per_protocol = b.messagesPerProtocol();
 }
 
-// The budget's degrade steps (capture/memory_budget.h), in their order,
-// each only while the sum is still over the low mark.
+// Each step only while the sum is still over the low mark.
 void relieveMemory(MemoryBudget& budget, SessionBuilder& builder, PacketPipeline& pipeline, int64_t now_us) {
   budget.took(MemoryStep::kReleaseHeld, builder.releaseHeldEarly());
   if (!budget.aboveLowMark()) return;
@@ -89,35 +92,11 @@ void relieveMemory(MemoryBudget& budget, SessionBuilder& builder, PacketPipeline
   budget.took(MemoryStep::kReleaseHeld, builder.releaseHeldEarly());
 }
 
-// A one-line progress report on stderr, only when it is a terminal, at most
-// a few times per second.
-class Progress {
- public:
-  explicit Progress(bool enabled) : enabled_(enabled && ::isatty(STDERR_FILENO) != 0) {}
-  void tick(const CaptureStats& c, const SessionBuilder& b) {
-    if (!enabled_ || (++calls_ & 0x3FFF) != 0) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_ < std::chrono::milliseconds(250)) return;
-    last_ = now;
-    shown_ = true;
-    std::fprintf(stderr, "\r%llu packets, %.1f MB, %llu connections, %llu records   ",
-                 static_cast<unsigned long long>(c.packets), static_cast<double>(c.bytes) / 1e6,
-                 static_cast<unsigned long long>(c.connections),
-                 static_cast<unsigned long long>(b.counters().records));
-  }
-  ~Progress() {
-    if (shown_) std::fprintf(stderr, "\r\033[K");
-  }
+namespace {
 
- private:
-  bool enabled_;
-  bool shown_ = false;
-  uint64_t calls_ = 0;
-  std::chrono::steady_clock::time_point last_{};
-};
+using Delivery = ReplayDelivery;
 
-ReplayResult run(PcapInput& source, const ReplayOptions& options, const RecordCallback& on_record,
-                 const std::atomic<bool>* stop) {
+ReplayResult run(PcapInput& source, const ReplayOptions& options, Delivery delivery, const std::atomic<bool>* stop) {
   ReplayResult result;
   std::optional<MemoryBudget> own_budget;
   MemoryBudget* budget = options.budget;
@@ -126,7 +105,13 @@ ReplayResult run(PcapInput& source, const ReplayOptions& options, const RecordCa
   const uint64_t flushed_before = budget->taken(MemoryStep::kFlushPending);
   const uint64_t dropped_before = budget->taken(MemoryStep::kDropTails);
   const uint64_t dropped_bytes_before = budget->droppedBytes();
-  SessionBuilder builder(options, on_record, budget);
+  std::optional<SessionBuilder> built;
+  if (delivery.on_line != nullptr) {
+    built.emplace(options, *delivery.on_line, budget);
+  } else {
+    built.emplace(options, *delivery.on_record, budget);
+  }
+  SessionBuilder& builder = *built;
   std::optional<ResegmentingSink> resegmenter;
   StreamSink* sink = &builder;
   if (options.resegment_max > 0) {
@@ -163,7 +148,9 @@ ReplayResult run(PcapInput& source, const ReplayOptions& options, const RecordCa
       // connections: wait until another sixteenth of the limit is taken.
       relief_floor = budget->aboveLowMark() ? budget->used() + budget->limit() / 16 : 0;
     }
-    progress.tick(capture_stats, builder);
+    if (progress.due()) {
+      progress.show(capture_stats.packets, capture_stats.bytes, capture_stats.connections, builder.counters().records);
+    }
   }
   pipeline.finish();
   builder.finish();
@@ -182,14 +169,17 @@ ReplayResult run(PcapInput& source, const ReplayOptions& options, const RecordCa
 namespace {
 
 ReplayResult runOrFail(std::unique_ptr<PcapInput> source, const std::string& error, const ReplayOptions& options,
-                       const RecordCallback& on_record, const std::atomic<bool>* stop) {
+                       Delivery delivery, const std::atomic<bool>* stop) {
   if (!source) {
     ReplayResult r;
     r.ok = false;
     r.error = error;
     return r;
   }
-  return run(*source, options, on_record, stop);
+  if (options.threads > 1 && stop == nullptr && options.resegment_max == 0) {
+    return runSharded(*source, options, delivery);
+  }
+  return run(*source, options, delivery, stop);
 }
 
 }  // namespace
@@ -197,21 +187,27 @@ ReplayResult runOrFail(std::unique_ptr<PcapInput> source, const std::string& err
 ReplayResult replayCapture(const std::string& path, const ReplayOptions& options, const RecordCallback& on_record) {
   std::string error;
   auto source = PcapInput::openFile(path, error, options.bpf_filter);
-  return runOrFail(std::move(source), error, options, on_record, nullptr);
+  return runOrFail(std::move(source), error, options, Delivery{&on_record, nullptr}, nullptr);
+}
+
+ReplayResult replayCaptureLines(const std::string& path, const ReplayOptions& options, const LineCallback& on_line) {
+  std::string error;
+  auto source = PcapInput::openFile(path, error, options.bpf_filter);
+  return runOrFail(std::move(source), error, options, Delivery{nullptr, &on_line}, nullptr);
 }
 
 ReplayResult replayCaptureBytes(std::span<const uint8_t> capture, const ReplayOptions& options,
                                 const RecordCallback& on_record) {
   std::string error;
   auto source = PcapInput::openMemory(capture, error);
-  return runOrFail(std::move(source), error, options, on_record, nullptr);
+  return runOrFail(std::move(source), error, options, Delivery{&on_record, nullptr}, nullptr);
 }
 
 ReplayResult replayLive(const std::string& interface, const std::string& bpf_filter, const ReplayOptions& options,
                         const RecordCallback& on_record, const std::atomic<bool>& stop) {
   std::string error;
   auto source = PcapInput::openLive(interface, bpf_filter, error);
-  return runOrFail(std::move(source), error, options, on_record, &stop);
+  return runOrFail(std::move(source), error, options, Delivery{&on_record, nullptr}, &stop);
 }
 
 std::vector<l7::Record> replayCaptureToVector(const std::string& path, const ReplayOptions& options,

@@ -10,6 +10,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "l7/decoder.h"
@@ -41,6 +42,15 @@ struct ReplayOptions {
   std::string force_protocol;                 // "nats": skip probing, decode every TCP connection as this
   std::string bpf_filter;                     // replayCapture: only the packets this BPF filter matches
   bool progress = false;                      // progress line on stderr (when it is a terminal)
+  // Threads for a capture file (not a live capture): above 1, one reads
+  // packets and joins IP fragments, `threads` workers each reassemble and
+  // decode the connections hashed to them (a connection's two directions
+  // hash alike), and the calling thread merges their records back into the
+  // single-thread order (session/shard_merge.h). The output is the same
+  // byte for byte, except where a cap is hit: the memory limit, the
+  // connection table and the held-record cap are divided between the
+  // workers, so each reaches its share on its own.
+  uint32_t threads = 1;
   // Test hook: re-split every delivered TCP payload before decoding, to prove
   // that output does not depend on segmentation. 0 = off, 1 = one byte at a
   // time, N > 1 = random pieces of 1..N bytes from `resegment_seed`.
@@ -75,6 +85,10 @@ long peakRssKb();
 
 // Receives records in the contract's output order.
 using RecordCallback = std::function<void(const l7::Record&)>;
+// Receives each record's JSON line (l7/record_json.h, with its '\n'), in
+// the same order. Cheaper than records for a JSON Lines writer: records are
+// serialized as they complete and held for ordering as text.
+using LineCallback = std::function<void(std::string_view line)>;
 
 struct ReplayResult {
   bool ok = true;
@@ -83,6 +97,8 @@ struct ReplayResult {
 };
 
 ReplayResult replayCapture(const std::string& path, const ReplayOptions& options, const RecordCallback& on_record);
+
+ReplayResult replayCaptureLines(const std::string& path, const ReplayOptions& options, const LineCallback& on_line);
 
 // The same for a capture file held in memory (fuzzers, tests).
 ReplayResult replayCaptureBytes(std::span<const uint8_t> capture, const ReplayOptions& options,

@@ -25,6 +25,15 @@ bool hasPort(const l7::DecoderInfo& d, uint16_t port) {
 
 SessionBuilder::SessionBuilder(const ReplayOptions& options, RecordCallback on_record, MemoryBudget* budget)
     : options_(options), budget_(budget), output_(std::move(on_record), budget, options.max_held_records) {
+  init();
+}
+
+SessionBuilder::SessionBuilder(const ReplayOptions& options, LineCallback on_line, MemoryBudget* budget)
+    : options_(options), budget_(budget), output_(AsJsonLines{}, std::move(on_line), budget, options.max_held_records) {
+  init();
+}
+
+void SessionBuilder::init() {
   output_.setPressureHook([this] { advanceWatermark(); });
   decoders_ = options_.decoders.empty() ? l7::allDecoders() : options_.decoders;
   if (!options_.force_protocol.empty()) {
@@ -311,7 +320,7 @@ void SessionBuilder::deliver(ConnState& st, const HeldChunk& chunk) {
                 l7::Bytes(chunk.bytes));
 }
 
-void SessionBuilder::advanceWatermark() {
+int64_t SessionBuilder::advanceWatermark() {
   events_since_watermark_ = 0;
   int64_t watermark = clock_us_;
   if (watermark_floor_) watermark = std::min(watermark, watermark_floor_());
@@ -323,6 +332,8 @@ void SessionBuilder::advanceWatermark() {
     }
   }
   output_.releaseBefore(watermark);
+  last_watermark_ = std::max(last_watermark_, watermark);
+  return watermark;
 }
 
 void SessionBuilder::finish() {

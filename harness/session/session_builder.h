@@ -15,6 +15,7 @@
 // gap on both directions, so the decoder resynchronizes on the first bytes.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -31,6 +32,8 @@ namespace l7h {
 class SessionBuilder final : public StreamSink {
  public:
   SessionBuilder(const ReplayOptions& options, RecordCallback on_record, MemoryBudget* budget = nullptr);
+  // Records leave as JSON lines (OrderedOutput, AsJsonLines).
+  SessionBuilder(const ReplayOptions& options, LineCallback on_line, MemoryBudget* budget = nullptr);
   ~SessionBuilder() override;
 
   void onOpen(const ConnectionInfo& info) override;
@@ -45,6 +48,15 @@ class SessionBuilder final : public StreamSink {
   // Bytes that will still be delivered later but carry an older time (the
   // TCP layer's out-of-order buffer) hold records back until then.
   void setWatermarkFloor(std::function<int64_t()> floor) { watermark_floor_ = std::move(floor); }
+
+  // Releases every held record no later record can precede, and returns
+  // that bound: every record released later starts at or after it.
+  int64_t releaseToWatermark() { return advanceWatermark(); }
+  // The bound the last release computed (this layer releases on its own
+  // every few thousand events and at each timeout sweep): still true, as
+  // no record can start before a bound once computed. INT64_MIN before any.
+  int64_t lastWatermark() const { return last_watermark_; }
+  RecordSortKey releasingKey() const { return output_.releasingKey(); }
 
   ConnectionCounters counters() const;  // summed over protocols
   uint64_t unclassifiedConnections() const { return unclassified_; }
@@ -110,9 +122,10 @@ class SessionBuilder final : public StreamSink {
     return side == st.client_side ? l7::Direction::kToServer : l7::Direction::kToClient;
   }
   void deliver(ConnState& st, const HeldChunk& chunk);
-  void advanceWatermark();
+  int64_t advanceWatermark();
   // Tells the budget what `st` holds while its protocol is unknown.
   void syncHeld(ConnState& st);
+  void init();
 
   const ReplayOptions& options_;
   MemoryBudget* budget_;
@@ -126,6 +139,7 @@ class SessionBuilder final : public StreamSink {
   int64_t clock_us_ = 0;
   int64_t last_sweep_us_ = 0;
   uint64_t events_since_watermark_ = 0;
+  int64_t last_watermark_ = INT64_MIN;
   std::function<int64_t()> watermark_floor_;
 };
 

@@ -88,9 +88,9 @@ size_t utf8SequenceLength(std::string_view s, size_t i) {
   return 0;
 }
 
-// The writer puts bytes through a raw cursor into a scratch buffer sized for
-// the worst case (every string byte escaped to \u00XX), then appends the
-// finished line once: no per-field capacity checks or reallocation.
+// The writer puts bytes through a raw cursor into a buffer sized for the
+// worst case (every string byte escaped to \u00XX): no per-field capacity
+// checks or reallocation.
 struct Cursor {
   char* p;
   void put(char c) { *p++ = c; }
@@ -114,6 +114,18 @@ constexpr std::array<bool, 256> kPlainByte = [] {
   return t;
 }();
 
+// Whether all eight bytes of `w` are plain (kPlainByte): none has its high
+// bit set, is below 0x20, or is '"' or '\\' (exact bit tests, after "Bit
+// Twiddling Hacks": haszero and hasless).
+constexpr bool allPlain(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHigh = 0x8080808080808080ull;
+  const auto has_zero = [](uint64_t v) { return ((v - kOnes) & ~v & kHigh) != 0; };
+  if ((w & kHigh) != 0) return false;
+  if (((w - kOnes * 0x20) & ~w & kHigh) != 0) return false;  // a byte below 0x20
+  return !has_zero(w ^ (kOnes * '"')) && !has_zero(w ^ (kOnes * '\\'));
+}
+
 void putJsonString(std::string_view text, Cursor& c) {
   c.put('"');
   // Copy while scanning: record strings are short (addresses, topics, ids),
@@ -122,6 +134,17 @@ void putJsonString(std::string_view text, Cursor& c) {
   const size_t n = text.size();
   size_t i = 0;
   while (i < n) {
+    // Eight plain bytes at a time while there are (the cursor's buffer has
+    // room for 6 bytes per input byte, so the 8-byte store cannot overrun).
+    while (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, src + i, 8);
+      if (!allPlain(w)) break;
+      std::memcpy(c.p, &w, 8);
+      c.p += 8;
+      i += 8;
+    }
+    if (i == n) break;
     const uint8_t b = src[i];
     if (kPlainByte[b]) {
       *c.p++ = static_cast<char>(b);
@@ -170,7 +193,7 @@ void putOptional(const std::optional<T>& v, Cursor& c) {
 // `{"key":` / `,"key":` prefixes are built once, each in a fixed 32-byte
 // slot: copying a constant 32 bytes compiles to two vector stores instead of
 // a call to memcpy per key (the cursor then advances by the real length;
-// the scratch buffer keeps slack for the overshoot).
+// the buffer keeps slack for the overshoot).
 struct KeyPrefix {
   char bytes[32];
   size_t size;
@@ -222,7 +245,9 @@ class FieldWriter {
   size_t index_ = 0;
 };
 
-size_t worstCaseSize(const Record& r) {
+}  // namespace
+
+size_t recordJsonBound(const Record& r) {
   const L7Fields& f = r.f;
   size_t text = r.ip4_0.size() + r.ip4_1.size() + r.ip6_0.size() + r.ip6_1.size() + r.l7_protocol_str.size() +
                 f.version.size() + f.request_type.size() + f.request_domain.size() + f.request_resource.size() +
@@ -237,8 +262,6 @@ size_t worstCaseSize(const Record& r) {
   return 4096 + 6 * (text + attrs);
 }
 
-}  // namespace
-
 void appendJsonString(std::string_view text, std::string& out) {
   const size_t at = out.size();
   out.resize(at + 2 + 6 * text.size());
@@ -249,9 +272,14 @@ void appendJsonString(std::string_view text, std::string& out) {
 
 void appendRecordJson(const Record& r, std::string& out) {
   thread_local std::vector<char> scratch;
-  const size_t need = worstCaseSize(r);
+  const size_t need = recordJsonBound(r);
   if (scratch.size() < need) scratch.resize(need);
-  Cursor c{scratch.data()};
+  const char* end = writeRecordJson(r, scratch.data());
+  out.append(scratch.data(), static_cast<size_t>(end - scratch.data()));
+}
+
+char* writeRecordJson(const Record& r, char* out) {
+  Cursor c{out};
   FieldWriter w(c);
   const L7Fields& f = r.f;
   w.num(r.end_time_us / 1000000);
@@ -310,8 +338,18 @@ void appendRecordJson(const Record& r, std::string& out) {
     order = large.data();
   }
   std::iota(order, order + n, uint16_t{0});
-  std::stable_sort(order, order + n,
-                   [&](uint16_t a, uint16_t b) { return attrs[a].name < attrs[b].name; });
+  const auto by_name = [&](uint16_t a, uint16_t b) { return attrs[a].name < attrs[b].name; };
+  if (n <= small.size()) {
+    // Insertion sort (stable): std::stable_sort allocates a buffer per call.
+    for (size_t i = 1; i < n; ++i) {
+      const uint16_t v = order[i];
+      size_t j = i;
+      for (; j > 0 && by_name(v, order[j - 1]); --j) order[j] = order[j - 1];
+      order[j] = v;
+    }
+  } else {
+    std::stable_sort(order, order + n, by_name);
+  }
   w.key();
   c.put('[');
   for (size_t i = 0; i < n; ++i) {
@@ -328,7 +366,7 @@ void appendRecordJson(const Record& r, std::string& out) {
   c.put(']');
   w.str(f.events);
   c.put("}\n");
-  out.append(scratch.data(), static_cast<size_t>(c.p - scratch.data()));
+  return c.p;
 }
 
 }  // namespace l7

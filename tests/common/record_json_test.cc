@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <boost/json.hpp>
 
 namespace l7 {
@@ -17,6 +19,47 @@ TEST(JsonString, RejectsOverlongAndSurrogates) {
   std::string out;
   appendJsonString("\xc0\xaf\xed\xa0\x80", out);
   EXPECT_EQ(out, "\"\\u00c0\\u00af\\u00ed\\u00a0\\u0080\"");
+}
+
+// Every ASCII byte at every position of strings of every length up to 40:
+// the writer's eight-bytes-at-a-time path must give what the rules give
+// byte by byte (the reference below), wherever a special byte falls.
+std::string escapedByRules(std::string_view text) {
+  std::string out = "\"";
+  for (const char ch : text) {
+    const auto b = static_cast<uint8_t>(ch);
+    if (ch == '"') out += "\\\"";
+    else if (ch == '\\') out += "\\\\";
+    else if (ch == '\n') out += "\\n";
+    else if (ch == '\r') out += "\\r";
+    else if (ch == '\t') out += "\\t";
+    else if (b < 0x20) {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\u%04x", b);
+      out += esc;
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+TEST(JsonString, WordAtATimeMatchesTheByteRulesForEveryAsciiByteAndPosition) {
+  for (size_t len = 1; len <= 40; ++len) {
+    for (size_t at = 0; at < len; ++at) {
+      for (int b = 0; b < 0x80; ++b) {
+        std::string text(len, 'x');
+        text[at] = static_cast<char>(b);
+        std::string out;
+        appendJsonString(text, out);
+        ASSERT_EQ(out, escapedByRules(text)) << "length " << len << ", byte " << b << " at " << at;
+      }
+    }
+  }
+  // A UTF-8 sequence after a run of plain bytes still passes whole.
+  std::string out;
+  appendJsonString("0123456789abcdef\xc3\xa9ghijklmnopqrstu\xff", out);
+  EXPECT_EQ(out, "\"0123456789abcdef\xc3\xa9ghijklmnopqrstu\\u00ff\"");
 }
 
 TEST(RecordJson, KeysInContractOrderAndValidJson) {

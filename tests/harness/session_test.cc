@@ -171,6 +171,23 @@ TEST(Connection, AnAnswerDoesNotPairWithARequestThatBeganAfterIt) {
   EXPECT_EQ(h.records[1].end_time_us, 400);
 }
 
+// Bytes the TCP layer held ahead of a hole arrive after the segment that
+// filled it, with their older time: a message held among them may start
+// before the first mark's time, and the bound records are released below
+// must say so (it did not: replay --threads found a record released after
+// a watermark above its start).
+TEST(Connection, EarliestOpenStartCoversHeldBytesOlderThanTheFirstMark) {
+  Harness h;
+  h.send(l7::Direction::kToServer, 0, "HOLD\nON", 300);   // the hole's filler, late
+  h.send(l7::Direction::kToServer, 7, "E\nONE\n", 200);   // held ahead of it, earlier
+  EXPECT_EQ(h.conn->earliestOpenStart(), 200);
+  h.send(l7::Direction::kToClient, 0, "GO\n", 400);
+  h.finish();
+  ASSERT_EQ(h.records.size(), 2u);
+  EXPECT_EQ(h.records[0].start_time_us, 200);  // the second line, at offset 9
+  EXPECT_EQ(h.records[1].start_time_us, 300);
+}
+
 TEST(Connection, MessageSplitAcrossPacketsTakesFirstPacketTime) {
   Harness h;
   h.send(l7::Direction::kToServer, 0, "ONE\nRE", 10);
